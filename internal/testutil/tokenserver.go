@@ -188,7 +188,7 @@ func (ts *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 	claims := jwt.MapClaims{
 		"iss": ts.Issuer, "sub": user, "aud": ts.Service,
 		"exp": now.Add(ts.expiry).Unix(), "nbf": now.Add(-time.Minute).Unix(), "iat": now.Unix(),
-		"jti": base64.RawURLEncoding.EncodeToString(big.NewInt(serial.Add(1)).Bytes()),
+		"jti":    base64.RawURLEncoding.EncodeToString(big.NewInt(serial.Add(1)).Bytes()),
 		"access": access,
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
