@@ -1,0 +1,158 @@
+package transport
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/hoist-dev/hoist/hosts"
+)
+
+// Transport is an http.RoundTripper for registry traffic. It keeps one stack
+// per host (see the package documentation), built from that host's certs.d
+// directory the first time a request goes there, and kept for the life of
+// the Transport: connections, the client certificate that worked and the
+// scheme that worked are all remembered per host.
+//
+// A Transport is safe for concurrent use. Like http.Transport, it always
+// closes the request body and never modifies the caller's request.
+type Transport struct {
+	opts options
+
+	mu    sync.Mutex
+	hosts map[string]*hostStack
+}
+
+type hostStack struct {
+	once  sync.Once
+	rt    http.RoundTripper
+	bases []*http.Transport
+	err   error
+}
+
+// New returns a Transport with the given options.
+func New(opts ...Option) *Transport {
+	o := defaults()
+	for _, f := range opts {
+		f(&o)
+	}
+	return &Transport{opts: o, hosts: map[string]*hostStack{}}
+}
+
+// RoundTrip sends req through the stack of req.URL.Host. A broken certs.d
+// directory for that host fails every request to it, with an error naming
+// the files.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	h, err := t.stack(req.URL.Host)
+	if err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
+	return h.RoundTrip(req)
+}
+
+// CloseIdleConnections closes idle connections to every host.
+func (t *Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, h := range t.hosts {
+		for _, b := range h.bases {
+			b.CloseIdleConnections()
+		}
+	}
+}
+
+// PlainHTTPAllowed reports whether the host policy lets hoist speak plain
+// http to host (insecure by configuration, or loopback).
+func (t *Transport) PlainHTTPAllowed(host string) bool {
+	return t.opts.hosts.PlainHTTPAllowed(host)
+}
+
+func (t *Transport) stack(host string) (http.RoundTripper, error) {
+	t.mu.Lock()
+	h, ok := t.hosts[host]
+	if !ok {
+		h = &hostStack{}
+		t.hosts[host] = h
+	}
+	t.mu.Unlock()
+	h.once.Do(func() { h.rt, h.bases, h.err = t.build(host) })
+	return h.rt, h.err
+}
+
+func (t *Transport) build(host string) (http.RoundTripper, []*http.Transport, error) {
+	o := &t.opts
+	files, err := hosts.LoadTLS(o.hosts.Dirs(), host)
+	if err != nil {
+		return nil, nil, err
+	}
+	insecure := o.hosts.IsInsecure(host)
+	base := func(cert *tls.Certificate) *http.Transport {
+		tc := &tls.Config{
+			RootCAs:            files.RootCAs,
+			InsecureSkipVerify: insecure, //nolint:gosec // only for hosts the user named with --insecure-registry
+			MinVersion:         tls.VersionTLS12,
+		}
+		if cert != nil {
+			tc.Certificates = []tls.Certificate{*cert}
+		}
+		d := &net.Dialer{Timeout: o.dialTimeout, KeepAlive: 30 * time.Second}
+		return &http.Transport{
+			Proxy:               o.proxy,
+			DialContext:         d.DialContext,
+			TLSClientConfig:     tc,
+			TLSHandshakeTimeout: o.dialTimeout,
+			ForceAttemptHTTP2:   true,
+			MaxIdleConns:        100,
+			MaxIdleConnsPerHost: 32,
+			IdleConnTimeout:     90 * time.Second,
+			// Blobs are content-addressed bytes: a transparent gunzip
+			// would break Range resumes and size checks.
+			DisableCompression:    true,
+			ExpectContinueTimeout: time.Second,
+		}
+	}
+	var bases []*http.Transport
+	cf := &certFallback{host: host}
+	add := func(name string, cert *tls.Certificate) {
+		b := base(cert)
+		bases = append(bases, b)
+		var rt http.RoundTripper = b
+		if o.wrapBase != nil {
+			rt = o.wrapBase(host, rt)
+		}
+		if o.logger != nil {
+			rt = &logger{next: rt, log: o.logger, cert: name}
+		}
+		cf.names = append(cf.names, name)
+		cf.rts = append(cf.rts, rt)
+	}
+	if len(files.ClientCerts) == 0 {
+		add("", nil)
+	}
+	for i := range files.ClientCerts {
+		add(files.ClientCerts[i].Name, &files.ClientCerts[i].Certificate)
+	}
+	var rt http.RoundTripper = cf
+	rt = &schemeSelector{host: host, allowHTTP: o.hosts.PlainHTTPAllowed(host), next: rt}
+	rt = &stallGuard{host: host, timeout: o.stallTimeout, next: rt}
+	rt = &retrier{policy: o.retry, clock: o.clock, next: rt}
+	rt = &headerSetter{ua: o.userAgent, extra: o.headers, next: rt}
+	return rt, bases, nil
+}
+
+// NewClient returns an http.Client over rt with hoist's redirect policy
+// (CheckRedirect) and no overall timeout.
+func NewClient(rt http.RoundTripper) *http.Client {
+	return &http.Client{Transport: rt, CheckRedirect: CheckRedirect}
+}
+
+// errorf formats an error about host.
+func errorf(host, format string, args ...any) error {
+	return fmt.Errorf("%s: "+format, append([]any{host}, args...)...)
+}
