@@ -39,7 +39,7 @@ type registryConfig struct {
 	htpasswd   map[string]string
 	token      *TokenServer
 	tlsCert    *Cert
-	clientCAs  *CA
+	clientAuth tls.ClientAuthType
 	dir        string
 	wrap       func(http.Handler) http.Handler
 	noDelete   bool
@@ -64,6 +64,13 @@ func WithTokenAuth(ts *TokenServer) RegistryOption {
 // WithTLS serves the registry over TLS with cert (see CA.Server).
 func WithTLS(cert *Cert) RegistryOption {
 	return func(c *registryConfig) { c.tlsCert = cert }
+}
+
+// WithClientAuth sets the TLS server's client-certificate policy (with
+// WithTLS), e.g. tls.RequestClientCert to ask for any certificate without
+// naming acceptable CAs, as nginx's ssl_verify_client optional_no_ca does.
+func WithClientAuth(a tls.ClientAuthType) RegistryOption {
+	return func(c *registryConfig) { c.clientAuth = a }
 }
 
 // WithStorageDir keeps the registry's content on disk under dir instead of in
@@ -139,7 +146,7 @@ func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	}
 	srv := httptest.NewUnstartedServer(h)
 	if c.tlsCert != nil {
-		srv.TLS = &tls.Config{Certificates: []tls.Certificate{c.tlsCert.TLS}}
+		srv.TLS = &tls.Config{Certificates: []tls.Certificate{c.tlsCert.TLS}, ClientAuth: c.clientAuth}
 		srv.StartTLS()
 	} else {
 		srv.Start()

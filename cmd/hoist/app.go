@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/hoist-dev/hoist/hosts"
+	"github.com/hoist-dev/hoist/internal/version"
+	"github.com/hoist-dev/hoist/transport"
+)
+
+// Exit codes, as DESIGN.md's CLI conventions fix them.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// app is one invocation of hoist: its streams and global flags. Verbs read
+// what they need from it; nothing here is global state.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+
+	certsDirs []string
+	configDir string
+	insecure  []string
+	jsonOut   bool
+	verbose   bool
+	quiet     bool
+
+	tr *transport.Transport
+}
+
+// usageError marks an error as the user's invocation being wrong (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// run executes hoist with args and returns the exit code. Tests call it
+// in-process.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	root := a.rootCommand()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "hoist: "+oneLine(err))
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitFail
+}
+
+func oneLine(err error) string {
+	return strings.ReplaceAll(strings.TrimSpace(err.Error()), "\n", "; ")
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "hoist",
+		Short: "A container registry client: pull, push, copy, inspect, log in",
+		Long: `hoist moves and inspects container images in registries that speak the OCI
+Distribution API (v2) or the legacy Docker Registry v1 API.
+
+Each registry host gets its own TLS settings from docker's certs.d layout:
+certs.d/HOST/*.crt are CA roots, and each NAME.cert with NAME.key is a client
+certificate, tried in alphabetical order until the registry accepts one.
+Credentials come from docker's config.json, credential helpers and .dockercfg.
+
+Image references: a plain reference (or docker://REF) is a registry;
+oci:DIR[:TAG] is an OCI image layout; docker-archive:FILE[:REF] is a
+docker save tarball.`,
+		Version:       version.String(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			return a.setup()
+		},
+	}
+	root.SetVersionTemplate("hoist {{.Version}}\n")
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	f := root.PersistentFlags()
+	f.StringArrayVar(&a.certsDirs, "certs-dir", nil, "directory holding certs.d/HOST subdirectories (repeatable; default /etc/docker/certs.d, /etc/containers/certs.d, ~/.config/containers/certs.d)")
+	f.StringVar(&a.configDir, "config", "", "docker config directory holding config.json (default $DOCKER_CONFIG or ~/.docker)")
+	f.StringArrayVar(&a.insecure, "insecure-registry", nil, "host[:port] or CIDR that may use plain http and unverified TLS (repeatable)")
+	f.BoolVar(&a.jsonOut, "json", false, "print one JSON document on stdout")
+	f.BoolVarP(&a.verbose, "verbose", "v", false, "log every HTTP request to stderr (credentials redacted)")
+	f.BoolVarP(&a.quiet, "quiet", "q", false, "print only the essential result")
+
+	root.AddCommand(a.pingCommand())
+	return root
+}
+
+// setup turns the global flags into the shared transport.
+func (a *app) setup() error {
+	if a.quiet && a.verbose {
+		return usagef("--quiet and --verbose contradict each other; pick one")
+	}
+	cfg := &hosts.Config{Insecure: a.insecure}
+	if len(a.certsDirs) > 0 {
+		cfg.CertsDirs = a.certsDirs
+	}
+	opts := []transport.Option{transport.WithHosts(cfg)}
+	if a.verbose {
+		opts = append(opts, transport.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	a.tr = transport.New(opts...)
+	return nil
+}
+
+// client returns an http.Client over the shared transport with hoist's
+// redirect policy.
+func (a *app) client() *http.Client { return transport.NewClient(a.tr) }
+
+// printJSON writes v as the one JSON document of this invocation.
+func (a *app) printJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// exactArgs is cobra.ExactArgs with a usage error that names the verb's
+// synopsis.
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usagef("%s takes %d argument(s), got %d; usage: %s", cmd.Name(), n, len(args), cmd.UseLine())
+		}
+		return nil
+	}
+}
+

@@ -1,0 +1,154 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/hoist-dev/hoist/transport"
+)
+
+// Report is what a probe of one host found.
+type Report struct {
+	// Host is the registry host as given, "host" or "host:port".
+	Host string `json:"host"`
+	// Scheme is "https" or "http", as the last answer came.
+	Scheme string `json:"scheme"`
+	// Protocols lists what the host speaks, "v2" and/or "v1", v2 first.
+	Protocols []string `json:"protocols"`
+	// V2Status and V1Status are the HTTP statuses of /v2/ and /v1/_ping
+	// (0 when the request failed).
+	V2Status int `json:"v2_status"`
+	V1Status int `json:"v1_status,omitempty"`
+	// V1Version is X-Docker-Registry-Version, when v1 answered.
+	V1Version string `json:"v1_version,omitempty"`
+	// V1Standalone reports a standalone v1 registry (no separate index).
+	V1Standalone bool `json:"v1_standalone,omitempty"`
+	// Challenge is the WWW-Authenticate header /v2/ answered with, if any.
+	Challenge string `json:"challenge,omitempty"`
+	// TLS describes the TLS session, nil over plain http.
+	TLS *TLSInfo `json:"tls,omitempty"`
+	// ClientCert is the file name of the client certificate the server
+	// accepted, "" when none was needed or none worked.
+	ClientCert string `json:"client_cert,omitempty"`
+	// Refused lists the client certificates the server refused, and why.
+	Refused []Refusal `json:"refused_client_certs,omitempty"`
+}
+
+// TLSInfo is the negotiated TLS session and the server's certificate.
+type TLSInfo struct {
+	Version string `json:"version"`
+	Subject string `json:"subject"`
+	Issuer  string `json:"issuer"`
+	ALPN    string `json:"alpn,omitempty"`
+}
+
+// Refusal is one client certificate that did not work.
+type Refusal struct {
+	Cert   string `json:"cert"`
+	Reason string `json:"reason"`
+}
+
+// Host probes host with client c, whose transport must be (or wrap) a
+// transport.Transport so that certificate attempts are traced. It fails only
+// when the host cannot be reached at all; a host that speaks neither
+// protocol gives a Report with no Protocols and an error saying so.
+func Host(ctx context.Context, c *http.Client, host string) (*Report, error) {
+	rep := &Report{Host: host}
+	tr := &transport.Trace{}
+	tctx := transport.WithTrace(ctx, tr)
+
+	resp, v2err := get(tctx, c, "https://"+host+"/v2/")
+	if v2err == nil {
+		rep.V2Status = resp.StatusCode
+		rep.Challenge = resp.Header.Get("WWW-Authenticate")
+		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized ||
+			resp.Header.Get("Docker-Distribution-API-Version") != "" {
+			rep.Protocols = append(rep.Protocols, "v2")
+		}
+		resp.Body.Close()
+	}
+	rep.fromTrace(tr)
+
+	resp, v1err := get(tctx, c, "https://"+host+"/v1/_ping")
+	if v1err == nil {
+		rep.V1Status = resp.StatusCode
+		if resp.StatusCode == http.StatusOK {
+			rep.Protocols = append(rep.Protocols, "v1")
+			rep.V1Version = resp.Header.Get("X-Docker-Registry-Version")
+			rep.V1Standalone = v1Standalone(resp)
+		}
+		resp.Body.Close()
+	}
+	if rep.Scheme == "" {
+		rep.fromTrace(tr)
+	}
+	if v2err != nil && v1err != nil {
+		return rep, fmt.Errorf("%s is unreachable: %w", host, v2err)
+	}
+	if len(rep.Protocols) == 0 {
+		return rep, fmt.Errorf("%s answered /v2/ with %d and /v1/_ping with %d: it does not look like a container registry", host, rep.V2Status, rep.V1Status)
+	}
+	return rep, nil
+}
+
+func get(ctx context.Context, c *http.Client, url string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.Do(req)
+}
+
+func (r *Report) fromTrace(tr *transport.Trace) {
+	r.Scheme = tr.Scheme()
+	if cs := tr.TLS(); cs != nil {
+		r.TLS = &TLSInfo{Version: tls.VersionName(cs.Version), ALPN: cs.NegotiatedProtocol}
+		if len(cs.PeerCertificates) > 0 {
+			r.TLS.Subject = cs.PeerCertificates[0].Subject.String()
+			r.TLS.Issuer = cs.PeerCertificates[0].Issuer.String()
+		}
+	}
+	r.ClientCert, r.Refused = "", nil
+	seen := map[string]bool{}
+	for _, a := range tr.Attempts() {
+		if a.Cert == "" {
+			continue
+		}
+		if a.Refused || a.Err != nil || a.Status == http.StatusForbidden || a.Status >= 500 {
+			if !seen[a.Cert] {
+				r.Refused = append(r.Refused, Refusal{Cert: a.Cert, Reason: reason(a)})
+				seen[a.Cert] = true
+			}
+			continue
+		}
+		r.ClientCert = a.Cert
+	}
+}
+
+func reason(a transport.CertAttempt) string {
+	if a.Err != nil {
+		return a.Err.Error()
+	}
+	return fmt.Sprintf("HTTP %d %s", a.Status, http.StatusText(a.Status))
+}
+
+// v1Standalone reads standalone-ness the way the original client did:
+// the header when present ("true" in any case, or "1"), else the JSON body,
+// else assume standalone.
+func v1Standalone(resp *http.Response) bool {
+	if h := resp.Header.Get("X-Docker-Registry-Standalone"); h != "" {
+		return strings.EqualFold(h, "true") || h == "1"
+	}
+	var body struct {
+		Standalone *bool `json:"standalone"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err == nil && body.Standalone != nil {
+		return *body.Standalone
+	}
+	return true
+}
