@@ -1,0 +1,307 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/hoist-dev/hoist/legacy/tarsum"
+)
+
+const (
+	msgImageNotFound = "Image not found"
+	msgImageExists   = "Image already exists"
+	msgWrongChecksum = "Wrong checksum"
+)
+
+// imageTarget names an image for authRegistry.
+func imageTarget(id string) v1Target { return v1Target{image: id} }
+
+// getImageJSON answers GET images/ID/json for a complete image, with the
+// layer size in X-Docker-Size and its payload checksum in
+// X-Docker-Checksum-Payload.
+func (s *V1) getImageJSON(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.authRegistry(w, r, imageTarget(id), false) {
+		return
+	}
+	b, err := os.ReadFile(s.store.imagePath(id, "json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		writeError(w, http.StatusNotFound, msgImageNotFound)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	if sums, err := s.store.imageChecksums(id); err == nil {
+		w.Header().Set("X-Docker-Size", strconv.FormatInt(sums.Size, 10))
+		w.Header().Set("X-Docker-Checksum-Payload", sums.Payload)
+	}
+	writeRawJSON(w, http.StatusOK, b)
+}
+
+// putImageJSON answers PUT images/ID/json: the image becomes pending, with
+// this JSON, until its layer and checksums arrive. A complete image is
+// answered 409 with {"error": "Image already exists"}, which the client
+// takes as "skip this image".
+func (s *V1) putImageJSON(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.authRegistry(w, r, imageTarget(id), true) {
+		return
+	}
+	body, err := readBody(r, maxImageJSON)
+	if err != nil {
+		badBody(w, err)
+		return
+	}
+	var meta struct {
+		ID     string `json:"id"`
+		Parent string `json:"parent"`
+	}
+	if err := json.Unmarshal(body, &meta); err != nil {
+		writeError(w, http.StatusBadRequest, "Invalid JSON: "+err.Error())
+		return
+	}
+	if meta.ID != id {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("JSON data contains invalid id %q: want %q as in the URL", meta.ID, id))
+		return
+	}
+	if meta.Parent != "" {
+		if err := validImageID(meta.Parent); err != nil {
+			writeError(w, http.StatusBadRequest, "Invalid parent: "+err.Error())
+			return
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store.imageComplete(id) {
+		writeError(w, http.StatusConflict, msgImageExists)
+		return
+	}
+	ancestry := []string{id}
+	if meta.Parent != "" {
+		parents, err := s.store.ancestry(meta.Parent)
+		if errors.Is(err, fs.ErrNotExist) {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("Image depends on a non existing parent %s: push the parent first", meta.Parent))
+			return
+		}
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		ancestry = append(ancestry, parents...)
+	}
+	if err := s.store.startPending(id, body, ancestry); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, true)
+}
+
+// errReader remembers the error its reader returned, to tell a failing
+// client from a failing disk.
+type errReader struct {
+	r   io.Reader
+	err error
+}
+
+func (e *errReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err != nil && err != io.EOF {
+		e.err = err
+	}
+	return n, err
+}
+
+// putLayer answers PUT images/ID/layer for a pending image. The body, plain
+// or chunked, streams to a temporary file while its TarSum and payload
+// checksum are computed; only a complete upload replaces the pending layer,
+// and a failed one leaves nothing behind.
+func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.authRegistry(w, r, imageTarget(id), true) {
+		return
+	}
+	s.mu.Lock()
+	complete := s.store.imageComplete(id)
+	imageJSON, err := s.store.pendingJSON(id)
+	s.mu.Unlock()
+	switch {
+	case complete:
+		writeError(w, http.StatusConflict, msgImageExists)
+		return
+	case errors.Is(err, fs.ErrNotExist):
+		writeError(w, http.StatusNotFound, "Image's JSON not found: PUT images/"+id+"/json first")
+		return
+	case err != nil:
+		s.internalError(w, r, err)
+		return
+	}
+
+	f, err := s.store.tempFile()
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	kept := false
+	defer func() {
+		if !kept {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	ts := tarsum.NewWriter()
+	defer ts.Close()
+	payload := tarsum.NewPayload(imageJSON)
+	body := &errReader{r: r.Body}
+	size, err := io.Copy(io.MultiWriter(f, ts, payload), body)
+	if body.err != nil {
+		s.cfg.logger.Info("v1 server: layer upload broke off", "image", id, "after", size, "err", body.err)
+		writeError(w, http.StatusBadRequest, "Reading the layer failed: "+body.err.Error())
+		return
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		s.internalError(w, r, fmt.Errorf("storing layer of %s: %w", id, err))
+		return
+	}
+	sums := imageSums{Payload: payload.Sum(), Size: size}
+	if err := ts.Close(); err != nil {
+		// Not a tar: only the payload checksum can match.
+		sums.TarSumError = err.Error()
+	} else if sums.TarSum, err = ts.Sum(imageJSON); err != nil {
+		sums.TarSumError = err.Error()
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store.imageComplete(id) {
+		writeError(w, http.StatusConflict, msgImageExists)
+		return
+	}
+	if cur, err := s.store.pendingJSON(id); err != nil || !bytes.Equal(cur, imageJSON) {
+		writeError(w, http.StatusConflict, "The image's JSON changed during the layer upload: upload the layer again")
+		return
+	}
+	if err := s.store.setPendingLayer(id, f.Name(), sums); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	kept = true
+	writeJSON(w, http.StatusOK, true)
+}
+
+// putChecksum answers PUT images/ID/checksum: the checksums in
+// X-Docker-Checksum (a TarSum, or from older clients a payload checksum) and
+// X-Docker-Checksum-Payload must each match what the layer upload computed.
+// Then the image is complete and visible; otherwise the answer is 400
+// {"error": "Wrong checksum"} and the image stays pending.
+func (s *V1) putChecksum(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.authRegistry(w, r, imageTarget(id), true) {
+		return
+	}
+	sent := []string{r.Header.Get("X-Docker-Checksum"), r.Header.Get("X-Docker-Checksum-Payload")}
+	if sent[0] == "" && sent[1] == "" {
+		writeError(w, http.StatusBadRequest, "Missing Image's checksum: send X-Docker-Checksum and X-Docker-Checksum-Payload")
+		return
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.store.imageComplete(id) {
+		writeError(w, http.StatusConflict, msgImageExists)
+		return
+	}
+	sums, err := s.store.pendingSums(id)
+	if errors.Is(err, fs.ErrNotExist) {
+		if _, jerr := s.store.pendingJSON(id); errors.Is(jerr, fs.ErrNotExist) {
+			writeError(w, http.StatusNotFound, msgImageNotFound)
+			return
+		}
+		writeError(w, http.StatusBadRequest, "Image's layer not found: PUT images/"+id+"/layer first")
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	for _, c := range sent {
+		if c != "" && !sums.matches(c) {
+			s.cfg.logger.Warn("v1 server: wrong checksum", "image", id, "sent", c,
+				"tarsum", sums.TarSum, "tarsum_error", sums.TarSumError, "payload", sums.Payload)
+			writeError(w, http.StatusBadRequest, msgWrongChecksum)
+			return
+		}
+	}
+	if err := s.store.completeImage(id, sums); err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, true)
+}
+
+// matches reports whether a checksum a client sent is one of the layer's.
+func (sums imageSums) matches(c string) bool {
+	switch {
+	case strings.HasPrefix(c, "sha256:"):
+		return c == sums.Payload
+	case strings.HasPrefix(c, tarsum.Label+":"):
+		return sums.TarSum != "" && c == sums.TarSum
+	}
+	return false
+}
+
+// getLayer answers GET and HEAD images/ID/layer for a complete image. It
+// supports Range requests (Accept-Ranges: bytes, 206), which clients use to
+// resume a broken download.
+func (s *V1) getLayer(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.authRegistry(w, r, imageTarget(id), false) {
+		return
+	}
+	f, err := os.Open(s.store.imagePath(id, "layer"))
+	if errors.Is(err, fs.ErrNotExist) {
+		writeError(w, http.StatusNotFound, msgImageNotFound)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r, "", fi.ModTime(), f)
+}
+
+// getAncestry answers GET images/ID/ancestry: the image and its parents,
+// newest first.
+func (s *V1) getAncestry(w http.ResponseWriter, r *http.Request, id string) {
+	if !s.authRegistry(w, r, imageTarget(id), false) {
+		return
+	}
+	b, err := os.ReadFile(s.store.imagePath(id, "ancestry"))
+	if errors.Is(err, fs.ErrNotExist) {
+		writeError(w, http.StatusNotFound, msgImageNotFound)
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	writeRawJSON(w, http.StatusOK, b)
+}

@@ -1,0 +1,63 @@
+package server
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// The v1 naming rules. They are kept here rather than imported so that the
+// server depends on no client package.
+var (
+	v1NamespaceRE = regexp.MustCompile(`^[a-z0-9_]{4,30}$`)
+	v1RepoRE      = regexp.MustCompile(`^[a-z0-9_.-]+$`)
+	v1TagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
+	v1ImageIDRE   = regexp.MustCompile(`^[a-f0-9]{64}$`)
+)
+
+// v1Name is a validated repository name, always namespace/repo.
+type v1Name struct {
+	namespace, repo string
+}
+
+func (n v1Name) String() string { return n.namespace + "/" + n.repo }
+
+// parseV1Name validates the path segments of a repository name: [repo],
+// which means library/repo, or [namespace, repo].
+func parseV1Name(segs []string) (v1Name, error) {
+	var n v1Name
+	switch len(segs) {
+	case 1:
+		n = v1Name{"library", segs[0]}
+	case 2:
+		n = v1Name{segs[0], segs[1]}
+	default:
+		return n, fmt.Errorf("repository name %q must be NAME or NAMESPACE/NAME", strings.Join(segs, "/"))
+	}
+	if !v1NamespaceRE.MatchString(n.namespace) {
+		return n, fmt.Errorf("invalid namespace %q: only [a-z0-9_] are allowed, size between 4 and 30", n.namespace)
+	}
+	if !v1RepoRE.MatchString(n.repo) || n.repo == "." || n.repo == ".." {
+		return n, fmt.Errorf("invalid repository name %q: only [a-z0-9-_.] are allowed", n.repo)
+	}
+	return n, nil
+}
+
+// parseV1NameString parses "repo" or "namespace/repo".
+func parseV1NameString(s string) (v1Name, error) {
+	return parseV1Name(strings.Split(s, "/"))
+}
+
+func validTag(tag string) error {
+	if !v1TagRE.MatchString(tag) {
+		return fmt.Errorf("invalid tag %q: it must match %s", tag, v1TagRE)
+	}
+	return nil
+}
+
+func validImageID(id string) error {
+	if !v1ImageIDRE.MatchString(id) {
+		return fmt.Errorf("invalid image id %q: it must be 64 lowercase hex digits", id)
+	}
+	return nil
+}
