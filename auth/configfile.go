@@ -1,0 +1,174 @@
+package auth
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// maxConfigSize caps how much of a credentials file hoist reads; docker's
+// files are a few kilobytes.
+const maxConfigSize = 16 << 20
+
+// configFile is a docker config.json (or a containers auth.json, which has
+// the same "auths" member) as hoist reads it. Members hoist does not own
+// stay raw in obj.
+type configFile struct {
+	path        string
+	exists      bool
+	obj         *object
+	auths       *object // nil when the file has no "auths" member
+	credsStore  string
+	credHelpers map[string]string
+}
+
+// loadConfig reads and parses path. A missing file is an empty config; a
+// file that is not valid JSON, or whose known members have the wrong type,
+// is an error that names the file.
+func loadConfig(path string) (*configFile, error) {
+	data, err := readCapped(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &configFile{path: path, obj: &object{}}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return parseConfig(path, data)
+}
+
+func parseConfig(path string, data []byte) (*configFile, error) {
+	bad := func(err error) error {
+		return fmt.Errorf("%s is not a valid docker config file: %w; fix or remove it", path, err)
+	}
+	obj, err := parseObject(data)
+	if err != nil {
+		return nil, bad(err)
+	}
+	c := &configFile{path: path, exists: true, obj: obj}
+	if raw := obj.get("auths"); !isNull(raw) {
+		if c.auths, err = parseObject(raw); err != nil {
+			return nil, bad(fmt.Errorf(`"auths": %w`, err))
+		}
+	}
+	if raw := obj.get("credsStore"); !isNull(raw) {
+		if err := json.Unmarshal(raw, &c.credsStore); err != nil {
+			return nil, bad(fmt.Errorf(`"credsStore" must be a string: %w`, err))
+		}
+	}
+	if raw := obj.get("credHelpers"); !isNull(raw) {
+		if err := json.Unmarshal(raw, &c.credHelpers); err != nil {
+			return nil, bad(fmt.Errorf(`"credHelpers" must map hosts to helper names: %w`, err))
+		}
+	}
+	return c, nil
+}
+
+func isNull(raw json.RawMessage) bool {
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+func readCapped(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if len(data) > maxConfigSize {
+		return nil, fmt.Errorf("%s is larger than a credentials file can be (%d bytes)", path, maxConfigSize)
+	}
+	return data, nil
+}
+
+// helperFor returns the helper that config.json assigns to host, and the
+// key that chose it ("credHelpers[KEY]" or "credsStore"), or "".
+func (c *configFile) helperFor(host string) (name, why string) {
+	want := NormalizeHost(host)
+	for k, v := range c.credHelpers {
+		if NormalizeHost(k) == want && v != "" {
+			return v, fmt.Sprintf("credHelpers[%q]", k)
+		}
+	}
+	if c.credsStore != "" {
+		return c.credsStore, `"credsStore"`
+	}
+	return "", ""
+}
+
+// findEntry returns the key and raw value of the auths entry for host: the
+// exact storage key first, else the first key (in file order) that names
+// the same registry.
+func findEntry(auths *object, host string) (string, json.RawMessage, bool) {
+	if auths == nil {
+		return "", nil, false
+	}
+	if raw := auths.get(storageKey(host)); raw != nil {
+		return storageKey(host), raw, true
+	}
+	for _, m := range auths.members {
+		if sameRegistry(m.key, host) {
+			return m.key, m.raw, true
+		}
+	}
+	return "", nil, false
+}
+
+// authEntry is one member of "auths".
+type authEntry struct {
+	Auth          string `json:"auth"`
+	Username      string `json:"username"`
+	Password      string `json:"password"`
+	IdentityToken string `json:"identitytoken"`
+	RegistryToken string `json:"registrytoken"`
+}
+
+// decodeEntry turns an auths entry into a Credential. An entry with no
+// secret at all (docker leaves `{}` behind when a helper holds the secret)
+// is the zero Credential; an entry that names a user but carries no
+// password or token, or whose "auth" is not base64 of "user:password", is
+// an error naming the file and key.
+func decodeEntry(path, key string, raw json.RawMessage) (Credential, error) {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%s: entry %q %s; log in again to rewrite it", path, key, fmt.Sprintf(format, args...))
+	}
+	var e authEntry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return Credential{}, bad("is not a valid auth entry: %v", err)
+	}
+	c := Credential{Username: e.Username, Password: e.Password, IdentityToken: e.IdentityToken, RegistryToken: e.RegistryToken}
+	if e.Auth != "" {
+		dec, err := decodeBase64(e.Auth)
+		if err != nil {
+			return Credential{}, bad(`has an "auth" field that is not valid base64`)
+		}
+		user, pass, ok := strings.Cut(string(dec), ":")
+		if !ok {
+			return Credential{}, bad(`has an "auth" field that does not decode to user:password`)
+		}
+		c.Username, c.Password = user, pass
+	}
+	if c.IsZero() && c.Username != "" {
+		return Credential{}, bad("has the username %q but no password or token", c.Username)
+	}
+	return c, nil
+}
+
+func decodeBase64(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := base64.StdEncoding.DecodeString(s); err == nil {
+		return b, nil
+	}
+	return base64.RawStdEncoding.DecodeString(s)
+}
+
+func encodeAuth(user, pass string) string {
+	return base64.StdEncoding.EncodeToString([]byte(user + ":" + pass))
+}
