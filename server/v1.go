@@ -63,7 +63,7 @@ func NewV1(root string, opts ...V1Option) (*V1, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := newV1Users(st, cfg.accounts)
+	users, err := newV1Users(st, cfg.accounts, cfg.bcryptCost)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/hoist-dev/hoist/legacy/tarsum"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The testdata chain: the parent first. The original client's tests tagged
@@ -71,6 +72,9 @@ type v1Env struct {
 func newV1Env(t *testing.T, opts ...V1Option) *v1Env {
 	t.Helper()
 	root := t.TempDir()
+	// Registering accounts at bcrypt's default cost takes most of a second
+	// under the race detector.
+	opts = append([]V1Option{WithV1BcryptCost(bcrypt.MinCost)}, opts...)
 	srv, err := NewV1(root, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // V1Account is an account of a V1 server, given with WithV1Account.
@@ -33,6 +35,7 @@ type v1Config struct {
 	logger           *slog.Logger
 	tokenTTL         time.Duration
 	now              func() time.Time
+	bcryptCost       int
 }
 
 // defaultV1Config returns the defaults: a standalone registry announcing
@@ -45,6 +48,7 @@ func defaultV1Config() v1Config {
 		logger:     slog.New(slog.DiscardHandler),
 		tokenTTL:   time.Hour,
 		now:        time.Now,
+		bcryptCost: bcrypt.DefaultCost,
 	}
 }
 
@@ -117,6 +121,14 @@ func WithV1Clock(now func() time.Time) V1Option {
 	return func(c *v1Config) { c.now = now }
 }
 
+// WithV1BcryptCost sets the bcrypt cost of the password hashes stored for
+// accounts registered through POST users/. The default is bcrypt's default
+// cost; tests that register accounts may lower it to bcrypt.MinCost to run
+// fast.
+func WithV1BcryptCost(cost int) V1Option {
+	return func(c *v1Config) { c.bcryptCost = cost }
+}
+
 // validate reports the first setting that cannot work.
 func (c *v1Config) validate() error {
 	seen := map[string]bool{}
@@ -141,6 +153,9 @@ func (c *v1Config) validate() error {
 	}
 	if c.tokenTTL <= 0 {
 		return fmt.Errorf("v1 server: token lifetime %v must be positive", c.tokenTTL)
+	}
+	if c.bcryptCost < bcrypt.MinCost || c.bcryptCost > bcrypt.MaxCost {
+		return fmt.Errorf("v1 server: bcrypt cost %d is outside %d..%d", c.bcryptCost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	if c.logger == nil || c.now == nil {
 		return fmt.Errorf("v1 server: logger and clock must not be nil")

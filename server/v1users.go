@@ -35,7 +35,8 @@ type v1User struct {
 
 // v1Users holds every account. Methods are safe for concurrent use.
 type v1Users struct {
-	st *v1Store
+	st   *v1Store
+	cost int // bcrypt cost for new accounts
 
 	mu     sync.Mutex
 	byName map[string]*v1User
@@ -44,8 +45,8 @@ type v1Users struct {
 	verified map[string][sha256.Size]byte
 }
 
-func newV1Users(st *v1Store, static []V1Account) (*v1Users, error) {
-	u := &v1Users{st: st, byName: map[string]*v1User{}, verified: map[string][sha256.Size]byte{}}
+func newV1Users(st *v1Store, static []V1Account, cost int) (*v1Users, error) {
+	u := &v1Users{st: st, cost: cost, byName: map[string]*v1User{}, verified: map[string][sha256.Size]byte{}}
 	stored, err := st.listUsers()
 	if err != nil {
 		return nil, fmt.Errorf("v1 server: loading accounts: %w", err)
@@ -116,26 +117,42 @@ func (u *v1Users) register(username, password, email string) (int, string, error
 	case !strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n"):
 		return http.StatusBadRequest, "Invalid email address", nil
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	// Check before the costly hash, and again after it, under the lock.
+	u.mu.Lock()
+	taken := u.taken(username, email)
+	u.mu.Unlock()
+	if taken {
+		return http.StatusBadRequest, msgUserExists, nil
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), u.cost)
 	if err != nil {
 		return http.StatusBadRequest, "Invalid password: " + err.Error(), nil
 	}
 
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if _, ok := u.byName[username]; ok {
+	if u.taken(username, email) {
 		return http.StatusBadRequest, msgUserExists, nil
-	}
-	for _, a := range u.byName {
-		if strings.EqualFold(a.email, email) {
-			return http.StatusBadRequest, msgUserExists, nil
-		}
 	}
 	if err := u.st.writeUser(storedUser{Username: username, Email: email, PasswordHash: string(hash)}); err != nil {
 		return http.StatusInternalServerError, "internal server error", err
 	}
 	u.byName[username] = &v1User{username: username, email: email, hash: hash}
 	return http.StatusCreated, msgUserCreated, nil
+}
+
+// taken reports whether an account has this name or email. u.mu must be
+// held.
+func (u *v1Users) taken(username, email string) bool {
+	if _, ok := u.byName[username]; ok {
+		return true
+	}
+	for _, a := range u.byName {
+		if strings.EqualFold(a.email, email) {
+			return true
+		}
+	}
+	return false
 }
 
 // activate marks an account active, storing the change for a registered one.
