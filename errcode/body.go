@@ -169,12 +169,28 @@ func stripHTML(s string) string {
 
 // after returns what follows the first sep in s (case-insensitively), or ""
 // when there is none.
+// sep must be lower-case ASCII; only ASCII letters of s are folded, so byte
+// offsets in s stay valid whatever else it holds.
 func after(s, sep string) string {
-	i := strings.Index(strings.ToLower(s), sep)
-	if i < 0 {
-		return ""
+	for i := 0; i+len(sep) <= len(s); i++ {
+		if asciiEqualFold(s[i:i+len(sep)], sep) {
+			return s[i+len(sep):]
+		}
 	}
-	return s[i+len(sep):]
+	return ""
+}
+
+func asciiEqualFold(a, lower string) bool {
+	for i := 0; i < len(a); i++ {
+		c := a[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func hasTagPrefix(s, tag string) bool {
