@@ -6,6 +6,7 @@ import (
 	"html"
 	"mime"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -211,7 +212,7 @@ func collapse(s string) string {
 	var b strings.Builder
 	space := false
 	for _, r := range s {
-		if r <= ' ' || r == 0x7f || r == '\u0085' || r == '\u2028' || r == '\u2029' {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
 			space = true
 			continue
 		}

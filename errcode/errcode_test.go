@@ -73,7 +73,7 @@ func TestParseBody(t *testing.T) {
 		{
 			name: "html without content type, scripts and entities",
 			body: `<!DOCTYPE html><html><head><style>p{color:red}</style><script type="x">var a = "<b>";</script></head><body><p>Harbor&nbsp;is &lt;down&gt; &amp; out</p></body></html>`,
-			text: "Harbor\u00a0is <down> & out",
+			text: "Harbor is <down> & out",
 		},
 		{
 			name:  "plain text",
