@@ -254,8 +254,9 @@ func (s *V1) openSession(w http.ResponseWriter, r *http.Request, g v1Grant, now 
 		}
 	}
 	id := s.tokens.add(s.tokens.sessions, g, now)
+	// No Expires: the server enforces the lifetime, with its own clock.
 	http.SetCookie(w, &http.Cookie{
-		Name: sessionCookie, Value: id, Path: "/v1/", Expires: g.expires,
+		Name: sessionCookie, Value: id, Path: "/v1/",
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil,
 	})
 }
