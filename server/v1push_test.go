@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 var foo42 = V1Account{Username: "foo42", Password: "s3cret!", Email: "foo42@example.com", Active: true}
@@ -215,15 +216,17 @@ func TestV1UploadOrder(t *testing.T) {
 	expect(t, "json of an invalid id", e.call(http.MethodPut, "images/ABC/json", bytes.NewReader(parent.json)), http.StatusNotFound)
 }
 
-// failAfter yields n bytes of r and then fails, like a client that dies
-// halfway through an upload.
+// failAfter yields n bytes of r, waits for ready, and then fails, like a
+// client that dies halfway through an upload.
 type failAfter struct {
-	r io.Reader
-	n int
+	r     io.Reader
+	n     int
+	ready <-chan struct{}
 }
 
 func (f *failAfter) Read(p []byte) (int, error) {
 	if f.n <= 0 {
+		<-f.ready
 		return 0, errors.New("client died")
 	}
 	n, err := f.r.Read(p[:min(len(p), f.n)])
@@ -234,19 +237,23 @@ func (f *failAfter) Read(p []byte) (int, error) {
 // A layer upload that breaks off leaves nothing: no temporary file and no
 // layer; the next complete upload works.
 func TestV1BrokenLayerUpload(t *testing.T) {
-	root := t.TempDir()
 	var logs syncBuffer
-	srv, err := NewV1(root, WithV1Logger(slog.New(slog.NewTextHandler(&logs, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := newV1Env(t, WithV1Logger(slog.New(slog.NewTextHandler(&logs, nil))))
 	img := testChain(t)[0]
 	big := bytes.Repeat(img.layer, 4096) // long enough to be cut mid-stream
-
-	ts := httptest.NewServer(srv)
-	e := &v1Env{t: t, root: root, srv: srv, ts: ts}
 	expect(t, "PUT json", e.call(http.MethodPut, "images/"+img.id+"/json", bytes.NewReader(img.json)), http.StatusOK)
-	req, err := http.NewRequest(http.MethodPut, ts.URL+"/v1/images/"+img.id+"/layer", &failAfter{r: bytes.NewReader(big), n: len(big) / 2})
+
+	// The client dies only once the handler runs, and the test waits for
+	// the handler to return before looking at the disk.
+	started, finished := make(chan struct{}), make(chan struct{})
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		defer close(finished)
+		e.srv.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	req, err := http.NewRequest(http.MethodPut, ts.URL+"/v1/images/"+img.id+"/layer",
+		&failAfter{r: bytes.NewReader(big), n: len(big) / 2, ready: started})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,20 +261,21 @@ func TestV1BrokenLayerUpload(t *testing.T) {
 		resp.Body.Close()
 		t.Fatalf("the broken upload got status %d, want a transport error", resp.StatusCode)
 	}
-	ts.Close() // waits for the handler to finish
-	if !strings.Contains(logs.String(), "layer upload broke off") {
-		t.Fatalf("the server did not see the upload break off; its log:\n%s", logs.String())
+	select {
+	case <-finished:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the layer handler did not return after the client died")
 	}
-
-	if tmp, err := os.ReadDir(filepath.Join(root, "tmp")); err != nil || len(tmp) != 0 {
+	if !strings.Contains(logs.String(), "layer upload broke off") {
+		t.Errorf("the server did not log the broken upload; its log:\n%s", logs.String())
+	}
+	if tmp, err := os.ReadDir(filepath.Join(e.root, "tmp")); err != nil || len(tmp) != 0 {
 		t.Errorf("tmp/ holds %v (%v) after a broken upload, want nothing", tmp, err)
 	}
-	if _, err := os.Stat(filepath.Join(root, "pending", img.id, "layer")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.root, "pending", img.id, "layer")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("a broken upload left a layer: %v", err)
 	}
 
-	e.ts = httptest.NewServer(srv)
-	defer e.ts.Close()
 	expect(t, "PUT layer", e.call(http.MethodPut, "images/"+img.id+"/layer", chunked{bytes.NewReader(img.layer)}), http.StatusOK)
 	expect(t, "PUT checksum", e.call(http.MethodPut, "images/"+img.id+"/checksum", nil,
 		withHeader("X-Docker-Checksum", img.tarsum), withHeader("X-Docker-Checksum-Payload", img.payload)), http.StatusOK)
