@@ -1,0 +1,177 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// redacted replaces every secret these helpers hide.
+const redacted = "[redacted]"
+
+// secretHeaders carry credentials in requests or responses.
+var secretHeaders = map[string]bool{
+	"Authorization":       true,
+	"Proxy-Authorization": true,
+	"X-Registry-Auth":     true,
+	"X-Docker-Token":      true,
+	"Cookie":              true,
+	"Set-Cookie":          true,
+}
+
+// secretKeys are the JSON members, form fields and query parameters that
+// hold secrets, compared in lower case.
+var secretKeys = map[string]bool{
+	"password": true, "secret": true, "auth": true,
+	"token": true, "access_token": true, "refresh_token": true, "id_token": true,
+	"identitytoken": true, "registrytoken": true, "client_secret": true,
+	"signature": true, "x-amz-signature": true, "sig": true,
+}
+
+// RedactHeaders returns a copy of h fit for logs. The values of
+// Authorization, Proxy-Authorization, X-Registry-Auth, X-Docker-Token and
+// cookie headers are replaced by "[redacted]"; an Authorization value keeps
+// its scheme ("Bearer [redacted]"), which helps debugging and reveals
+// nothing. h is not modified.
+func RedactHeaders(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		if !secretHeaders[http.CanonicalHeaderKey(k)] {
+			out[k] = append([]string(nil), vs...)
+			continue
+		}
+		for _, v := range vs {
+			scheme, _, hasScheme := strings.Cut(strings.TrimSpace(v), " ")
+			if hasScheme && strings.HasSuffix(http.CanonicalHeaderKey(k), "Authorization") {
+				out[k] = append(out[k], scheme+" "+redacted)
+			} else {
+				out[k] = append(out[k], redacted)
+			}
+		}
+	}
+	return out
+}
+
+// RedactJSON returns body with the string values of secret members
+// ("token", "access_token", "refresh_token", "password", "secret", "auth",
+// "identitytoken", "registrytoken", ...) replaced at any depth, in compact
+// form. A body that is not valid JSON is replaced as a whole, since hoist
+// cannot tell which part of it is secret.
+func RedactJSON(body []byte) []byte {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return []byte("[redacted: not JSON]")
+	}
+	out, err := json.Marshal(redactValue(v))
+	if err != nil {
+		return []byte("[redacted: not JSON]")
+	}
+	return out
+}
+
+func redactValue(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			if _, isString := e.(string); isString && secretKeys[strings.ToLower(k)] {
+				t[k] = redacted
+			} else {
+				t[k] = redactValue(e)
+			}
+		}
+	case []any:
+		for i := range t {
+			t[i] = redactValue(t[i])
+		}
+	}
+	return v
+}
+
+// RedactForm returns an application/x-www-form-urlencoded body with the
+// values of secret fields (password, refresh_token, client_secret, ...)
+// replaced. A body that does not parse is replaced as a whole.
+func RedactForm(body string) string {
+	q, err := url.ParseQuery(body)
+	if err != nil {
+		return "[redacted: not a form]"
+	}
+	redactValues(q)
+	return q.Encode()
+}
+
+func redactValues(q url.Values) bool {
+	changed := false
+	for k := range q {
+		if secretKeys[strings.ToLower(k)] {
+			q[k] = []string{redacted}
+			changed = true
+		}
+	}
+	return changed
+}
+
+// RedactBody redacts a request or response body for a log according to its
+// Content-Type: JSON bodies with RedactJSON, form bodies with RedactForm;
+// other bodies are returned as they are.
+func RedactBody(contentType string, body []byte) []byte {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return RedactJSON(body)
+	case mt == "application/x-www-form-urlencoded":
+		return []byte(RedactForm(string(body)))
+	}
+	return body
+}
+
+// RedactURL returns u as a string without user info or the values of
+// secret query parameters (tokens, passwords, presigned-URL signatures).
+func RedactURL(u *url.URL) string { return redactURL(u) }
+
+func redactURL(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	c := *u
+	if c.User != nil {
+		c.User = url.User(redacted)
+	}
+	if c.RawQuery != "" {
+		if q, err := url.ParseQuery(c.RawQuery); err != nil {
+			c.RawQuery = redacted
+		} else if redactValues(q) {
+			c.RawQuery = q.Encode()
+		}
+	}
+	return c.String()
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port,
+// default ports made explicit.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "https":
+		return "443"
+	case "http":
+		return "80"
+	}
+	return ""
+}
+
+func isContextErr(err error) bool {
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}

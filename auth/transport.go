@@ -1,0 +1,301 @@
+package auth
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+)
+
+// transport authenticates requests to one registry host; see NewTransport.
+type transport struct {
+	base    http.RoundTripper
+	host    string // the endpoint host requests must name to get credentials
+	keyHost string // the host as given, for the Keychain
+	creds   Keychain
+	o       options
+	tokens  tokenCache
+
+	mu      sync.Mutex
+	cred    *Credential // from creds, fetched once
+	scheme  string      // "" until known; "none", "basic" or "bearer"
+	realm   string
+	service string
+}
+
+// NewTransport returns an http.RoundTripper that authenticates requests to
+// host ("host" or "host:port"; "docker.io" means registry-1.docker.io) with
+// the credential creds has for it (nil means anonymous), and passes every
+// request through base (nil means http.DefaultTransport).
+//
+// Behaviour:
+//   - Requests to any other host (a redirect to blob storage, say) pass
+//     through untouched: no credential or token is ever added to them. A
+//     request that already carries Authorization is also left alone.
+//   - A 401 with a Basic challenge is answered with the credentials; with a
+//     Bearer challenge, with a token from the challenge's realm for the
+//     scopes the request needs (derived from its method and path, the
+//     challenge's scope, and ContextWithScopes). The request is re-sent
+//     once; a second 401 is returned to the caller as it is.
+//   - Once the host's challenge is known, later requests get credentials
+//     or a cached token up front, without a 401 round trip. Tokens are
+//     cached per realm, service and scope set until their expires_in (by
+//     the WithClock clock) runs out.
+//   - A request whose body cannot be replayed (Body set, GetBody nil) is
+//     preceded, while the challenge is unknown, by a GET /v2/ to learn it;
+//     if it still meets a 401 the transport returns an error wrapping
+//     ErrBodyNotReplayable rather than re-send a consumed body.
+//   - Credentials and tokens travel over plain http only to hosts that
+//     WithPlainHTTPAllowed allows; otherwise a challenge over http is an
+//     error wrapping ErrPlainHTTP.
+//
+// Token requests go through base too, following redirects by hoist's
+// rules. The returned RoundTripper is safe for concurrent use and obeys
+// the http.RoundTripper contract: it does not modify the request and
+// always closes its body.
+func NewTransport(base http.RoundTripper, host string, creds Keychain, opts ...Option) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if creds == nil {
+		creds = Static(Credential{})
+	}
+	return &transport{base: base, host: endpointHost(host), keyHost: host, creds: creds, o: buildOptions(opts)}
+}
+
+func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !hostMatches(req.URL, t.host) || req.Header.Get("Authorization") != "" {
+		return t.base.RoundTrip(req)
+	}
+	if req.URL.Scheme != "https" && !t.o.plainHTTP(t.host) {
+		return t.plain(req)
+	}
+	ctx := req.Context()
+	scopes := requestScopes(req)
+	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	if !replayable && t.knownScheme() == "" {
+		if err := t.ping(ctx, req.URL); err != nil {
+			closeBody(req)
+			return nil, err
+		}
+	}
+	authz, err := t.authorize(ctx, scopes)
+	if err != nil {
+		closeBody(req)
+		return nil, err
+	}
+	resp, err := t.base.RoundTrip(withAuthorization(req, authz, nil))
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+		return resp, err
+	}
+	c, ok := pickChallenge(challengesOf(resp.Header))
+	if !ok {
+		return resp, nil
+	}
+	t.learn(c)
+	if c.Scheme == "basic" && strings.HasPrefix(authz, "Basic ") {
+		return resp, nil // the registry refused these credentials
+	}
+	need := scopes.clone()
+	if c.Scheme == "bearer" {
+		need.add(c.Params["scope"])
+		if tok, ok := strings.CutPrefix(authz, "Bearer "); ok && c.Params["error"] != "insufficient_scope" {
+			t.tokens.drop(tok) // refused outright, not merely too narrow
+		}
+	}
+	retry, err := t.authorize(ctx, need)
+	if err != nil {
+		drain(resp)
+		return nil, err
+	}
+	if retry == "" || retry == authz {
+		return resp, nil // nothing better to offer
+	}
+	if !replayable {
+		drain(resp)
+		return nil, fmt.Errorf("%s %s: the registry asks for authentication, but the %w (set Request.GetBody)", req.Method, redactURL(req.URL), ErrBodyNotReplayable)
+	}
+	var body io.ReadCloser
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		if body, err = req.GetBody(); err != nil {
+			drain(resp)
+			return nil, fmt.Errorf("%s %s: re-reading the request body: %w", req.Method, redactURL(req.URL), err)
+		}
+	}
+	drain(resp)
+	return t.base.RoundTrip(withAuthorization(req, retry, body))
+}
+
+// plain sends a request to a host that may not receive credentials over
+// plain http, without any; a challenge in the answer becomes an error.
+func (t *transport) plain(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || len(challengesOf(resp.Header)) == 0 {
+		return resp, err
+	}
+	drain(resp)
+	return nil, fmt.Errorf("%s asks for authentication over plain http: %w to a host that is not on loopback; use https, or mark it insecure (--insecure-registry %s) if it really has no TLS", t.host, ErrPlainHTTP, t.host)
+}
+
+// ping learns the host's challenge with GET /v2/.
+func (t *transport) ping(ctx context.Context, u *url.URL) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/v2/"}).String(), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return fmt.Errorf("%s: learning how to authenticate: %w", t.host, err)
+	}
+	drain(resp)
+	if c, ok := pickChallenge(challengesOf(resp.Header)); ok && resp.StatusCode == http.StatusUnauthorized {
+		t.learn(c)
+	} else {
+		t.mu.Lock()
+		if t.scheme == "" {
+			t.scheme = "none"
+		}
+		t.mu.Unlock()
+	}
+	return nil
+}
+
+// authorize returns the Authorization value for a request needing scopes
+// under the host's known challenge, or "" when none applies.
+func (t *transport) authorize(ctx context.Context, scopes scopeSet) (string, error) {
+	t.mu.Lock()
+	scheme, realm, service := t.scheme, t.realm, t.service
+	t.mu.Unlock()
+	switch scheme {
+	case "basic":
+		c, err := t.credential(ctx)
+		if err != nil || c.Password == "" {
+			return "", err
+		}
+		return basicAuth(c.Username, c.Password), nil
+	case "bearer":
+		c, err := t.credential(ctx)
+		if err != nil {
+			return "", err
+		}
+		if c.RegistryToken != "" {
+			return "Bearer " + c.RegistryToken, nil
+		}
+		tok, err := t.tokens.get(ctx, realm, service, scopes, t.o.clock.Now, func(ctx context.Context) (issued, error) {
+			is, err := tokenClient{base: t.base, o: &t.o}.fetch(ctx, tokenRequest{realm: realm, service: service, scopes: scopes.strings(), cred: c})
+			if err == nil && is.refreshToken != "" && c.IdentityToken != "" {
+				t.mu.Lock()
+				t.cred.IdentityToken = is.refreshToken // the server rotated it
+				t.mu.Unlock()
+			}
+			return is, err
+		})
+		if err != nil {
+			return "", fmt.Errorf("%s: getting a token: %w", t.host, err)
+		}
+		return "Bearer " + tok, nil
+	}
+	return "", nil
+}
+
+// credential returns the Keychain's credential for the host, asking once.
+func (t *transport) credential(ctx context.Context) (Credential, error) {
+	t.mu.Lock()
+	if t.cred != nil {
+		c := *t.cred
+		t.mu.Unlock()
+		return c, nil
+	}
+	t.mu.Unlock()
+	c, err := t.creds.Get(ctx, t.keyHost)
+	if err != nil {
+		return Credential{}, fmt.Errorf("credentials for %s: %w", t.host, err)
+	}
+	t.mu.Lock()
+	if t.cred == nil {
+		t.cred = &c
+	}
+	c = *t.cred
+	t.mu.Unlock()
+	return c, nil
+}
+
+func (t *transport) knownScheme() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.scheme
+}
+
+// learn remembers the host's challenge for later requests.
+func (t *transport) learn(c Challenge) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.scheme = c.Scheme
+	if c.Scheme == "bearer" {
+		t.realm, t.service = c.Params["realm"], c.Params["service"]
+	}
+}
+
+// pickChallenge prefers Bearer (with a realm) to Basic and ignores schemes
+// hoist does not speak.
+func pickChallenge(cs []Challenge) (Challenge, bool) {
+	var basic *Challenge
+	for i, c := range cs {
+		switch {
+		case c.Scheme == "bearer" && c.Params["realm"] != "":
+			return c, true
+		case c.Scheme == "basic" && basic == nil:
+			basic = &cs[i]
+		}
+	}
+	if basic != nil {
+		return *basic, true
+	}
+	return Challenge{}, false
+}
+
+// withAuthorization returns a shallow copy of req with its own headers,
+// Authorization set to authz (when not ""), and body (when not nil).
+func withAuthorization(req *http.Request, authz string, body io.ReadCloser) *http.Request {
+	if authz == "" && body == nil {
+		return req
+	}
+	r := req.Clone(req.Context())
+	if authz != "" {
+		r.Header.Set("Authorization", authz)
+	}
+	if body != nil {
+		r.Body = body
+	}
+	return r
+}
+
+func basicAuth(user, pass string) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
+}
+
+// hostMatches reports whether u names host, default ports aside.
+func hostMatches(u *url.URL, host string) bool {
+	if strings.EqualFold(u.Host, host) {
+		return true
+	}
+	h := &url.URL{Scheme: u.Scheme, Host: host}
+	return strings.EqualFold(u.Hostname(), h.Hostname()) && portOf(u) == portOf(h)
+}
+
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
+	}
+}
+
+// drain reads a little of resp's body, so the connection can be reused,
+// and closes it.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
