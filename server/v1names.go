@@ -43,11 +43,6 @@ func parseV1Name(segs []string) (v1Name, error) {
 	return n, nil
 }
 
-// parseV1NameString parses "repo" or "namespace/repo".
-func parseV1NameString(s string) (v1Name, error) {
-	return parseV1Name(strings.Split(s, "/"))
-}
-
 func validTag(tag string) error {
 	if !v1TagRE.MatchString(tag) {
 		return fmt.Errorf("invalid tag %q: it must match %s", tag, v1TagRE)
