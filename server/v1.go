@@ -71,8 +71,10 @@ func NewV1(root string, opts ...V1Option) (*V1, error) {
 }
 
 // Activate activates the account username, as the confirmation mail of the
-// original index did, so that it can log in and push. It returns an error if
-// there is no such account.
+// original index did, so that it can log in and push. The change is stored
+// for an account registered through POST users/; for one given with
+// WithV1Account it lasts as long as the server. It returns an error if there
+// is no such account or the change cannot be stored.
 func (s *V1) Activate(username string) error {
 	return s.users.activate(username)
 }
