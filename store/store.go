@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// ErrNotFound is matched (errors.Is) by every store's error for a tag,
+// manifest or blob it does not have.
+var ErrNotFound = errors.New("not found")
+
+// Reader reads the content of one image location.
+//
+// Implementations are safe for concurrent use; the copy engine fetches many
+// blobs at once.
+type Reader interface {
+	// Resolve returns the descriptor of the manifest or index that ref
+	// names: a tag, a digest string, or "" for the location's own reference
+	// (the TAG of oci:DIR:TAG, the tag or digest of a registry reference).
+	Resolve(ctx context.Context, ref string) (ocispec.Descriptor, error)
+
+	// Fetch returns the content of desc. The reader checks size and digest
+	// as it is read: a mismatch is an error from Read, never io.EOF, so a
+	// caller that reads to EOF without error has verified content. The
+	// caller closes it.
+	Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
+}
+
+// Writer accepts content for one image location.
+//
+// Implementations are safe for concurrent use. Content becomes visible only
+// once complete and verified; an interrupted Push leaves nothing a reader
+// could mistake for content.
+type Writer interface {
+	// Exists reports whether the location already holds desc, so a copy
+	// can skip it.
+	Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error)
+
+	// Push stores the content of desc read from r, verifying its size and
+	// digest. Manifests and indexes are pushed by digest like blobs; Push
+	// must be called for them only after all their children are present.
+	Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error
+
+	// Tag makes tag name desc, a manifest or index already pushed. An empty
+	// tag records desc as a root without a name where the location has such
+	// a notion (an OCI layout's index.json) and does nothing otherwise.
+	Tag(ctx context.Context, desc ocispec.Descriptor, tag string) error
+}
+
+// Closer is implemented by stores that must finish their work (an archive
+// writes its manifest and closes the tar). The CLI closes every store it
+// opens; a Writer that was not closed after a successful copy is incomplete.
+type Closer interface {
+	Close() error
+}
+
+// Mounter is a Writer that can take a blob from another repository of the
+// same registry without transferring it.
+type Mounter interface {
+	// Mount makes desc available from repository from (a repository path on
+	// the same registry). It reports false, with no error, when the
+	// registry declined; the caller then pushes the blob.
+	Mount(ctx context.Context, desc ocispec.Descriptor, from string) (bool, error)
+	// Registry returns the registry host mounts are possible within.
+	Registry() string
+	// Repository returns the repository path being written.
+	Repository() string
+}
+
+// RangeReader is a Reader that can start a blob part way through.
+type RangeReader interface {
+	// FetchFrom returns the bytes of desc from offset to the end. They are
+	// NOT verified (the reader cannot know the digest of a suffix): the
+	// writer that appends them verifies the whole blob.
+	FetchFrom(ctx context.Context, desc ocispec.Descriptor, offset int64) (io.ReadCloser, error)
+}
+
+// Resumer is a Writer that keeps partial blobs from interrupted copies.
+type Resumer interface {
+	// Partial returns how many leading bytes of desc are already staged.
+	Partial(ctx context.Context, desc ocispec.Descriptor) (int64, error)
+	// PushFrom appends r, the bytes of desc from offset on, to the staged
+	// prefix of that length, and verifies the whole blob as Push does. If
+	// the staged prefix no longer has offset bytes, it fails and discards it.
+	PushFrom(ctx context.Context, desc ocispec.Descriptor, offset int64, r io.Reader) error
+}
+
+// TagLister is a Reader that can list its tags.
+type TagLister interface {
+	// Tags returns every tag, in the order the location keeps them.
+	Tags(ctx context.Context) ([]string, error)
+}
+
+// Referencer is a Reader or Writer bound to a repository, whose Reference
+// says which; the copy engine uses it for the blob-location cache and for
+// messages.
+type Referencer interface {
+	// Reference returns the location as the user would write it.
+	Reference() string
+}
