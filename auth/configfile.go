@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"strings"
 )
 
@@ -89,11 +90,23 @@ func readCapped(path string) ([]byte, error) {
 }
 
 // helperFor returns the helper that config.json assigns to host, and the
-// key that chose it ("credHelpers[KEY]" or "credsStore"), or "".
+// setting that chose it ("credHelpers[KEY]" or "credsStore"), or "". A
+// credHelpers key spelled exactly as host's storage key wins over other
+// spellings of the same registry, which are tried in sorted order.
 func (c *configFile) helperFor(host string) (name, why string) {
-	want := NormalizeHost(host)
-	for k, v := range c.credHelpers {
-		if NormalizeHost(k) == want && v != "" {
+	keys := make([]string, 0, len(c.credHelpers))
+	for k := range c.credHelpers {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ei, ej := keys[i] == storageKey(host), keys[j] == storageKey(host)
+		if ei != ej {
+			return ei
+		}
+		return keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		if v := c.credHelpers[k]; v != "" && sameRegistry(k, host) {
 			return v, fmt.Sprintf("credHelpers[%q]", k)
 		}
 	}

@@ -43,6 +43,9 @@ func Login(ctx context.Context, store Store, server string, c Credential, v Veri
 	if c.Username == "" && c.Password != "" {
 		return fmt.Errorf("login to %s: a username is needed with a password", host)
 	}
+	if strings.Contains(c.Username, ":") {
+		return fmt.Errorf("login to %s: a username cannot contain ':'", host)
+	}
 	verified, err := v.Verify(ctx, server, c)
 	if err != nil {
 		return fmt.Errorf("login to %s: %w", host, err)

@@ -140,7 +140,7 @@ func TestLoginWithOtherVerifier(t *testing.T) {
 	if c, _ := f.store.Get(ctx, "docker.io"); c != (Credential{Username: "u", Password: "p"}) {
 		t.Errorf("stored %#v", c)
 	}
-	for _, c := range []Credential{{}, {Password: "p"}} {
+	for _, c := range []Credential{{}, {Password: "p"}, {Username: "a:b", Password: "p"}} {
 		if err := Login(ctx, f.store, "reg.example", c, accept); err == nil {
 			t.Errorf("Login accepted %#v", c)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // credentialFields are the members of an auths entry that hoist owns; any
@@ -26,6 +27,9 @@ func (s *ConfigStore) Put(ctx context.Context, host string, c Credential) error 
 	}
 	if c.IsZero() {
 		return fmt.Errorf("the credential for %s has no password or token to store", NormalizeHost(host))
+	}
+	if strings.Contains(c.Username, ":") {
+		return fmt.Errorf("username %q contains ':', which Basic auth and docker's \"auth\" field cannot carry", c.Username)
 	}
 	return s.update(ctx, func(cfg *configFile) (bool, error) {
 		if name, why := cfg.helperFor(host); name != "" {

@@ -5,12 +5,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // A config.json as docker and its plugins leave it, with members hoist does
@@ -187,12 +190,11 @@ func TestPutInterruptedBeforeRename(t *testing.T) {
 	}
 }
 
-func checkTwenty(t *testing.T, f *files) {
+func checkHosts(t *testing.T, f *files, hosts []string) {
 	t.Helper()
-	for i := range 20 {
-		host := fmt.Sprintf("reg%02d.example", i)
+	for _, host := range hosts {
 		c, err := f.store.Get(context.Background(), host)
-		if err != nil || c != (Credential{Username: "user" + host, Password: "pw" + host}) {
+		if err != nil || c != credFor(host) {
 			t.Errorf("Get(%s) = %#v, %v", host, c, err)
 		}
 	}
@@ -201,34 +203,37 @@ func checkTwenty(t *testing.T, f *files) {
 	}
 }
 
+// Twenty logins, each verified against its own registry, at once.
 func TestConcurrentLoginsGoroutines(t *testing.T) {
 	f := newFiles(t)
 	writeFile(t, f.config, richConfig)
+	hosts := make([]string, 20)
+	for i := range hosts {
+		hosts[i] = testutil.NewRegistry(t).Host
+	}
 	var wg sync.WaitGroup
-	for i := range 20 {
-		host := fmt.Sprintf("reg%02d.example", i)
+	for _, host := range hosts {
 		wg.Go(func() {
 			// A store per goroutine, as separate commands would have.
 			s := NewConfigStore(WithConfigDir(f.configDir), WithDockerCfg(""), WithAuthFiles())
-			if err := s.Put(context.Background(), host, Credential{Username: "user" + host, Password: "pw" + host}); err != nil {
+			if err := Login(context.Background(), s, "http://"+host, credFor(host), NewV2Verifier(&http.Transport{})); err != nil {
 				t.Error(err)
 			}
 		})
 	}
 	wg.Wait()
-	checkTwenty(t, f)
+	checkHosts(t, f, hosts)
 }
 
 func TestConcurrentLoginsProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts 20 processes")
-	}
 	f := newFiles(t)
 	writeFile(t, f.config, richConfig)
 	cmds := make([]*exec.Cmd, 20)
 	outs := make([]bytes.Buffer, 20)
+	hosts := make([]string, 20)
 	for i := range cmds {
 		host := fmt.Sprintf("reg%02d.example", i)
+		hosts[i] = host
 		cmd := exec.Command(os.Args[0], "-test.run=^TestChildLogin$", "-test.count=1")
 		cmd.Env = append(os.Environ(), "HOIST_AUTH_CHILD_DIR="+f.configDir, "HOIST_AUTH_CHILD_HOST="+host)
 		cmd.Stdout, cmd.Stderr = &outs[i], &outs[i]
@@ -242,7 +247,7 @@ func TestConcurrentLoginsProcesses(t *testing.T) {
 			t.Errorf("child %d: %v\n%s", i, err, outs[i].String())
 		}
 	}
-	checkTwenty(t, f)
+	checkHosts(t, f, hosts)
 }
 
 // TestChildLogin is one login in a separate process, for
@@ -253,7 +258,12 @@ func TestChildLogin(t *testing.T) {
 		t.Skip("run by TestConcurrentLoginsProcesses")
 	}
 	s := NewConfigStore(WithConfigDir(dir), WithDockerCfg(""), WithAuthFiles())
-	if err := s.Put(context.Background(), host, Credential{Username: "user" + host, Password: "pw" + host}); err != nil {
+	if err := s.Put(context.Background(), host, credFor(host)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// credFor is a distinct credential per host; a username cannot hold ':'.
+func credFor(host string) Credential {
+	return Credential{Username: "user-" + strings.ReplaceAll(host, ":", "-"), Password: "pw:" + host}
 }
