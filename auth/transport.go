@@ -45,10 +45,11 @@ type transport struct {
 //     or a cached token up front, without a 401 round trip. Tokens are
 //     cached per realm, service and scope set until their expires_in (by
 //     the WithClock clock) runs out.
-//   - A request whose body cannot be replayed (Body set, GetBody nil) is
-//     preceded, while the challenge is unknown, by a GET /v2/ to learn it;
-//     if it still meets a 401 the transport returns an error wrapping
-//     ErrBodyNotReplayable rather than re-send a consumed body.
+//   - A request with a body is preceded, while the challenge is unknown, by
+//     a GET /v2/ to learn it, so the body is normally sent once. If it
+//     still meets a 401, it is re-sent through Request.GetBody; without
+//     GetBody the transport returns an error wrapping ErrBodyNotReplayable
+//     rather than re-send a consumed body.
 //   - Credentials and tokens travel over plain http only to hosts that
 //     WithPlainHTTPAllowed allows; otherwise a challenge over http is an
 //     error wrapping ErrPlainHTTP.
@@ -76,8 +77,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx := req.Context()
 	scopes := requestScopes(req)
-	replayable := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
-	if !replayable && t.knownScheme() == "" {
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	replayable := !hasBody || req.GetBody != nil
+	if hasBody && t.knownScheme() == "" {
+		// Learn the challenge before spending a body, which could be large
+		// or impossible to send twice.
 		if err := t.ping(ctx, req.URL); err != nil {
 			closeBody(req)
 			return nil, err
@@ -120,7 +124,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%s %s: the registry asks for authentication, but the %w (set Request.GetBody)", req.Method, redactURL(req.URL), ErrBodyNotReplayable)
 	}
 	var body io.ReadCloser
-	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+	if hasBody {
 		if body, err = req.GetBody(); err != nil {
 			drain(resp)
 			return nil, fmt.Errorf("%s %s: re-reading the request body: %w", req.Method, redactURL(req.URL), err)
