@@ -1,0 +1,49 @@
+package copy
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hoist-dev/hoist/store"
+)
+
+// tagParallelism is how many tags CopyAll copies at once. Blob transfers
+// stay bounded by the Copier's concurrency; this only overlaps the
+// per-tag round trips (resolve, manifest, existence checks, tag).
+const tagParallelism = 8
+
+// CopyAll copies every tag of src (which must list its tags) to the same tag
+// in dst. Blobs shared between tags move once. It stops at the first
+// failure, naming the tag; results are in the order src lists its tags.
+func (c *Copier) CopyAll(ctx context.Context, src store.Reader, dst store.Writer) ([]*Result, error) {
+	tl, ok := src.(store.TagLister)
+	if !ok {
+		return nil, fmt.Errorf("the source cannot list its tags, so --all-tags does not apply to it")
+	}
+	tags, err := tl.Tags(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) == 0 {
+		return nil, fmt.Errorf("the source has no tags to copy")
+	}
+	results := make([]*Result, len(tags))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(tagParallelism)
+	for i, tag := range tags {
+		g.Go(func() error {
+			r, err := c.Copy(gctx, src, tag, dst, tag)
+			if err != nil {
+				return fmt.Errorf("tag %s: %w", tag, err)
+			}
+			results[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}

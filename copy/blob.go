@@ -1,0 +1,192 @@
+package copy
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/store"
+)
+
+// located is a store bound to a repository of a registry; remote stores
+// implement it, and mounts and the blob-location cache need it.
+type located interface {
+	Registry() string
+	Repository() string
+}
+
+// blob makes desc present in dst, once per Copier even when several copies
+// ask at the same time.
+func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
+	key := flightKey{dst, desc.Digest}
+	c.mu.Lock()
+	if f, ok := c.inflight[key]; ok {
+		c.mu.Unlock()
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if f.err == nil {
+			st.record(desc.Digest, BlobSkipped)
+			return nil
+		}
+		// The other copy failed, perhaps for its own reasons (its context
+		// ended): try again ourselves.
+		return c.transfer(ctx, src, dst, desc, st)
+	}
+	f := &flight{done: make(chan struct{})}
+	c.inflight[key] = f
+	c.mu.Unlock()
+
+	f.err = c.transfer(ctx, src, dst, desc, st)
+	if f.err != nil {
+		c.mu.Lock()
+		delete(c.inflight, key) // let a later copy retry it
+		c.mu.Unlock()
+	}
+	close(f.done)
+	return f.err
+}
+
+// transfer moves one blob: skip if present, else mount if possible, else
+// resume a partial, else stream it.
+func (c *Copier) transfer(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
+	select {
+	case c.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-c.sem }()
+
+	srcLoc, _ := src.(located)
+	if srcLoc != nil {
+		c.o.cache.Add(srcLoc.Registry(), srcLoc.Repository(), desc.Digest)
+	}
+	ok, err := dst.Exists(ctx, desc)
+	if err != nil {
+		return fmt.Errorf("check %s in the target: %w", describe(desc), err)
+	}
+	if ok {
+		st.record(desc.Digest, BlobSkipped)
+		c.o.events(Event{Kind: BlobSkipped, Descriptor: desc})
+		c.remember(dst, desc)
+		return nil
+	}
+	if m, ok := dst.(store.Mounter); ok {
+		mounted, err := c.mount(ctx, srcLoc, m, desc)
+		if err != nil {
+			return err
+		}
+		if mounted {
+			st.record(desc.Digest, BlobMounted)
+			return nil
+		}
+	}
+	if err := c.stream(ctx, src, dst, desc, st); err != nil {
+		return fmt.Errorf("copy %s: %w", describe(desc), err)
+	}
+	st.record(desc.Digest, BlobDone)
+	c.o.events(Event{Kind: BlobDone, Descriptor: desc, Bytes: desc.Size})
+	c.remember(dst, desc)
+	return nil
+}
+
+// mount tries the source repository (when it is on the target's registry)
+// and then the repositories the blob-location cache knows, at most three.
+func (c *Copier) mount(ctx context.Context, srcLoc located, m store.Mounter, desc ocispec.Descriptor) (bool, error) {
+	var from []string
+	if srcLoc != nil && srcLoc.Registry() == m.Registry() && srcLoc.Repository() != m.Repository() {
+		from = append(from, srcLoc.Repository())
+	}
+	for _, r := range c.o.cache.Repositories(m.Registry(), desc.Digest) {
+		if r != m.Repository() && (len(from) == 0 || r != from[0]) {
+			from = append(from, r)
+		}
+	}
+	if len(from) > 3 {
+		from = from[:3]
+	}
+	for _, repo := range from {
+		ok, err := m.Mount(ctx, desc, repo)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			// A stale cache entry or a repository we may not read: not a
+			// reason to fail the copy, the upload will do.
+			continue
+		}
+		if ok {
+			c.o.events(Event{Kind: BlobMounted, Descriptor: desc, From: repo})
+			c.o.cache.Add(m.Registry(), m.Repository(), desc.Digest)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// stream copies the blob's bytes, resuming a partial the target kept.
+func (c *Copier) stream(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
+	if res, ok := dst.(store.Resumer); ok {
+		if rr, ok := src.(store.RangeReader); ok {
+			off, err := res.Partial(ctx, desc)
+			if err == nil && off > 0 && off < desc.Size {
+				err = c.resume(ctx, rr, res, desc, off, st)
+				if err == nil || ctx.Err() != nil {
+					return err
+				}
+				// The partial was bad or the source refused a range: the
+				// target discarded it, start over.
+			}
+		}
+	}
+	c.o.events(Event{Kind: BlobStarted, Descriptor: desc})
+	rc, err := src.Fetch(ctx, desc)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return dst.Push(ctx, desc, c.progress(desc, 0, rc, st))
+}
+
+func (c *Copier) resume(ctx context.Context, rr store.RangeReader, res store.Resumer, desc ocispec.Descriptor, off int64, st *stats) error {
+	c.o.events(Event{Kind: BlobStarted, Descriptor: desc, Bytes: off})
+	rc, err := rr.FetchFrom(ctx, desc, off)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	return res.PushFrom(ctx, desc, off, c.progress(desc, off, rc, st))
+}
+
+func (c *Copier) remember(dst store.Writer, desc ocispec.Descriptor) {
+	if l, ok := dst.(located); ok {
+		c.o.cache.Add(l.Registry(), l.Repository(), desc.Digest)
+	}
+}
+
+// progressReader counts bytes for events and statistics.
+type progressReader struct {
+	r    io.Reader
+	desc ocispec.Descriptor
+	n    int64
+	emit func(Event)
+	st   *stats
+}
+
+func (c *Copier) progress(desc ocispec.Descriptor, off int64, r io.Reader, st *stats) io.Reader {
+	return &progressReader{r: r, desc: desc, n: off, emit: c.o.events, st: st}
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.n += int64(n)
+		p.st.bytes.Add(int64(n))
+		p.emit(Event{Kind: BlobProgress, Descriptor: p.desc, Bytes: p.n})
+	}
+	return n, err
+}

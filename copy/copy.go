@@ -1,0 +1,262 @@
+package copy
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/store"
+)
+
+// Copier copies images between stores. One Copier may run many copies at
+// once (CopyAll does); they share its concurrency bound, and a blob that
+// two of them need in the same target is transferred once. A Copier is safe
+// for concurrent use.
+type Copier struct {
+	o   options
+	sem chan struct{}
+
+	mu       sync.Mutex
+	inflight map[flightKey]*flight
+}
+
+type flightKey struct {
+	dst store.Writer
+	d   digest.Digest
+}
+
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// New returns a Copier with the given options.
+func New(opts ...Option) *Copier {
+	o := defaults()
+	for _, f := range opts {
+		f(&o)
+	}
+	return &Copier{o: o, sem: make(chan struct{}, o.concurrency), inflight: map[flightKey]*flight{}}
+}
+
+// Result says what one copy did.
+type Result struct {
+	// Source is the descriptor the source reference resolved to.
+	Source ocispec.Descriptor
+	// Descriptor is the root written to the target. It differs from Source
+	// when platforms were selected or the format converted.
+	Descriptor ocispec.Descriptor
+	// Tag is the tag given to the root in the target ("" for none).
+	Tag string
+	// Blobs counts the distinct blobs of the copied graph; Transferred,
+	// Skipped and Mounted say what happened to them (a blob another copy of
+	// the same Copier moved counts as skipped).
+	Blobs, Transferred, Skipped, Mounted int
+	// Bytes is how many blob bytes were transferred.
+	Bytes int64
+}
+
+// stats records what happened to each distinct blob of one Copy. A blob
+// referenced by several manifests is handled once; the others wait for it,
+// and the first outcome recorded is the one counted.
+type stats struct {
+	mu      sync.Mutex
+	outcome map[digest.Digest]EventKind // BlobDone, BlobSkipped or BlobMounted
+	bytes   atomic.Int64
+}
+
+func (s *stats) record(d digest.Digest, k EventKind) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.outcome == nil {
+		s.outcome = map[digest.Digest]EventKind{}
+	}
+	if _, ok := s.outcome[d]; !ok {
+		s.outcome[d] = k
+	}
+}
+
+func (s *stats) count(k EventKind) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, o := range s.outcome {
+		if o == k {
+			n++
+		}
+	}
+	return n
+}
+
+// node is a manifest or index of the graph to copy, with the bytes that
+// will be written (the source's, or converted/filtered ones).
+type node struct {
+	desc     ocispec.Descriptor
+	raw      []byte
+	m        *content.Manifest
+	children []*node              // manifests of an index
+	blobs    []ocispec.Descriptor // config and layers of an image
+}
+
+// Copy copies the image srcRef names in src (see store.Reader.Resolve) to
+// dst, and tags its root tag there ("" for none). It returns what it did;
+// on error nothing is tagged, and whatever blobs were written stay as
+// harmless, unreferenced content.
+func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst store.Writer, tag string) (*Result, error) {
+	root, err := src.Resolve(ctx, srcRef)
+	if err != nil {
+		return nil, err
+	}
+	n, err := c.plan(ctx, src, root, true)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Source: root, Descriptor: n.desc, Tag: tag}
+	var st stats
+	if err := c.writeNode(ctx, src, dst, n, &st); err != nil {
+		return nil, err
+	}
+	if err := dst.Tag(ctx, n.desc, tag); err != nil {
+		return nil, fmt.Errorf("tag %s: %w", describe(n.desc), err)
+	}
+	c.o.events(Event{Kind: Tagged, Descriptor: n.desc, Tag: tag})
+	res.Blobs = countBlobs(n)
+	res.Transferred, res.Skipped, res.Mounted = st.count(BlobDone), st.count(BlobSkipped), st.count(BlobMounted)
+	res.Bytes = st.bytes.Load()
+	return res, nil
+}
+
+// writeNode writes n and everything under it that dst lacks: blobs first,
+// then image manifests, then n itself.
+func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writer, n *node, st *stats) error {
+	// A manifest the target has is complete there (stores only accept
+	// manifests after their children), so its whole subtree is skipped.
+	ok, err := dst.Exists(ctx, n.desc)
+	if err != nil {
+		return fmt.Errorf("check %s in the target: %w", describe(n.desc), err)
+	}
+	if ok {
+		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, ch := range n.children {
+		g.Go(func() error { return c.writeNode(gctx, src, dst, ch, st) })
+	}
+	for _, b := range n.blobs {
+		g.Go(func() error { return c.blob(gctx, src, dst, b, st) })
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	if err := dst.Push(ctx, n.desc, bytes.NewReader(n.raw)); err != nil {
+		return fmt.Errorf("write %s: %w", describe(n.desc), err)
+	}
+	c.o.events(Event{Kind: ManifestPushed, Descriptor: n.desc, Bytes: n.desc.Size})
+	return nil
+}
+
+// plan fetches the manifests of the graph under desc, applying the platform
+// filter at the root and the format conversion everywhere.
+func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descriptor, root bool) (*node, error) {
+	m, err := c.fetchManifest(ctx, src, desc)
+	if err != nil {
+		return nil, err
+	}
+	n := &node{desc: desc, raw: m.Raw, m: m}
+	n.desc.MediaType = m.Descriptor.MediaType
+	switch m.Kind {
+	case content.KindLegacy:
+		return nil, fmt.Errorf("%s is a Docker schema 1 manifest, which hoist reads but does not copy: push the image again with a current tool to get a schema 2 or OCI manifest", describe(desc))
+	case content.KindImage:
+		n.blobs = append(n.blobs, m.Image.Config)
+		n.blobs = append(n.blobs, m.Image.Layers...)
+	case content.KindIndex:
+		if root && len(c.o.platforms) > 0 {
+			sel, err := c.selectPlatforms(m)
+			if err != nil {
+				return nil, err
+			}
+			if len(c.o.platforms) == 1 {
+				return c.plan(ctx, src, sel[0], false)
+			}
+			if n, err = filteredIndex(n, sel); err != nil {
+				return nil, err
+			}
+		}
+		for _, d := range n.m.Index.Manifests {
+			ch, err := c.plan(ctx, src, d, false)
+			if err != nil {
+				return nil, err
+			}
+			n.children = append(n.children, ch)
+		}
+	default:
+		return nil, fmt.Errorf("%s has media type %q, which is not a manifest or index hoist can copy", describe(desc), desc.MediaType)
+	}
+	if c.o.format == FormatOCI {
+		return toOCI(n)
+	}
+	return n, nil
+}
+
+func (c *Copier) fetchManifest(ctx context.Context, src store.Reader, desc ocispec.Descriptor) (*content.Manifest, error) {
+	if desc.Size > c.o.maxManifest {
+		return nil, content.TooLargeError("manifest "+desc.Digest.String(), c.o.maxManifest)
+	}
+	rc, err := src.Fetch(ctx, desc)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", describe(desc), err)
+	}
+	defer rc.Close()
+	m, err := content.ReadManifest(rc, desc.MediaType, c.o.maxManifest)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", describe(desc), err)
+	}
+	if err := m.Verify(desc.Digest); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func countBlobs(n *node) int {
+	seen := map[digest.Digest]bool{}
+	var walk func(*node)
+	walk = func(n *node) {
+		for _, b := range n.blobs {
+			seen[b.Digest] = true
+		}
+		for _, ch := range n.children {
+			walk(ch)
+		}
+	}
+	walk(n)
+	return len(seen)
+}
+
+// describe names a descriptor in messages: "image manifest sha256:abcd… (1.2 kB)".
+func describe(d ocispec.Descriptor) string {
+	kind := "blob"
+	switch content.KindOf(d.MediaType) {
+	case content.KindImage:
+		kind = "manifest"
+	case content.KindIndex:
+		kind = "index"
+	case content.KindLegacy:
+		kind = "schema 1 manifest"
+	default:
+		if content.IsLayer(d.MediaType) {
+			kind = "layer"
+		} else if d.MediaType == content.MediaTypeOCIConfig || d.MediaType == content.MediaTypeDockerConfig {
+			kind = "config"
+		}
+	}
+	return fmt.Sprintf("%s %s (%s)", kind, d.Digest, content.HumanSize(d.Size))
+}

@@ -1,0 +1,20 @@
+// Package copy is hoist's copy engine: it walks an image graph (index →
+// manifests → config and layers) from a store.Reader into a store.Writer.
+//
+// What it guarantees:
+//   - every blob is verified (the Reader checks what it hands out, the
+//     Writer checks what it stores);
+//   - a manifest is pushed only after all of its blobs, an index only after
+//     all of its manifests, and the tag last, so an interrupted copy never
+//     leaves a tag pointing at missing content;
+//   - blobs the target has are skipped, blobs in another repository of the
+//     same registry are mounted, and partial downloads into a layout are
+//     resumed;
+//   - a bounded number of blobs move at once, each streamed from source to
+//     target without temporary files or whole blobs in memory;
+//   - digests never change silently: media types are converted to OCI only
+//     with WithFormat(FormatOCI), and the new digest is reported.
+//
+// The engine reports progress as Events to a callback and knows nothing
+// about who renders them.
+package copy
