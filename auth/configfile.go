@@ -29,9 +29,13 @@ type configFile struct {
 }
 
 // loadConfig reads and parses path. A missing file is an empty config; a
+// path "" is an empty config too. A
 // file that is not valid JSON, or whose known members have the wrong type,
 // is an error that names the file.
 func loadConfig(path string) (*configFile, error) {
+	if path == "" {
+		return &configFile{obj: &object{}}, nil
+	}
 	data, err := readCapped(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &configFile{path: path, obj: &object{}}, nil

@@ -28,8 +28,14 @@ func NewConfigStore(opts ...Option) *ConfigStore {
 	return &ConfigStore{o: buildOptions(opts)}
 }
 
-// ConfigPath is the config.json this store reads and writes.
-func (s *ConfigStore) ConfigPath() string { return filepath.Join(s.o.configDir, "config.json") }
+// ConfigPath is the config.json this store reads and writes, or "" when
+// there is no config directory (no --config, $DOCKER_CONFIG or $HOME).
+func (s *ConfigStore) ConfigPath() string {
+	if s.o.configDir == "" {
+		return ""
+	}
+	return filepath.Join(s.o.configDir, "config.json")
+}
 
 // Get returns the credential for host from the first source that has one.
 // It returns the zero Credential and nil when no source knows host. A
