@@ -28,10 +28,9 @@ type configFile struct {
 	credHelpers map[string]string
 }
 
-// loadConfig reads and parses path. A missing file is an empty config; a
-// path "" is an empty config too. A
-// file that is not valid JSON, or whose known members have the wrong type,
-// is an error that names the file.
+// loadConfig reads and parses path. A missing file, or the path "", is an
+// empty config; a file that is not valid JSON, or whose known members have
+// the wrong type, is an error that names the file.
 func loadConfig(path string) (*configFile, error) {
 	if path == "" {
 		return &configFile{obj: &object{}}, nil
