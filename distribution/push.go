@@ -1,0 +1,201 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/errcode"
+)
+
+// PushBlob uploads desc.Size bytes read from src as blob desc. It reads src
+// to the end of the blob (and one byte further, to be sure there is no
+// more) and never closes it.
+//
+// A blob no larger than the maximum chunk size (WithMaxChunkSize; by
+// default there is none) goes up in one PUT; a larger one in PATCH chunks
+// of that size, or of the registry's OCI-Chunk-Min-Length when larger.
+// The bytes are hashed on the way: content that does not match desc
+// cancels the upload before it is committed, so nothing is left behind,
+// and the error wraps errcode.ErrDigestMismatch or ErrSizeMismatch.
+//
+// When the connection drops (or the registry fails with 5xx or 416) and
+// src is an io.Seeker, PushBlob asks the registry how much it has (GET on
+// the upload), seeks src back, re-hashes up to that offset and sends the
+// rest, up to WithMaxResumes times. Any other failure cancels the upload.
+//
+// PushBlob does not check whether the blob exists already; BlobHead does.
+func (r *Repository) PushBlob(ctx context.Context, desc ocispec.Descriptor, src io.Reader) error {
+	if err := content.ValidateDescriptor(desc); err != nil {
+		return fmt.Errorf("push blob to %s: %w", r.name, err)
+	}
+	u, err := r.StartUpload(ctx)
+	if err != nil {
+		return err
+	}
+	return r.pushTo(ctx, u, desc, src)
+}
+
+// Mount makes blob desc, stored in repository from of the same registry,
+// part of this repository without uploading it (POST ?mount=&from=), and
+// reports whether the registry did so. A registry that cannot mount
+// answers by opening an ordinary upload session instead: with a non-nil
+// src, Mount then uploads src through that session as PushBlob would and
+// reports false with a nil error on success; with a nil src it cancels the
+// session and reports false, for the caller to push when it likes.
+func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from string, src io.Reader) (bool, error) {
+	if err := content.ValidateDescriptor(desc); err != nil {
+		return false, fmt.Errorf("mount blob into %s: %w", r.name, err)
+	}
+	if err := ValidateRepositoryName(from); err != nil {
+		return false, fmt.Errorf("mount blob from: %w", err)
+	}
+	u := withQuery(withQuery(r.url("blobs", "uploads", ""), "mount", desc.Digest.String()), "from", from)
+	resp, err := r.reg.do(ctx, http.MethodPost, u, nil, http.NoBody, 0)
+	if err != nil {
+		return false, err
+	}
+	if resp.StatusCode == http.StatusCreated {
+		drain(resp)
+		return true, nil
+	}
+	up, err := r.uploadFrom(resp)
+	if err != nil {
+		return false, err
+	}
+	if src == nil {
+		up.cancelQuietly(ctx)
+		return false, nil
+	}
+	return false, r.pushTo(ctx, up, desc, src)
+}
+
+// pushTo sends src through u and commits it, cancelling u on failure.
+func (r *Repository) pushTo(ctx context.Context, u *Upload, desc ocispec.Descriptor, src io.Reader) error {
+	if err := r.send(ctx, u, desc, src); err != nil {
+		u.cancelQuietly(ctx)
+		return fmt.Errorf("push blob %s@%s: %w", r.name, desc.Digest, err)
+	}
+	return nil
+}
+
+// send moves the bytes of src into u and commits.
+func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descriptor, src io.Reader) error {
+	hs, err := newHashedSource(src, desc)
+	if err != nil {
+		return err
+	}
+	resumes := 0
+	chunk := r.reg.opts.maxChunk
+	if chunk == 0 || desc.Size <= chunk {
+		// One PUT with the whole blob.
+		err := u.put(ctx, desc, hs, desc.Size)
+		if hs.mismatch != nil {
+			return hs.mismatch
+		}
+		if resumes++; err == nil || !r.canResume(ctx, hs, err, resumes) {
+			return err
+		}
+		if err := hs.resume(ctx, u, err); err != nil {
+			return err
+		}
+		chunk = desc.Size
+	}
+	chunk = max(chunk, u.minChunk)
+	for u.offset < desc.Size {
+		n := min(chunk, desc.Size-u.offset)
+		err := u.WriteChunk(ctx, hs, n)
+		if hs.mismatch != nil {
+			return hs.mismatch
+		}
+		if err == nil {
+			continue
+		}
+		if resumes++; !r.canResume(ctx, hs, err, resumes) {
+			return err
+		}
+		if err := hs.resume(ctx, u, err); err != nil {
+			return err
+		}
+	}
+	// Every byte went out; the source must end here and hash right.
+	if _, err := hs.Read(make([]byte, 1)); err != io.EOF {
+		if hs.mismatch != nil {
+			return hs.mismatch
+		}
+		return fmt.Errorf("reading the source after its last byte: %w", err)
+	}
+	return u.Commit(ctx, desc)
+}
+
+// canResume reports whether a failed upload request may be picked up from
+// where the registry stands: the source can be rewound, the budget allows
+// it, and the failure was the connection, a 5xx or a 416 (out of step).
+func (r *Repository) canResume(ctx context.Context, hs *hashedSource, err error, used int) bool {
+	if hs.seeker == nil || used > r.reg.opts.maxResumes || r.reg.opts.maxResumes == 0 || ctx.Err() != nil {
+		return false
+	}
+	var ee *errcode.Error
+	if errors.As(err, &ee) {
+		return ee.Status >= 500 || ee.Status == http.StatusRequestedRangeNotSatisfiable
+	}
+	return true
+}
+
+// hashedSource is the source of an upload, seen through a Verifier, with
+// the mismatch (if any) kept so it can be told apart from network errors
+// after net/http has wrapped or swallowed it.
+type hashedSource struct {
+	src      io.Reader
+	seeker   io.Seeker // nil when src cannot be rewound
+	desc     ocispec.Descriptor
+	v        *content.Verifier
+	mismatch error
+}
+
+func newHashedSource(src io.Reader, desc ocispec.Descriptor) (*hashedSource, error) {
+	v, err := content.NewVerifier(src, desc)
+	if err != nil {
+		return nil, err
+	}
+	hs := &hashedSource{src: src, desc: desc, v: v}
+	hs.seeker, _ = src.(io.Seeker)
+	return hs, nil
+}
+
+func (h *hashedSource) Read(p []byte) (int, error) {
+	n, err := h.v.Read(p)
+	var me *content.MismatchError
+	if errors.As(err, &me) {
+		h.mismatch = err
+	}
+	return n, err
+}
+
+// resume asks the registry where u stands and lines the source up with it:
+// rewind, and hash again the bytes the registry already has.
+func (h *hashedSource) resume(ctx context.Context, u *Upload, cause error) error {
+	if err := u.Refresh(ctx); err != nil {
+		return fmt.Errorf("%w; then asking the registry how much it has failed: %w", cause, err)
+	}
+	if u.offset > h.desc.Size {
+		return fmt.Errorf("%w; the registry then claimed %d bytes of a %d-byte blob", cause, u.offset, h.desc.Size)
+	}
+	if _, err := h.seeker.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("%w; rewinding the source failed: %w", cause, err)
+	}
+	v, err := content.NewVerifier(h.src, h.desc)
+	if err != nil {
+		return err
+	}
+	h.v, h.mismatch = v, nil
+	if _, err := io.CopyN(io.Discard, h, u.offset); err != nil {
+		return fmt.Errorf("re-reading the first %d bytes of the source: %w", u.offset, err)
+	}
+	return nil
+}

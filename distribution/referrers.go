@@ -1,0 +1,224 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/errcode"
+)
+
+// ReferrersTag returns the tag under which clients keep the referrers of
+// subject on a registry without the referrers API (the distribution spec's
+// referrers tag schema): the algorithm cut to 32 characters, '-', the
+// encoded part cut to 64, with characters a tag may not hold turned into
+// '-'. For sha256 that is "sha256-" followed by the hex.
+func ReferrersTag(subject digest.Digest) string {
+	alg, enc, _ := strings.Cut(string(subject), ":")
+	return tagSafe(truncate(alg, 32)) + "-" + tagSafe(truncate(enc, 64))
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func tagSafe(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
+			return r
+		}
+		return '-'
+	}, s)
+}
+
+// Referrers lists the manifests whose subject is subject, optionally only
+// those of one artifactType ("" for all), as descriptors carrying their
+// artifact type and annotations.
+//
+// It asks the referrers API (GET /v2/NAME/referrers/DIGEST), following
+// pagination, and filters by artifactType itself when the registry did not
+// (no OCI-Filters-Applied). A registry that answers 404 lacks the API;
+// Referrers then reads the referrers tag (ReferrersTag) instead, and no
+// such tag, or a tag that is not an index, means no referrers.
+func (r *Repository) Referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
+	if err := subject.Digest.Validate(); err != nil {
+		return nil, fmt.Errorf("referrers of %q: %w", subject.Digest, err)
+	}
+	list, err := r.referrersAPI(ctx, subject.Digest, artifactType)
+	if errors.Is(err, errNoReferrersAPI) {
+		list, err = r.referrersFromTag(ctx, subject.Digest)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if artifactType != "" {
+		list = slices.DeleteFunc(list, func(d ocispec.Descriptor) bool { return d.ArtifactType != artifactType })
+	}
+	return list, nil
+}
+
+var errNoReferrersAPI = errors.New("registry has no referrers API")
+
+// referrersAPI reads every page of the referrers API. Descriptors of other
+// artifact types may remain when the registry did not filter.
+func (r *Repository) referrersAPI(ctx context.Context, subject digest.Digest, artifactType string) ([]ocispec.Descriptor, error) {
+	u := r.url("referrers", subject.String())
+	if artifactType != "" {
+		u = withQuery(u, "artifactType", artifactType)
+	}
+	var out []ocispec.Descriptor
+	seen := map[string]bool{}
+	for page := 0; u != nil; page++ {
+		if seen[u.String()] {
+			return nil, fmt.Errorf("referrers of %s: the registry's Link header loops back to %s", subject, errcode.RedactURL(u))
+		}
+		seen[u.String()] = true
+		resp, err := r.reg.do(ctx, http.MethodGet, u, http.Header{"Accept": {content.MediaTypeOCIIndex}}, nil, 0)
+		if err != nil {
+			return nil, err
+		}
+		if page == 0 && resp.StatusCode == http.StatusNotFound {
+			drain(resp)
+			r.reg.referrersAPI.Store(2)
+			return nil, errNoReferrersAPI
+		}
+		if err := expect(resp, http.StatusOK); err != nil {
+			return nil, err
+		}
+		r.reg.referrersAPI.Store(1)
+		raw, err := content.ReadCapped(resp.Body, r.reg.opts.maxManifest, "referrers list of "+subject.String())
+		resp.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		m, err := content.Decode(resp.Header.Get("Content-Type"), raw)
+		if err != nil {
+			return nil, fmt.Errorf("referrers of %s: %w", subject, err)
+		}
+		if m.Index == nil {
+			return nil, fmt.Errorf("referrers of %s: the registry answered a %s, not an index", subject, m.Kind)
+		}
+		out = append(out, m.Index.Manifests...)
+		u = nextLink(resp)
+	}
+	return out, nil
+}
+
+// referrersFromTag reads the referrers tag of subject. A missing tag, or
+// one that does not hold an index, means there are none.
+func (r *Repository) referrersFromTag(ctx context.Context, subject digest.Digest) ([]ocispec.Descriptor, error) {
+	ix, err := r.referrersIndex(ctx, subject)
+	if err != nil {
+		var notIndex *notIndexError
+		if errors.As(err, &notIndex) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return ix.Manifests, nil
+}
+
+type notIndexError struct {
+	tag  string
+	kind content.Kind
+}
+
+func (e *notIndexError) Error() string {
+	return fmt.Sprintf("tag %s holds a %s manifest, not a referrers index; refusing to overwrite it", e.tag, e.kind)
+}
+
+// referrersIndex fetches the referrers tag of subject: an empty index when
+// the tag does not exist, a *notIndexError when it holds something else.
+func (r *Repository) referrersIndex(ctx context.Context, subject digest.Digest) (*ocispec.Index, error) {
+	tag := ReferrersTag(subject)
+	accept := content.MediaTypeOCIIndex + ", " + content.MediaTypeDockerManifestList
+	m, err := r.fetchManifest(ctx, tag, accept)
+	switch {
+	case errors.Is(err, errcode.ErrNotFound):
+		return &ocispec.Index{Versioned: versioned2, MediaType: content.MediaTypeOCIIndex, Manifests: []ocispec.Descriptor{}}, nil
+	case errors.Is(err, errcode.ErrUnsupported):
+		return nil, &notIndexError{tag: tag, kind: content.KindUnknown}
+	case err != nil:
+		return nil, err
+	case m.Index == nil:
+		return nil, &notIndexError{tag: tag, kind: m.Kind}
+	}
+	return m.Index, nil
+}
+
+// hasReferrersAPI reports whether the registry serves the referrers API,
+// asking it once (about subject) and remembering the answer.
+func (r *Repository) hasReferrersAPI(ctx context.Context, subject digest.Digest) (bool, error) {
+	switch r.reg.referrersAPI.Load() {
+	case 1:
+		return true, nil
+	case 2:
+		return false, nil
+	}
+	_, err := r.referrersAPI(ctx, subject, "")
+	if errors.Is(err, errNoReferrersAPI) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// indexReferrer adds referrer to the referrers tag of subject, unless the
+// registry has the referrers API (then it indexes by itself) or the tag
+// already lists it.
+func (r *Repository) indexReferrer(ctx context.Context, subject, referrer ocispec.Descriptor) error {
+	return r.editReferrers(ctx, subject.Digest, func(list []ocispec.Descriptor) ([]ocispec.Descriptor, bool) {
+		if slices.ContainsFunc(list, func(d ocispec.Descriptor) bool { return d.Digest == referrer.Digest }) {
+			return list, false
+		}
+		return append(list, referrer), true
+	})
+}
+
+// unindexReferrer removes gone from the referrers tag of subject, when the
+// registry lacks the referrers API.
+func (r *Repository) unindexReferrer(ctx context.Context, subject ocispec.Descriptor, gone digest.Digest) error {
+	return r.editReferrers(ctx, subject.Digest, func(list []ocispec.Descriptor) ([]ocispec.Descriptor, bool) {
+		n := len(list)
+		list = slices.DeleteFunc(list, func(d ocispec.Descriptor) bool { return d.Digest == gone })
+		return list, len(list) != n
+	})
+}
+
+// editReferrers rewrites the referrers tag of subject with edit, when the
+// registry lacks the referrers API and edit changes something. The spec
+// leaves concurrent writers to the clients; two hoists editing one tag at
+// the same moment can lose an entry, as with every client today.
+func (r *Repository) editReferrers(ctx context.Context, subject digest.Digest, edit func([]ocispec.Descriptor) ([]ocispec.Descriptor, bool)) error {
+	api, err := r.hasReferrersAPI(ctx, subject)
+	if err != nil || api {
+		return err
+	}
+	ix, err := r.referrersIndex(ctx, subject)
+	if err != nil {
+		return err
+	}
+	list, changed := edit(slices.Clone(ix.Manifests))
+	if !changed {
+		return nil
+	}
+	ix.Manifests = list
+	if ix.Manifests == nil {
+		ix.Manifests = []ocispec.Descriptor{}
+	}
+	ix.MediaType = content.MediaTypeOCIIndex
+	raw := marshalIndex(ix)
+	desc := content.NewDescriptor(content.MediaTypeOCIIndex, raw)
+	_, err = r.putManifest(ctx, ReferrersTag(subject), desc, raw)
+	return err
+}

@@ -1,0 +1,137 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync/atomic"
+
+	"github.com/hoist-dev/hoist/errcode"
+)
+
+// Registry is a client for one registry host. It is safe for concurrent
+// use, and cheap to keep: it holds no connections of its own (the
+// http.Client does).
+type Registry struct {
+	host string
+	base url.URL
+	opts options
+
+	// referrersAPI caches whether the registry serves the referrers API:
+	// 0 not known yet, 1 yes, 2 no.
+	referrersAPI atomic.Int32
+	// linkPaging records that the registry paginates lists with Link
+	// headers, so a full page without one is the last.
+	linkPaging atomic.Bool
+}
+
+// NewRegistry returns a client for host, written as in an image reference:
+// "registry.example.com", "localhost:5000", "[::1]:5000". It does no I/O;
+// use Ping to check that the host speaks the API.
+func NewRegistry(host string, opts ...Option) (*Registry, error) {
+	if host == "" || strings.ContainsAny(host, "/?#@ \t") {
+		return nil, fmt.Errorf("registry host %q: want host[:port] with no scheme or path, e.g. registry.example.com:5000", host)
+	}
+	if _, err := url.Parse("https://" + host); err != nil {
+		return nil, fmt.Errorf("registry host %q: %w", host, err)
+	}
+	o := defaults()
+	for _, f := range opts {
+		f(&o)
+	}
+	r := &Registry{host: host, opts: o}
+	r.base = url.URL{Scheme: "https", Host: host}
+	if o.plainHTTP {
+		r.base.Scheme = "http"
+	}
+	return r, nil
+}
+
+// Host returns the host the registry was created for.
+func (r *Registry) Host() string { return r.host }
+
+// nameRE is the distribution spec's repository name grammar.
+var nameRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
+
+// Repository returns a client for the named repository on this registry,
+// e.g. "library/alpine". The name is checked against the distribution
+// spec's grammar; no I/O happens. A Repository is safe for concurrent use.
+func (r *Registry) Repository(name string) (*Repository, error) {
+	if err := ValidateRepositoryName(name); err != nil {
+		return nil, err
+	}
+	return &Repository{reg: r, name: name}, nil
+}
+
+// ValidateRepositoryName checks name against the distribution spec:
+// lower-case path components of letters and digits, separated inside by
+// '.', '_', "__" or dashes, joined by '/', under 256 characters.
+func ValidateRepositoryName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("repository name is empty")
+	case len(name) > 255:
+		return fmt.Errorf("repository name is %d characters long; the limit is 255", len(name))
+	case strings.ToLower(name) != name && nameRE.MatchString(strings.ToLower(name)):
+		return fmt.Errorf("repository name must be lowercase: %q", name)
+	case !nameRE.MatchString(name):
+		return fmt.Errorf("repository name %q is invalid: use lowercase letters and digits, separated by '.', '_' or '-' inside a component and '/' between components", name)
+	}
+	return nil
+}
+
+// Repository is a client for one repository of a registry. It is safe for
+// concurrent use.
+type Repository struct {
+	reg  *Registry
+	name string
+}
+
+// Name returns the repository name.
+func (r *Repository) Name() string { return r.name }
+
+// Registry returns the registry the repository belongs to.
+func (r *Repository) Registry() *Registry { return r.reg }
+
+// PingResult is what GET /v2/ said.
+type PingResult struct {
+	// Status is the HTTP status of the answer.
+	Status int
+	// V2 reports that the host speaks the distribution API: it answered
+	// 200, or 401 (it wants credentials first).
+	V2 bool
+	// APIVersion is the Docker-Distribution-API-Version header, usually
+	// "registry/2.0"; empty when the registry did not send it.
+	APIVersion string
+	// Challenges are the WWW-Authenticate headers of a 401, as sent, for
+	// the auth layer to act on.
+	Challenges []string
+}
+
+// Ping asks GET /v2/ whether the host speaks the distribution API and what
+// authentication it wants. 200 and 401 are answers (V2 true), and so is
+// 404 (V2 false: not a v2 registry). Any other status is returned as an
+// *errcode.Error, e.g. the 403 page of an mTLS proxy that refused the
+// client certificate; a network failure is returned as is.
+func (r *Registry) Ping(ctx context.Context) (*PingResult, error) {
+	u := r.base
+	u.Path = "/v2/"
+	resp, err := r.do(ctx, http.MethodGet, &u, nil, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusUnauthorized, http.StatusNotFound:
+		drain(resp)
+		return &PingResult{
+			Status:     resp.StatusCode,
+			V2:         resp.StatusCode != http.StatusNotFound,
+			APIVersion: resp.Header.Get("Docker-Distribution-API-Version"),
+			Challenges: resp.Header.Values("WWW-Authenticate"),
+		}, nil
+	}
+	return nil, errcode.FromResponse(resp)
+}

@@ -1,0 +1,150 @@
+package distribution
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/hoist-dev/hoist/errcode"
+)
+
+// url returns the registry URL for a path under /v2/NAME/.
+func (r *Repository) url(parts ...string) *url.URL {
+	u := r.reg.base
+	u.Path = "/v2/" + r.name + "/" + strings.Join(parts, "/")
+	return &u
+}
+
+// do sends one request and returns the response whatever its status. body
+// may be nil; when it is not, size is its length (-1 if unknown). Network
+// errors name the method and the redacted URL.
+func (r *Registry) do(ctx context.Context, method string, u *url.URL, hdr http.Header, body io.Reader, size int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	if body != nil {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body, req.GetBody = http.NoBody, nil
+		}
+	}
+	resp, err := r.opts.client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
+	}
+	return resp, nil
+}
+
+// expect returns nil when resp has one of the wanted statuses; otherwise it
+// consumes resp into an *errcode.Error.
+func expect(resp *http.Response, want ...int) error {
+	for _, w := range want {
+		if resp.StatusCode == w {
+			return nil
+		}
+	}
+	return errcode.FromResponse(resp)
+}
+
+// drain reads a little of what is left of a body, so the connection can be
+// reused, and closes it.
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// location resolves a response's Location header against the URL that
+// answered, so relative ("/v2/…", "uuid?x") and absolute locations both
+// work.
+func location(resp *http.Response) (*url.URL, error) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return nil, fmt.Errorf("%s %s: %d answer has no Location header", resp.Request.Method, errcode.RedactURL(resp.Request.URL), resp.StatusCode)
+	}
+	u, err := resp.Request.URL.Parse(loc)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: bad Location header: %w", resp.Request.Method, errcode.RedactURL(resp.Request.URL), err)
+	}
+	return u, nil
+}
+
+// withQuery returns u with key=value appended to its query, leaving any
+// opaque query the registry put there byte for byte as it was.
+func withQuery(u *url.URL, key, value string) *url.URL {
+	out := *u
+	kv := url.QueryEscape(key) + "=" + url.QueryEscape(value)
+	if out.RawQuery == "" {
+		out.RawQuery = kv
+	} else {
+		out.RawQuery += "&" + kv
+	}
+	return &out
+}
+
+// nextLink returns the target of a Link header with rel="next", resolved
+// against the URL that answered, or nil when there is none.
+func nextLink(resp *http.Response) *url.URL {
+	for _, v := range resp.Header.Values("Link") {
+		for _, link := range strings.Split(v, ",") {
+			target, params, ok := strings.Cut(strings.TrimSpace(link), ";")
+			target = strings.TrimSpace(target)
+			if !ok || !strings.HasPrefix(target, "<") || !strings.HasSuffix(target, ">") {
+				continue
+			}
+			next := false
+			for _, p := range strings.Split(params, ";") {
+				k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(strings.TrimSpace(k), "rel") {
+					for _, rel := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"`)) {
+						if strings.EqualFold(rel, "next") {
+							next = true
+						}
+					}
+				}
+			}
+			if !next {
+				continue
+			}
+			if u, err := resp.Request.URL.Parse(target[1 : len(target)-1]); err == nil {
+				return u
+			}
+		}
+	}
+	return nil
+}
+
+// parseRange reads an upload's Range header, "0-END" (some registries write
+// "bytes=0-END"), and returns the offset the next byte goes to. A missing
+// header, and distribution's "0-0" for an empty upload, mean 0.
+func parseRange(h string) (int64, error) {
+	h = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(h), "bytes="))
+	if h == "" {
+		return 0, nil
+	}
+	start, end, ok := strings.Cut(h, "-")
+	if !ok {
+		return 0, fmt.Errorf("upload Range header %q: want 0-END", h)
+	}
+	s, err1 := strconv.ParseInt(start, 10, 64)
+	e, err2 := strconv.ParseInt(end, 10, 64)
+	if err1 != nil || err2 != nil || s != 0 || e < 0 {
+		return 0, fmt.Errorf("upload Range header %q: want 0-END", h)
+	}
+	if e == 0 {
+		return 0, nil
+	}
+	return e + 1, nil
+}

@@ -1,0 +1,211 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/errcode"
+)
+
+// Upload is a blob upload session on the registry: a location to send
+// bytes to and the offset the next byte goes to. PushBlob drives one for
+// you; use Upload directly to push from a source you produce piece by
+// piece, or to resume an interrupted upload from a saved Location.
+//
+// An Upload is not safe for concurrent use. It holds no connection; an
+// abandoned one is eventually dropped by the registry, or at once by Cancel.
+type Upload struct {
+	repo     *Repository
+	loc      *url.URL
+	offset   int64
+	minChunk int64
+}
+
+// StartUpload opens an upload session (POST /v2/NAME/blobs/uploads/).
+func (r *Repository) StartUpload(ctx context.Context) (*Upload, error) {
+	resp, err := r.reg.do(ctx, http.MethodPost, r.url("blobs", "uploads", ""), nil, http.NoBody, 0)
+	if err != nil {
+		return nil, err
+	}
+	return r.uploadFrom(resp)
+}
+
+// uploadFrom turns a 202 answer into an Upload.
+func (r *Repository) uploadFrom(resp *http.Response) (*Upload, error) {
+	if err := expect(resp, http.StatusAccepted); err != nil {
+		return nil, err
+	}
+	drain(resp)
+	loc, err := location(resp)
+	if err != nil {
+		return nil, err
+	}
+	u := &Upload{repo: r, loc: loc}
+	if v := resp.Header.Get("OCI-Chunk-Min-Length"); v != "" {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			u.minChunk = n
+		}
+	}
+	if off, err := parseRange(resp.Header.Get("Range")); err == nil {
+		u.offset = off
+	}
+	return u, nil
+}
+
+// ResumeUpload picks up the upload session at location (from
+// Upload.Location, possibly saved by an earlier process): it asks the
+// registry where the session stands (GET) and returns an Upload whose
+// Offset is where the next byte goes. A session the registry no longer
+// knows matches errcode.ErrNotFound.
+func (r *Repository) ResumeUpload(ctx context.Context, location string) (*Upload, error) {
+	loc, err := r.reg.base.Parse(location)
+	if err != nil {
+		return nil, fmt.Errorf("upload location %q: %w", location, err)
+	}
+	u := &Upload{repo: r, loc: loc}
+	if err := u.Refresh(ctx); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Location returns the session's current URL, for ResumeUpload. It may
+// carry registry state and signatures in its query: treat it as a secret.
+func (u *Upload) Location() string { return u.loc.String() }
+
+// Offset returns how many bytes the registry has accepted so far.
+func (u *Upload) Offset() int64 { return u.offset }
+
+// MinChunkSize returns the registry's OCI-Chunk-Min-Length, or 0 if it set
+// none. Every chunk but the last should be at least this long.
+func (u *Upload) MinChunkSize() int64 { return u.minChunk }
+
+// Refresh asks the registry where the session stands (GET on its location)
+// and updates Offset and Location from the answer's Range and Location.
+func (u *Upload) Refresh(ctx context.Context) error {
+	resp, err := u.repo.reg.do(ctx, http.MethodGet, u.loc, nil, nil, 0)
+	if err != nil {
+		return err
+	}
+	if err := expect(resp, http.StatusNoContent, http.StatusOK); err != nil {
+		return err
+	}
+	drain(resp)
+	off, err := parseRange(resp.Header.Get("Range"))
+	if err != nil {
+		return fmt.Errorf("upload status of %s: %w", u.repo.name, err)
+	}
+	u.offset = off
+	if resp.Header.Get("Location") != "" {
+		if u.loc, err = location(resp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteChunk sends the next n bytes, read from r, as one PATCH with
+// Content-Range OFFSET-(OFFSET+n-1). It reads exactly n bytes from r (fewer
+// is an error) and does not close it. On success Offset has advanced by n
+// and Location is the one the registry returned. If the registry
+// acknowledges less than it was sent, WriteChunk fails and Offset is what
+// the registry acknowledged, so a caller with a seekable source can
+// continue from there.
+func (u *Upload) WriteChunk(ctx context.Context, r io.Reader, n int64) error {
+	if n <= 0 {
+		return nil
+	}
+	hdr := http.Header{
+		"Content-Type":  {"application/octet-stream"},
+		"Content-Range": {fmt.Sprintf("%d-%d", u.offset, u.offset+n-1)},
+	}
+	resp, err := u.repo.reg.do(ctx, http.MethodPatch, u.loc, hdr, io.NopCloser(io.LimitReader(r, n)), n)
+	if err != nil {
+		return err
+	}
+	if err := expect(resp, http.StatusAccepted, http.StatusNoContent); err != nil {
+		return err
+	}
+	drain(resp)
+	want := u.offset + n
+	if resp.Header.Get("Location") != "" {
+		if u.loc, err = location(resp); err != nil {
+			return err
+		}
+	}
+	if h := resp.Header.Get("Range"); h != "" {
+		got, err := parseRange(h)
+		if err != nil {
+			return err
+		}
+		if got != want {
+			u.offset = got
+			return fmt.Errorf("upload to %s: sent bytes up to %d, the registry acknowledged %d", u.repo.name, want, got)
+		}
+	}
+	u.offset = want
+	return nil
+}
+
+// Commit closes the session (PUT ?digest=) and makes the blob desc
+// visible. The registry checks what it received against desc.Digest; the
+// digest it reports back (Docker-Content-Digest), when given, must equal it.
+func (u *Upload) Commit(ctx context.Context, desc ocispec.Descriptor) error {
+	return u.put(ctx, desc, nil, 0)
+}
+
+// put sends the closing PUT, with a final body of n bytes or none.
+func (u *Upload) put(ctx context.Context, desc ocispec.Descriptor, body io.Reader, n int64) error {
+	hdr := http.Header{}
+	if body == nil {
+		body = http.NoBody
+	} else {
+		hdr.Set("Content-Type", "application/octet-stream")
+	}
+	resp, err := u.repo.reg.do(ctx, http.MethodPut, withQuery(u.loc, "digest", desc.Digest.String()), hdr, body, n)
+	if err != nil {
+		return err
+	}
+	if err := expect(resp, http.StatusCreated, http.StatusNoContent, http.StatusOK, http.StatusAccepted); err != nil {
+		return err
+	}
+	drain(resp)
+	if h := resp.Header.Get("Docker-Content-Digest"); h != "" {
+		got, err := digest.Parse(h)
+		if err == nil && got.Algorithm() == desc.Digest.Algorithm() && got != desc.Digest {
+			return fmt.Errorf("upload to %s: the registry stored %s, not %s: %w", u.repo.name, got, desc.Digest, errcode.ErrDigestMismatch)
+		}
+	}
+	u.offset += n
+	return nil
+}
+
+// Cancel ends the session and lets the registry drop what it received
+// (DELETE on its location). Registries that already dropped it answer 404,
+// which Cancel ignores.
+func (u *Upload) Cancel(ctx context.Context) error {
+	resp, err := u.repo.reg.do(ctx, http.MethodDelete, u.loc, nil, nil, 0)
+	if err != nil {
+		return err
+	}
+	if err := expect(resp, http.StatusNoContent, http.StatusOK, http.StatusAccepted, http.StatusNotFound); err != nil {
+		return err
+	}
+	drain(resp)
+	return nil
+}
+
+// cancelQuietly cancels u after a failure, even when ctx is what failed.
+func (u *Upload) cancelQuietly(ctx context.Context) {
+	ctx, stop := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer stop()
+	_ = u.Cancel(ctx)
+}
