@@ -46,15 +46,11 @@ func parseRef(ref string) (digest.Digest, bool, error) {
 // errcode.ErrTooLarge before it is read whole. A missing manifest is an
 // *errcode.Error matching errcode.ErrNotFound.
 func (r *Repository) Manifest(ctx context.Context, ref string) (*content.Manifest, error) {
-	return r.fetchManifest(ctx, ref, acceptManifests)
-}
-
-func (r *Repository) fetchManifest(ctx context.Context, ref, accept string) (*content.Manifest, error) {
 	d, byDigest, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := r.reg.do(ctx, http.MethodGet, r.url("manifests", ref), http.Header{"Accept": {accept}}, nil, 0)
+	resp, err := r.reg.do(ctx, http.MethodGet, r.url("manifests", ref), http.Header{"Accept": {acceptManifests}}, nil, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -124,10 +124,11 @@ func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descripto
 		}
 	}
 	// Every byte went out; the source must end here and hash right.
-	if _, err := hs.Read(make([]byte, 1)); err != io.EOF {
-		if hs.mismatch != nil {
-			return hs.mismatch
-		}
+	_, err = hs.Read(make([]byte, 1))
+	if hs.mismatch != nil {
+		return hs.mismatch
+	}
+	if err != io.EOF {
 		return fmt.Errorf("reading the source after its last byte: %w", err)
 	}
 	return u.Commit(ctx, desc)
@@ -168,11 +169,20 @@ func newHashedSource(src io.Reader, desc ocispec.Descriptor) (*hashedSource, err
 	return hs, nil
 }
 
+// A digest mismatch shows only at the end, when the registry has had every
+// byte of the right length; it is reported to net/http as io.EOF so the
+// request completes and the registry refuses the digest itself, cleaning up
+// as it answers. Aborting instead would leave the registry handling a cut
+// request while the cancel arrives, and some (distribution) then recreate
+// the session after cancelling it. A size mismatch has to abort.
 func (h *hashedSource) Read(p []byte) (int, error) {
 	n, err := h.v.Read(p)
 	var me *content.MismatchError
 	if errors.As(err, &me) {
 		h.mismatch = err
+		if errors.Is(err, errcode.ErrDigestMismatch) {
+			return n, io.EOF
+		}
 	}
 	return n, err
 }

@@ -142,8 +142,10 @@ func (e *notIndexError) Error() string {
 // the tag does not exist, a *notIndexError when it holds something else.
 func (r *Repository) referrersIndex(ctx context.Context, subject digest.Digest) (*ocispec.Index, error) {
 	tag := ReferrersTag(subject)
-	accept := content.MediaTypeOCIIndex + ", " + content.MediaTypeDockerManifestList
-	m, err := r.fetchManifest(ctx, tag, accept)
+	// Accept every kind: asked for indexes only, a registry answers "not
+	// found" for a tag that holds something else, which would then be
+	// overwritten.
+	m, err := r.Manifest(ctx, tag)
 	switch {
 	case errors.Is(err, errcode.ErrNotFound):
 		return &ocispec.Index{Versioned: versioned2, MediaType: content.MediaTypeOCIIndex, Manifests: []ocispec.Descriptor{}}, nil

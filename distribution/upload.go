@@ -2,6 +2,7 @@ package distribution
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -190,8 +191,25 @@ func (u *Upload) put(ctx context.Context, desc ocispec.Descriptor, body io.Reade
 
 // Cancel ends the session and lets the registry drop what it received
 // (DELETE on its location). Registries that already dropped it answer 404,
-// which Cancel ignores.
+// which Cancel ignores. A location gone stale (distribution keeps the
+// offset in it and refuses a DELETE after a request it never acknowledged,
+// with 416) is refreshed with a GET and the DELETE sent again.
 func (u *Upload) Cancel(ctx context.Context) error {
+	err := u.delete(ctx)
+	var ee *errcode.Error
+	if errors.As(err, &ee) && (ee.Status == http.StatusRequestedRangeNotSatisfiable || ee.Status == http.StatusBadRequest) {
+		if rerr := u.Refresh(ctx); rerr != nil {
+			if errors.Is(rerr, errcode.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
+		err = u.delete(ctx)
+	}
+	return err
+}
+
+func (u *Upload) delete(ctx context.Context) error {
 	resp, err := u.repo.reg.do(ctx, http.MethodDelete, u.loc, nil, nil, 0)
 	if err != nil {
 		return err

@@ -220,6 +220,14 @@ func CutRequestAfter(n int64) FaultAction {
 	}
 }
 
+// DropConnection reads nothing more, forwards nothing and closes the
+// client's connection: the request vanished on the way.
+func DropConnection() FaultAction {
+	return func(w http.ResponseWriter, r *http.Request, _ http.Handler) {
+		panic(http.ErrAbortHandler)
+	}
+}
+
 type statusWriter struct {
 	http.ResponseWriter
 	status int
