@@ -31,6 +31,7 @@ func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, d
 		}
 		if f.err == nil {
 			st.record(desc.Digest, BlobSkipped)
+			c.o.events(Event{Kind: BlobSkipped, Descriptor: desc})
 			return nil
 		}
 		// The other copy failed, perhaps for its own reasons (its context

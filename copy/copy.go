@@ -119,6 +119,7 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 		return nil, err
 	}
 	res := &Result{Source: root, Descriptor: n.desc, Tag: tag}
+	res.Blobs = c.announce(n)
 	var st stats
 	if err := c.writeNode(ctx, src, dst, n, &st); err != nil {
 		return nil, err
@@ -127,7 +128,6 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 		return nil, fmt.Errorf("tag %s: %w", describe(n.desc), err)
 	}
 	c.o.events(Event{Kind: Tagged, Descriptor: n.desc, Tag: tag})
-	res.Blobs = countBlobs(n)
 	res.Transferred, res.Skipped, res.Mounted = st.count(BlobDone), st.count(BlobSkipped), st.count(BlobMounted)
 	res.Bytes = st.bytes.Load()
 	return res, nil
@@ -226,18 +226,25 @@ func (c *Copier) fetchManifest(ctx context.Context, src store.Reader, desc ocisp
 	return m, nil
 }
 
-func countBlobs(n *node) int {
+// announce emits the Planned event for n's graph and returns its number of
+// distinct blobs.
+func (c *Copier) announce(n *node) int {
 	seen := map[digest.Digest]bool{}
+	var total int64
 	var walk func(*node)
 	walk = func(n *node) {
 		for _, b := range n.blobs {
-			seen[b.Digest] = true
+			if !seen[b.Digest] {
+				seen[b.Digest] = true
+				total += b.Size
+			}
 		}
 		for _, ch := range n.children {
 			walk(ch)
 		}
 	}
 	walk(n)
+	c.o.events(Event{Kind: Planned, Descriptor: n.desc, Bytes: total, Count: len(seen)})
 	return len(seen)
 }
 

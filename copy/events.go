@@ -9,8 +9,12 @@ type EventKind int
 
 // The kinds of Event.
 const (
+	// Planned: a copy knows its graph. Bytes is the total size of its
+	// distinct blobs and Count how many there are; progress, skip and
+	// mount events for those blobs follow.
+	Planned EventKind = iota + 1
 	// BlobStarted: a transfer began. Offset > 0 when it resumes a partial.
-	BlobStarted EventKind = iota + 1
+	BlobStarted
 	// BlobProgress: Bytes of the blob have been transferred so far.
 	BlobProgress
 	// BlobDone: the blob was transferred and verified.
@@ -28,6 +32,8 @@ const (
 // String names the kind, for logs.
 func (k EventKind) String() string {
 	switch k {
+	case Planned:
+		return "planned"
 	case BlobStarted:
 		return "started"
 	case BlobProgress:
@@ -57,4 +63,6 @@ type Event struct {
 	From string
 	// Tag is the tag for Tagged.
 	Tag string
+	// Count is the number of distinct blobs for Planned.
+	Count int
 }
