@@ -39,8 +39,9 @@ func defaults() options {
 // WithTransport sends requests through rt, inside an http.Client that
 // follows redirects with net/http's default policy (up to 10; credentials
 // are the transport's business, not the client's). Use hoist's transport
-// and auth stack here. The default is http.DefaultTransport, which has no
-// authentication and no retries.
+// and auth stack here, or pass WithHTTPClient(transport.NewClient(rt)) to
+// also get its redirect policy (no https→http downgrade). The default is
+// http.DefaultTransport, which has no authentication and no retries.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) { o.client = &http.Client{Transport: rt} }
 }

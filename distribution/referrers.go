@@ -46,9 +46,10 @@ func tagSafe(s string) string {
 // those of one artifactType ("" for all), as descriptors carrying their
 // artifact type and annotations.
 //
-// It asks the referrers API (GET /v2/NAME/referrers/DIGEST), following
-// pagination, and filters by artifactType itself when the registry did not
-// (no OCI-Filters-Applied). A registry that answers 404 lacks the API;
+// It asks the referrers API (GET /v2/NAME/referrers/DIGEST?artifactType=),
+// following pagination, and filters the result itself as well, since many
+// registries ignore the parameter (and say so by leaving out
+// OCI-Filters-Applied). A registry that answers 404 lacks the API;
 // Referrers then reads the referrers tag (ReferrersTag) instead, and no
 // such tag, or a tag that is not an index, means no referrers.
 func (r *Repository) Referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
