@@ -136,3 +136,31 @@ func TestReferrersPagination(t *testing.T) {
 		t.Fatalf("artifactType sent: %q", filterSeen)
 	}
 }
+
+func TestBlobFromResumes(t *testing.T) {
+	r, p, srv := proxied(t, "from", []testutil.Fault{
+		{Match: getBlob, Times: 1, Action: testutil.CutResponseAfter(100_000)},
+	})
+	blob := randomBytes(t, 1_000_000)
+	seed(t, srv, "from", blob)
+	desc := content.NewDescriptor("", blob)
+	for _, off := range []int64{400_000, 1_000_000} {
+		rc, err := r.BlobFrom(context.Background(), desc, off)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		_, err = got.ReadFrom(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(got.Bytes(), blob[off:]) {
+			t.Fatalf("from %d: %d bytes, %v", off, got.Len(), err)
+		}
+	}
+	ranges, _ := blobGets(p)
+	if fmt.Sprint(ranges) != "[bytes=400000- bytes=500000-]" {
+		t.Fatalf("GETs with Range %q", ranges)
+	}
+	if _, err := r.BlobFrom(context.Background(), desc, desc.Size+1); err == nil {
+		t.Fatal("offset past the end accepted")
+	}
+}
