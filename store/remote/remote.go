@@ -1,0 +1,179 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/distribution"
+	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/reference"
+	"github.com/hoist-dev/hoist/store"
+)
+
+// Repository is one repository of a v2 registry as a store. It implements
+// store.Reader, store.Writer, store.Mounter, store.RangeReader,
+// store.TagLister and store.Referencer, and is safe for concurrent use.
+type Repository struct {
+	ref  reference.Reference
+	repo *distribution.Repository
+
+	mu        sync.Mutex
+	manifests map[digest.Digest][]byte // pushed in this session, for Tag
+}
+
+// New returns the repository ref names (its tag or digest is what Resolve
+// answers for ""), reached with client, which must carry hoist's transport
+// and auth for ref's registry. opts go to distribution.NewRegistry.
+func New(ref reference.Reference, client *http.Client, opts ...distribution.Option) (*Repository, error) {
+	reg, err := distribution.NewRegistry(reference.APIHost(ref.Registry), append([]distribution.Option{distribution.WithHTTPClient(client)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := reg.Repository(ref.Repository)
+	if err != nil {
+		return nil, err
+	}
+	return &Repository{ref: ref, repo: repo, manifests: map[digest.Digest][]byte{}}, nil
+}
+
+// Distribution returns the underlying protocol client, for operations the
+// store interface does not cover (delete, referrers, catalog).
+func (r *Repository) Distribution() *distribution.Repository { return r.repo }
+
+// Reference returns the repository with the tag or digest it was opened with.
+func (r *Repository) Reference() string { return r.ref.String() }
+
+// Registry returns the registry as the reference names it.
+func (r *Repository) Registry() string { return r.ref.Registry }
+
+// Repository returns the repository path.
+func (r *Repository) Repository() string { return r.ref.Repository }
+
+// Resolve returns the descriptor of the manifest ref names: a tag, a digest,
+// or "" for the reference's own tag or digest (latest when it has neither).
+func (r *Repository) Resolve(ctx context.Context, ref string) (ocispec.Descriptor, error) {
+	if ref == "" {
+		ref = r.ref.Identifier()
+	}
+	d, err := r.repo.ManifestHead(ctx, ref)
+	if err != nil {
+		return ocispec.Descriptor{}, notFound(err, fmt.Sprintf("%s/%s:%s", r.ref.Registry, r.ref.Repository, ref))
+	}
+	return d, nil
+}
+
+// Fetch returns manifest or blob desc, verified as it is read.
+func (r *Repository) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	if isManifest(desc) {
+		m, err := r.repo.Manifest(ctx, desc.Digest.String())
+		if err != nil {
+			return nil, notFound(err, desc.Digest.String())
+		}
+		return io.NopCloser(bytes.NewReader(m.Raw)), nil
+	}
+	rc, err := r.repo.Blob(ctx, desc)
+	if err != nil {
+		return nil, notFound(err, desc.Digest.String())
+	}
+	return rc, nil
+}
+
+// FetchFrom returns blob desc from offset on, not verified (see
+// store.RangeReader).
+func (r *Repository) FetchFrom(ctx context.Context, desc ocispec.Descriptor, offset int64) (io.ReadCloser, error) {
+	rc, err := r.repo.BlobFrom(ctx, desc, offset)
+	if err != nil {
+		return nil, notFound(err, desc.Digest.String())
+	}
+	return rc, nil
+}
+
+// Exists reports whether the repository has desc, with a HEAD request.
+func (r *Repository) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
+	var err error
+	if isManifest(desc) {
+		_, err = r.repo.ManifestHead(ctx, desc.Digest.String())
+	} else {
+		_, err = r.repo.BlobHead(ctx, desc.Digest)
+	}
+	if errors.Is(err, errcode.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Push uploads desc: a manifest by digest (remembered for Tag), a blob
+// through an upload session.
+func (r *Repository) Push(ctx context.Context, desc ocispec.Descriptor, rd io.Reader) error {
+	if !isManifest(desc) {
+		return r.repo.PushBlob(ctx, desc, rd)
+	}
+	raw, err := content.ReadCapped(rd, desc.Size+1, "manifest "+desc.Digest.String())
+	if err != nil {
+		return err
+	}
+	if _, err := r.repo.PutManifest(ctx, desc.Digest.String(), desc.MediaType, raw); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.manifests[desc.Digest] = raw
+	r.mu.Unlock()
+	return nil
+}
+
+// Tag points tag at manifest desc by putting its bytes again under the tag.
+// An empty tag does nothing: a registry keeps untagged manifests by digest.
+func (r *Repository) Tag(ctx context.Context, desc ocispec.Descriptor, tag string) error {
+	if tag == "" {
+		return nil
+	}
+	r.mu.Lock()
+	raw, ok := r.manifests[desc.Digest]
+	r.mu.Unlock()
+	if !ok {
+		m, err := r.repo.Manifest(ctx, desc.Digest.String())
+		if err != nil {
+			return err
+		}
+		raw = m.Raw
+	}
+	_, err := r.repo.PutManifest(ctx, tag, desc.MediaType, raw)
+	return err
+}
+
+// Mount takes blob desc from repository from of the same registry. It
+// reports false, with no error, when the registry declined.
+func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from string) (bool, error) {
+	return r.repo.Mount(ctx, desc, from, nil)
+}
+
+// Tags lists the repository's tags, following pagination to the end.
+func (r *Repository) Tags(ctx context.Context) ([]string, error) {
+	tags, err := r.repo.Tags(ctx, distribution.ListOptions{})
+	if err != nil {
+		return nil, notFound(err, r.ref.Name())
+	}
+	return tags, nil
+}
+
+func isManifest(d ocispec.Descriptor) bool {
+	return content.KindOf(d.MediaType) != content.KindUnknown
+}
+
+// notFound adds store.ErrNotFound to a registry's not-found answer, so
+// callers can test for it without knowing which store answered.
+func notFound(err error, what string) error {
+	if errors.Is(err, errcode.ErrNotFound) {
+		return fmt.Errorf("%s: %w: %w", what, store.ErrNotFound, err)
+	}
+	return err
+}
