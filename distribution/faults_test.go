@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -311,13 +312,9 @@ func TestRelativeLocations(t *testing.T) {
 // A PATCH whose connection drops after the registry took part of it is
 // continued from the offset the registry reports, when the source can seek.
 func TestChunkedUploadResumes(t *testing.T) {
-	patches := 0
+	var patches atomic.Int32
 	second := func(r *http.Request) bool {
-		if r.Method != http.MethodPatch {
-			return false
-		}
-		patches++
-		return patches == 2
+		return r.Method == http.MethodPatch && patches.Add(1) == 2
 	}
 	r, p, _ := proxied(t, "resumable", []testutil.Fault{
 		{Match: second, Times: 1, Action: testutil.CutRequestAfter(12_345)},
@@ -340,7 +337,7 @@ func TestChunkedUploadResumes(t *testing.T) {
 	}
 
 	t.Run("not seekable: fails and cancels", func(t *testing.T) {
-		patches = 0
+		patches.Store(0)
 		r, _, _ := proxied(t, "oneshot", []testutil.Fault{
 			{Match: second, Times: 1, Action: testutil.CutRequestAfter(100)},
 		}, WithMaxChunkSize(50_000))

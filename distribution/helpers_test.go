@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
+	"sync"
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
@@ -130,6 +132,30 @@ func readBlob(t testing.TB, r *Repository, d ocispec.Descriptor) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// lines collects strings from server goroutines for the test to read.
+type lines struct {
+	mu sync.Mutex
+	l  []string
+}
+
+func (l *lines) add(s string) {
+	l.mu.Lock()
+	l.l = append(l.l, s)
+	l.mu.Unlock()
+}
+
+func (l *lines) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.l)
+}
+
+func (l *lines) reset() {
+	l.mu.Lock()
+	l.l = nil
+	l.mu.Unlock()
 }
 
 // rawGet does a bare GET, to check what the registry holds without going

@@ -132,11 +132,11 @@ func TestIndexThreePlatforms(t *testing.T) {
 }
 
 func TestChunkedUpload(t *testing.T) {
-	var patches []string
+	var patches lines
 	srv := testutil.NewRegistry(t, testutil.WithMiddleware(func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodPatch {
-				patches = append(patches, fmt.Sprintf("%s/%d", r.Header.Get("Content-Range"), r.ContentLength))
+				patches.add(fmt.Sprintf("%s/%d", r.Header.Get("Content-Range"), r.ContentLength))
 			}
 			h.ServeHTTP(w, r)
 		})
@@ -148,8 +148,8 @@ func TestChunkedUpload(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"0-65535/65536", "65536-131071/65536", "131072-196607/65536", "196608-204816/8209"}
-	if !slices.Equal(patches, want) {
-		t.Fatalf("PATCH requests %v, want %v", patches, want)
+	if got := patches.get(); !slices.Equal(got, want) {
+		t.Fatalf("PATCH requests %v, want %v", got, want)
 	}
 	if got := readBlob(t, r, desc); !bytes.Equal(got, blob) {
 		t.Fatal("blob differs")
@@ -157,12 +157,12 @@ func TestChunkedUpload(t *testing.T) {
 }
 
 func TestChunkMinLength(t *testing.T) {
-	var patches []string
+	var patches lines
 	srv := testutil.NewRegistry(t, testutil.WithMiddleware(func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			switch r.Method {
 			case http.MethodPatch:
-				patches = append(patches, r.Header.Get("Content-Range"))
+				patches.add(r.Header.Get("Content-Range"))
 			case http.MethodPost:
 				w.Header().Set("OCI-Chunk-Min-Length", "100000")
 			}
@@ -175,8 +175,8 @@ func TestChunkMinLength(t *testing.T) {
 	if err := r.PushBlob(context.Background(), desc, bytes.NewReader(blob)); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"0-99999", "100000-199999", "200000-249999"}; !slices.Equal(patches, want) {
-		t.Fatalf("PATCH ranges %v, want %v (the registry's minimum wins)", patches, want)
+	if got, want := patches.get(), []string{"0-99999", "100000-199999", "200000-249999"}; !slices.Equal(got, want) {
+		t.Fatalf("PATCH ranges %v, want %v (the registry's minimum wins)", got, want)
 	}
 }
 
@@ -269,11 +269,11 @@ func (f failingReader) Read([]byte) (int, error) {
 }
 
 func TestTagsPagination(t *testing.T) {
-	var pages []string
+	var pages lines
 	srv := testutil.NewRegistry(t, testutil.WithMiddleware(func(h http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasSuffix(r.URL.Path, "/tags/list") || strings.HasSuffix(r.URL.Path, "/_catalog") {
-				pages = append(pages, r.URL.RawQuery)
+				pages.add(r.URL.RawQuery)
 			}
 			h.ServeHTTP(w, r)
 		})
@@ -303,13 +303,13 @@ func TestTagsPagination(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pages = nil
+			pages.reset()
 			got, err := r.Tags(ctx, tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(got, tt.want) || len(pages) != tt.pages {
-				t.Fatalf("tags %v in %d requests %q; want %v in %d", got, len(pages), pages, tt.want, tt.pages)
+			if p := pages.get(); !slices.Equal(got, tt.want) || len(p) != tt.pages {
+				t.Fatalf("tags %v in %d requests %q; want %v in %d", got, len(p), p, tt.want, tt.pages)
 			}
 		})
 	}
@@ -318,14 +318,14 @@ func TestTagsPagination(t *testing.T) {
 		for _, name := range []string{"a/one", "b/two", "c/three", "d/four"} {
 			newImage(t, nil, 5).push(t, mustRepo(t, reg, name), "x")
 		}
-		pages = nil
+		pages.reset()
 		got, err := reg.Catalog(ctx, ListOptions{PageSize: 2})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []string{"a/one", "b/two", "c/three", "d/four", "tagged"}
-		if !slices.Equal(got, want) || len(pages) != 3 {
-			t.Fatalf("catalog %v in %d pages, want %v in 3", got, len(pages), want)
+		if p := pages.get(); !slices.Equal(got, want) || len(p) != 3 {
+			t.Fatalf("catalog %v in %d pages, want %v in 3", got, len(p), want)
 		}
 	})
 
