@@ -90,8 +90,13 @@ func (r *Repository) referrersAPI(ctx context.Context, subject digest.Digest, ar
 			return nil, err
 		}
 		if page == 0 && resp.StatusCode == http.StatusNotFound {
-			drain(resp)
-			r.reg.referrersAPI.Store(2)
+			// The spec says to fall back on any 404. Remember that the
+			// registry lacks the API only when the 404 is not about the
+			// repository: a registry with the API says NAME_UNKNOWN for a
+			// repository it does not have.
+			if !errcode.FromResponse(resp).HasCode(errcode.CodeNameUnknown) {
+				r.reg.referrersAPI.Store(2)
+			}
 			return nil, errNoReferrersAPI
 		}
 		if err := expect(resp, http.StatusOK); err != nil {

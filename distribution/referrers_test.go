@@ -181,3 +181,24 @@ func TestReferrersTagNotIndex(t *testing.T) {
 		t.Fatalf("the squatted tag was changed: %v", err)
 	}
 }
+
+// A registry with the referrers API answers 404 NAME_UNKNOWN for a
+// repository it does not have; that must not make the client believe the
+// registry lacks the API and start writing referrers tags elsewhere.
+func TestReferrersUnknownRepositoryKeepsAPI(t *testing.T) {
+	srv := httptest.NewServer(ggcr.New(ggcr.WithReferrersSupport(true), ggcr.Logger(log.New(io.Discard, "", 0))))
+	defer srv.Close()
+	reg := client(t, strings.TrimPrefix(srv.URL, "http://"))
+	ctx := context.Background()
+	if list, err := mustRepo(t, reg, "nowhere").Referrers(ctx, ocispec.Descriptor{Digest: digest.FromString("x")}, ""); err != nil || len(list) != 0 {
+		t.Fatalf("%v %v", list, err)
+	}
+	r := mustRepo(t, reg, "somewhere")
+	img := newImage(t, nil, 10)
+	img.push(t, r, "v1")
+	artifact(t, r, img.desc, sbomType, "x")
+	tags, err := r.Tags(ctx, ListOptions{})
+	if err != nil || slices.Contains(tags, ReferrersTag(img.desc.Digest)) {
+		t.Fatalf("tags %v %v: a referrers tag was written on a registry with the API", tags, err)
+	}
+}
