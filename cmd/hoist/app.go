@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/hoist-dev/hoist/auth"
 	"github.com/hoist-dev/hoist/hosts"
 	"github.com/hoist-dev/hoist/internal/version"
 	"github.com/hoist-dev/hoist/transport"
@@ -37,7 +38,9 @@ type app struct {
 	verbose   bool
 	quiet     bool
 
-	tr *transport.Transport
+	hosts *hosts.Config
+	tr    *transport.Transport
+	creds *auth.ConfigStore
 }
 
 // usageError marks an error as the user's invocation being wrong (exit 2).
@@ -105,7 +108,12 @@ docker save tarball.`,
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log every HTTP request to stderr (credentials redacted)")
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print only the essential result")
 
-	root.AddCommand(a.pingCommand())
+	root.AddCommand(
+		a.pullCommand(), a.pushCommand(), a.copyCommand(),
+		a.tagsCommand(), a.inspectCommand(), a.manifestCommand(), a.blobCommand(),
+		a.deleteCommand(), a.catalogCommand(),
+		a.loginCommand(), a.logoutCommand(), a.pingCommand(),
+	)
 	return root
 }
 
@@ -114,11 +122,11 @@ func (a *app) setup() error {
 	if a.quiet && a.verbose {
 		return usagef("--quiet and --verbose contradict each other; pick one")
 	}
-	cfg := &hosts.Config{Insecure: a.insecure}
+	a.hosts = &hosts.Config{Insecure: a.insecure}
 	if len(a.certsDirs) > 0 {
-		cfg.CertsDirs = a.certsDirs
+		a.hosts.CertsDirs = a.certsDirs
 	}
-	opts := []transport.Option{transport.WithHosts(cfg)}
+	opts := []transport.Option{transport.WithHosts(a.hosts)}
 	if a.verbose {
 		opts = append(opts, transport.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
