@@ -155,4 +155,3 @@ func exactArgs(n int) cobra.PositionalArgs {
 		return nil
 	}
 }
-

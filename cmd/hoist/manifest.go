@@ -63,4 +63,3 @@ manifest of that platform is printed instead.`,
 	cmd.Flags().StringVar(&platform, "platform", "", "from an index, print the manifest of os/arch[/variant]")
 	return cmd
 }
-

@@ -110,4 +110,3 @@ func isDigest(s string) bool {
 	}
 	return false
 }
-
