@@ -11,7 +11,9 @@ import (
 // with docker's defaults: no host means DefaultRegistry, Docker Hub's
 // aliases become "docker.io", and a one-component repository on Docker Hub
 // gets "library/". The tag and the digest are both optional and may both
-// be present. An error is an *Error matching ErrInvalid that names the bad
+// be present. As in docker, "localhost:5000" alone is the repository
+// "library/localhost" with the tag "5000": a registry needs a repository
+// after it. An error is an *Error matching ErrInvalid that names the bad
 // part.
 func Parse(s string) (Reference, error) {
 	p, err := split(s)
