@@ -1,0 +1,155 @@
+package legacy
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/hoist-dev/hoist/auth"
+	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
+)
+
+// Client speaks v1 to one index (for a private registry, the registry
+// itself) and, through a Session, to the registries the index names.
+//
+// A Client is safe for concurrent use. It remembers the answer of its
+// first successful Ping.
+type Client struct {
+	index *url.URL
+	opts  options
+	hc    *http.Client // hoist's redirect policy, no cookie jar
+
+	mu   sync.Mutex
+	ping *PingResult
+}
+
+// NewClient returns a Client for the index or private registry named by
+// index (see ParseEndpoint for the forms accepted). It does no I/O.
+func NewClient(index string, opts ...Option) (*Client, error) {
+	u, err := ParseEndpoint(index)
+	if err != nil {
+		return nil, err
+	}
+	o := buildOptions(opts)
+	return &Client{index: u, opts: o, hc: transport.NewClient(o.rt)}, nil
+}
+
+// Endpoint returns the index endpoint, a URL ending in "/v1/". The caller
+// may modify the copy it gets.
+func (c *Client) Endpoint() *url.URL {
+	u := *c.index
+	return &u
+}
+
+// credential returns the Basic credential for host, the zero Credential
+// when there is none. v1 knows only username and password: a credential
+// that holds only an identity or registry token is not usable here.
+func (c *Client) credential(ctx context.Context, host string) (auth.Credential, error) {
+	if c.opts.keychain == nil {
+		return auth.Credential{}, nil
+	}
+	cred, err := c.opts.keychain.Get(ctx, host)
+	if err != nil {
+		return auth.Credential{}, fmt.Errorf("reading the credentials for %s: %w", host, err)
+	}
+	if cred.Username == "" || cred.Password == "" {
+		return auth.Credential{}, nil
+	}
+	return cred, nil
+}
+
+// basicAuth returns the value of an Authorization header carrying cred.
+func basicAuth(cred auth.Credential) string {
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(cred.Username+":"+cred.Password))
+}
+
+// indexHeaders returns the headers of an index call: Basic credentials
+// when the keychain has some for the index, and X-Docker-Token: true to
+// ask for a token.
+func (c *Client) indexHeaders(ctx context.Context) (http.Header, error) {
+	cred, err := c.credential(ctx, c.index.Host)
+	if err != nil {
+		return nil, err
+	}
+	h := http.Header{}
+	h.Set("X-Docker-Token", "true")
+	if !cred.IsZero() {
+		h.Set("Authorization", basicAuth(cred))
+	}
+	return h, nil
+}
+
+// send sends one request with hc and returns the response whatever its
+// status. body may be nil; otherwise size is its length, or -1 to send it
+// with chunked transfer encoding. Network errors name the method and the
+// redacted URL.
+func send(ctx context.Context, hc *http.Client, method string, u *url.URL, hdr http.Header, body io.Reader, size int64) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
+	}
+	for k, vs := range hdr {
+		req.Header[k] = vs
+	}
+	if body != nil {
+		req.ContentLength = size
+		if size == 0 {
+			req.Body, req.GetBody = http.NoBody, nil
+		}
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
+	}
+	return resp, nil
+}
+
+// expect returns nil when resp has one of the wanted statuses; otherwise
+// it consumes resp into an *errcode.Error.
+func expect(resp *http.Response, want ...int) error {
+	for _, w := range want {
+		if resp.StatusCode == w {
+			return nil
+		}
+	}
+	return errcode.FromResponse(resp)
+}
+
+// drain reads a little of what is left of a body, so the connection can
+// be reused, and closes it.
+func drain(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// readBody reads resp's body, at most limit bytes, and closes it. what
+// names the body in errors.
+func readBody(resp *http.Response, limit int64, what string) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s from %s: %w", what, errcode.RedactURL(resp.Request.URL), err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s from %s is over %d bytes: %w", what, errcode.RedactURL(resp.Request.URL), limit, errcode.ErrTooLarge)
+	}
+	return b, nil
+}
+
+// errorFromBody builds the *errcode.Error of resp from a body already
+// read (by readBody).
+func errorFromBody(resp *http.Response, body []byte) error {
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return errcode.FromResponse(resp)
+}
