@@ -17,6 +17,7 @@ import (
 	"github.com/hoist-dev/hoist/errcode"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // Repository is one repository of a v2 registry as a store. It implements
@@ -115,7 +116,10 @@ func (r *Repository) Exists(ctx context.Context, desc ocispec.Descriptor) (bool,
 // through an upload session.
 func (r *Repository) Push(ctx context.Context, desc ocispec.Descriptor, rd io.Reader) error {
 	if !isManifest(desc) {
-		return r.repo.PushBlob(ctx, desc, rd)
+		// Opening an upload session (POST) is safe to repeat; the transport
+		// retries it only when told so. Bodies are still never re-sent
+		// unless they can be replayed whole.
+		return r.repo.PushBlob(transport.WithRetryable(ctx), desc, rd)
 	}
 	raw, err := content.ReadCapped(rd, desc.Size+1, "manifest "+desc.Digest.String())
 	if err != nil {
@@ -153,7 +157,7 @@ func (r *Repository) Tag(ctx context.Context, desc ocispec.Descriptor, tag strin
 // Mount takes blob desc from repository from of the same registry. It
 // reports false, with no error, when the registry declined.
 func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from string) (bool, error) {
-	return r.repo.Mount(ctx, desc, from, nil)
+	return r.repo.Mount(transport.WithRetryable(ctx), desc, from, nil)
 }
 
 // Tags lists the repository's tags, following pagination to the end.
