@@ -1,19 +1,28 @@
 package legacy
 
 import (
+	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/hoist-dev/hoist/auth"
 
 	"github.com/hoist-dev/hoist/hosts"
 	"github.com/hoist-dev/hoist/server"
@@ -112,7 +121,7 @@ func newTestClient(t testing.TB, host string, opts ...Option) *Client {
 // payload checksums from testdata. The server must have no accounts.
 func seed(t testing.TB, base, name, tag string, images []testImage) {
 	t.Helper()
-	call := func(method, path string, hdr http.Header, body []byte, want int) {
+	call := func(method, path string, hdr http.Header, body []byte, want int) int {
 		t.Helper()
 		req, err := http.NewRequest(method, base+"/v1/"+path, bytes.NewReader(body))
 		if err != nil {
@@ -126,9 +135,10 @@ func seed(t testing.TB, base, name, tag string, images []testImage) {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		if resp.StatusCode != want {
+		if resp.StatusCode != want && !(resp.StatusCode == http.StatusConflict && strings.HasSuffix(path, "/json")) {
 			t.Fatalf("seeding: %s %s: %s, want %d", method, path, resp.Status, want)
 		}
+		return resp.StatusCode
 	}
 	var list []ImageEntry
 	for _, img := range images {
@@ -142,7 +152,9 @@ func seed(t testing.TB, base, name, tag string, images []testImage) {
 	}
 	resp.Body.Close()
 	for _, img := range images {
-		call(http.MethodPut, "images/"+img.id+"/json", nil, img.json, http.StatusOK)
+		if call(http.MethodPut, "images/"+img.id+"/json", nil, img.json, http.StatusOK) == http.StatusConflict {
+			continue // already there
+		}
 		call(http.MethodPut, "images/"+img.id+"/layer", nil, img.layer, http.StatusOK)
 		call(http.MethodPut, "images/"+img.id+"/checksum", http.Header{"X-Docker-Checksum-Payload": {img.payload}}, nil, http.StatusOK)
 	}
@@ -158,6 +170,7 @@ type recorder struct {
 
 type recorded struct {
 	method, path, auth, cookie, token, transferEncoding string
+	endpoints                                           []string
 	contentLength                                       int64
 }
 
@@ -167,6 +180,7 @@ func (rec *recorder) wrap(h http.Handler) http.Handler {
 		rec.reqs = append(rec.reqs, recorded{
 			method: r.Method, path: r.URL.Path, auth: r.Header.Get("Authorization"),
 			cookie: r.Header.Get("Cookie"), token: r.Header.Get("X-Docker-Token"),
+			endpoints:        r.Header.Values("X-Docker-Endpoints"),
 			transferEncoding: strings.Join(r.TransferEncoding, ","), contentLength: r.ContentLength,
 		})
 		rec.mu.Unlock()
@@ -191,3 +205,98 @@ func (rec *recorder) find(method, suffix string) []recorded {
 	}
 	return out
 }
+
+// staticCred is a keychain holding the account's credentials.
+func staticCred(a server.V1Account) auth.Keychain {
+	return auth.Static(auth.Credential{Username: a.Username, Password: a.Password})
+}
+
+// memChain is a Chain held in memory, for pushing test images.
+type memChain struct {
+	ids    []string
+	json   map[string][]byte
+	layers map[string][]byte
+}
+
+func sliceChain(images []testImage) *memChain {
+	m := &memChain{json: map[string][]byte{}, layers: map[string][]byte{}}
+	for _, img := range images {
+		m.ids = append(m.ids, img.id)
+		m.json[img.id] = img.json
+		m.layers[img.id] = img.layer
+	}
+	return m
+}
+
+func (m *memChain) IDs() []string { return m.ids }
+func (m *memChain) JSON(_ context.Context, id string) ([]byte, error) {
+	return m.json[id], nil
+}
+func (m *memChain) Layer(_ context.Context, id string) (io.ReadCloser, error) {
+	// A reader that is not a *bytes.Reader, so the layer goes out chunked
+	// as from any stream.
+	return io.NopCloser(io.MultiReader(bytes.NewReader(m.layers[id]))), nil
+}
+
+// makeLayer returns a tar holding files (name to content), gzipped when
+// compress is set.
+func makeLayer(t testing.TB, files map[string]string, compress bool) []byte {
+	t.Helper()
+	var tb bytes.Buffer
+	tw := tar.NewWriter(&tb)
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		body := files[n]
+		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg, ModTime: time.Unix(1700000000, 0)}); err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(tw, body)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if !compress {
+		return tb.Bytes()
+	}
+	var gb bytes.Buffer
+	gw := gzip.NewWriter(&gb)
+	gw.Write(tb.Bytes())
+	gw.Close()
+	return gb.Bytes()
+}
+
+// newID returns a random v1 image ID.
+func newID(t testing.TB) string {
+	t.Helper()
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// newChain makes a chain of images over layers, base first, each with a
+// v1 JSON naming its parent.
+func newChain(t testing.TB, layers ...[]byte) []testImage {
+	t.Helper()
+	var out []testImage
+	parent := ""
+	for i, l := range layers {
+		id := newID(t)
+		j := map[string]any{"id": id, "created": time.Date(2014, 6, 1, 0, i, 0, 0, time.UTC).Format(time.RFC3339Nano),
+			"container_config": map[string]any{"Cmd": []string{"/bin/sh", "-c", fmt.Sprintf("step %d", i)}}}
+		if parent != "" {
+			j["parent"] = parent
+		}
+		b, _ := json.Marshal(j)
+		out = append(out, testImage{id: id, json: b, layer: l})
+		parent = id
+	}
+	return out
+}
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
