@@ -169,9 +169,9 @@ type recorder struct {
 }
 
 type recorded struct {
-	method, path, auth, cookie, token, transferEncoding string
-	endpoints                                           []string
-	contentLength                                       int64
+	method, path, auth, cookie, token, transferEncoding, rng string
+	endpoints                                                []string
+	contentLength                                            int64
 }
 
 func (rec *recorder) wrap(h http.Handler) http.Handler {
@@ -181,6 +181,7 @@ func (rec *recorder) wrap(h http.Handler) http.Handler {
 			method: r.Method, path: r.URL.Path, auth: r.Header.Get("Authorization"),
 			cookie: r.Header.Get("Cookie"), token: r.Header.Get("X-Docker-Token"),
 			endpoints:        r.Header.Values("X-Docker-Endpoints"),
+			rng:              r.Header.Get("Range"),
 			transferEncoding: strings.Join(r.TransferEncoding, ","), contentLength: r.ContentLength,
 		})
 		rec.mu.Unlock()
@@ -300,3 +301,5 @@ func newChain(t testing.TB, layers ...[]byte) []testImage {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+func equalStrings(a, b []string) bool { return slices.Equal(a, b) }
