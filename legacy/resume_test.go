@@ -121,7 +121,7 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 func TestLayerResumeLimits(t *testing.T) {
 	tests := []struct {
 		name     string
-		times    int  // cuts, 0 for every request
+		times    int // cuts, 0 for every request
 		cut      int64
 		noRanges bool // the server does not advertise Accept-Ranges
 		opts     []Option
