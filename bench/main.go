@@ -1,0 +1,350 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config is what the command line chose.
+type config struct {
+	quick         bool
+	runs          int
+	cases         []caseName
+	tools         map[string]bool // nil: every tool
+	sweep         bool
+	sweepRuns     int
+	concurrencies []int
+	out           string
+	hoistBin      string
+	accessLog     bool
+	keep          bool
+	work          string
+}
+
+func parseFlags(args []string) (config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	var c config
+	var cases, tools, conc string
+	fs.BoolVar(&c.quick, "quick", false, "CI smoke size: ~10 MB image, 5 tags, 1 run (unless -runs says otherwise)")
+	fs.IntVar(&c.runs, "runs", 5, "timed runs per tool and case; the table shows medians")
+	fs.StringVar(&cases, "cases", "all", "comma-separated cases to run ("+strings.Join(caseNames(), ",")+"), all, or none")
+	fs.StringVar(&tools, "tools", "all", "comma-separated tools to time (hoist,crane,regctl,skopeo,oras,floor), or all")
+	fs.BoolVar(&c.sweep, "sweep", false, "also time hoist alone at each -concurrencies value on pull and copy")
+	fs.IntVar(&c.sweepRuns, "sweep-runs", 0, "runs per concurrency in the sweep (default: -runs)")
+	fs.StringVar(&conc, "concurrencies", "1,2,3,4,6,8,12,16", "hoist --concurrency values the sweep tries")
+	fs.StringVar(&c.out, "out", "", "Markdown results file (default bench/RESULTS.md; bench/work/RESULTS-quick.md with -quick)")
+	fs.StringVar(&c.hoistBin, "hoist", "", "hoist binary to time (default: go build ./cmd/hoist into bench/work/bin)")
+	fs.BoolVar(&c.accessLog, "accesslog", false, "have every registry log each request (to see what a tool sent; costs registry CPU)")
+	fs.BoolVar(&c.keep, "keep", false, "keep every run's directory (layouts, logs, target registries) under bench/work/runs")
+	fs.StringVar(&c.work, "work", "", "working directory (default bench/work)")
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	runsSet := false
+	fs.Visit(func(f *flag.Flag) { runsSet = runsSet || f.Name == "runs" })
+	if c.quick && !runsSet {
+		c.runs = 1
+	}
+	if c.runs < 1 {
+		return c, fmt.Errorf("-runs must be at least 1, got %d", c.runs)
+	}
+	if c.sweepRuns == 0 {
+		c.sweepRuns = c.runs
+	}
+	var err error
+	if c.cases, err = parseCases(cases); err != nil {
+		return c, err
+	}
+	if tools != "all" {
+		c.tools = map[string]bool{}
+		for _, t := range strings.Split(tools, ",") {
+			c.tools[strings.TrimSpace(t)] = true
+		}
+	}
+	for _, s := range strings.Split(conc, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 1 {
+			return c, fmt.Errorf("-concurrencies: %q is not a positive number", s)
+		}
+		c.concurrencies = append(c.concurrencies, n)
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	h := &harness{cfg: cfg, log: os.Stderr, nonce: time.Now().UTC().Format("150405")}
+	err = h.main(ctx)
+	h.close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// harness holds what every case shares.
+type harness struct {
+	cfg   config
+	log   io.Writer
+	root  string // the hoist module
+	work  string
+	bins  bins
+	src   *registry
+	specs imageSpecs
+	fx    fixtures
+	tools []*tool
+	nonce string // makes the mount case's target repositories unique per invocation
+}
+
+// bins are the programs the benchmark runs.
+type bins struct {
+	hoist, crane, regctl, oras, skopeo, curl, registry string
+}
+
+func (h *harness) logf(format string, args ...any) {
+	fmt.Fprintf(h.log, "bench: "+format+"\n", args...)
+}
+
+func (h *harness) scale() string {
+	if h.cfg.quick {
+		return "quick"
+	}
+	return "full"
+}
+
+// env is the whole environment of a child: a private HOME (no user
+// credentials or tool configs), TMPDIR under work, and the given
+// XDG_CACHE_HOME (hoist's blob-location cache lives there).
+func (h *harness) env(cache string) []string {
+	home := filepath.Join(h.work, "home")
+	if cache == "" {
+		cache = filepath.Join(home, ".cache")
+	}
+	return []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + home,
+		"XDG_CACHE_HOME=" + cache,
+		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
+		"XDG_DATA_HOME=" + filepath.Join(home, ".local", "share"),
+		"DOCKER_CONFIG=" + filepath.Join(home, ".docker"),
+		"TMPDIR=" + filepath.Join(h.work, "tmp"),
+		"LANG=C.UTF-8",
+	}
+}
+
+// main sets up, runs the chosen cases and the sweep, and writes the report.
+func (h *harness) main(ctx context.Context) error {
+	if err := h.setup(ctx); err != nil {
+		return err
+	}
+	h.specs = specsFor(h.cfg.quick)
+	if err := h.prepareSource(ctx, h.specs); err != nil {
+		return err
+	}
+	h.warmPageCache(ctx)
+	env, err := describeEnvironment(ctx, h)
+	if err != nil {
+		return err
+	}
+	var results []caseResult
+	for _, c := range allCases {
+		if !contains(h.cfg.cases, c.name) {
+			continue
+		}
+		results = append(results, h.runCase(ctx, c))
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	var sweep *sweepResult
+	if h.cfg.sweep {
+		if sweep, err = h.runSweep(ctx); err != nil {
+			return err
+		}
+	}
+	sections := map[string]string{}
+	if len(results) > 0 {
+		sections["results"] = renderResults(env, h, results)
+	}
+	if sweep != nil {
+		sections["sweep"] = renderSweep(env, sweep)
+	}
+	for _, name := range []string{"results", "sweep"} {
+		if s, ok := sections[name]; ok {
+			fmt.Println(s)
+		}
+	}
+	if err := updateResultsFile(h.cfg.out, sections); err != nil {
+		return err
+	}
+	h.logf("wrote %s", h.cfg.out)
+	var failed []string
+	for _, r := range results {
+		failed = append(failed, r.failures()...)
+	}
+	if sweep != nil {
+		failed = append(failed, sweep.failures()...)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d tool run(s) failed:\n  %s", len(failed), strings.Join(failed, "\n  "))
+	}
+	return nil
+}
+
+// setup finds the module root and every program, and builds hoist.
+func (h *harness) setup(ctx context.Context) error {
+	root, err := moduleRoot()
+	if err != nil {
+		return err
+	}
+	h.root = root
+	h.work = h.cfg.work
+	if h.work == "" {
+		h.work = filepath.Join(root, "bench", "work")
+	}
+	if h.cfg.out == "" {
+		h.cfg.out = filepath.Join(root, "bench", "RESULTS.md")
+		if h.cfg.quick {
+			h.cfg.out = filepath.Join(h.work, "RESULTS-quick.md")
+		}
+	}
+	for _, d := range []string{"home", "tmp", "bin", "runs"} {
+		if err := os.MkdirAll(filepath.Join(h.work, d), 0o755); err != nil {
+			return err
+		}
+	}
+	toolsDir := filepath.Join(root, ".tools", "bin")
+	find := func(name, dir, fix string) (string, error) {
+		if dir != "" {
+			p := filepath.Join(dir, name)
+			if _, err := os.Stat(p); err != nil {
+				return "", fmt.Errorf("%s not found in %s: %s", name, dir, fix)
+			}
+			return p, nil
+		}
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", fmt.Errorf("%s not found on PATH: %s", name, fix)
+		}
+		return p, nil
+	}
+	for _, f := range []struct {
+		dst            *string
+		name, dir, fix string
+	}{
+		{&h.bins.crane, "crane", toolsDir, "run .ci/tools"},
+		{&h.bins.regctl, "regctl", toolsDir, "run .ci/tools"},
+		{&h.bins.oras, "oras", toolsDir, "run .ci/tools"},
+		{&h.bins.skopeo, "skopeo", "", "apt-get install skopeo"},
+		{&h.bins.curl, "curl", "", "apt-get install curl"},
+		{&h.bins.registry, "docker-registry", "", "apt-get install docker-registry"},
+	} {
+		if *f.dst, err = find(f.name, f.dir, f.fix); err != nil {
+			return err
+		}
+	}
+	h.bins.hoist = h.cfg.hoistBin
+	if h.bins.hoist == "" {
+		h.bins.hoist = filepath.Join(h.work, "bin", "hoist")
+		h.logf("building hoist into %s", h.bins.hoist)
+		cmd := exec.CommandContext(ctx, "go", "build", "-o", h.bins.hoist, "./cmd/hoist")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go build ./cmd/hoist: %w\n%s", err, out)
+		}
+	}
+	all := []*tool{
+		{name: "hoist", bin: h.bins.hoist, args: hoistArgs},
+		{name: "crane", bin: h.bins.crane, args: craneArgs},
+		{name: "regctl", bin: h.bins.regctl, args: regctlArgs},
+		{name: "skopeo", bin: h.bins.skopeo, args: skopeoArgs},
+		{name: "oras", bin: h.bins.oras, args: orasArgs},
+	}
+	for _, t := range all {
+		if h.cfg.tools == nil || h.cfg.tools[t.name] {
+			h.tools = append(h.tools, t)
+		}
+	}
+	return nil
+}
+
+// warmPageCache reads every source blob once, so the first timed run is
+// not the only one that reads the registry's files from disk.
+func (h *harness) warmPageCache(ctx context.Context) {
+	c := &curls{bin: h.bins.curl, env: h.env(""), logDir: filepath.Join(h.work, "tmp")}
+	args := []string{"-Z"}
+	seen := map[string]bool{}
+	for _, im := range append([]image{h.fx.big}, h.fx.tags...) {
+		for _, b := range im.blobs {
+			if !seen[b.digest] {
+				seen[b.digest] = true
+				args = append(args, blobURL(h.src.addr, im.repo, b.digest), "-o", "/dev/null")
+			}
+		}
+	}
+	if _, err := c.run(ctx, args...); err != nil {
+		h.logf("warming the page cache: %v", err)
+	}
+	_ = filepath.Walk(h.fx.layout, func(p string, fi os.FileInfo, err error) error {
+		if err == nil && fi.Mode().IsRegular() {
+			if f, err := os.Open(p); err == nil {
+				_, _ = io.Copy(io.Discard, f)
+				f.Close()
+			}
+		}
+		return nil
+	})
+}
+
+// close stops the source registry.
+func (h *harness) close() {
+	if h.src != nil {
+		h.src.stop()
+	}
+}
+
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil && strings.Contains(string(b), "module github.com/hoist-dev/hoist\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("run bench from inside the hoist module (go run ./bench)")
+		}
+		dir = parent
+	}
+}
+
+func contains[T comparable](s []T, v T) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
