@@ -131,3 +131,5 @@ func ociImage(t testing.TB, s *memStore, layers [][]byte, history []ocispec.Hist
 	}
 	return mb
 }
+
+func ocispecVersioned() specs.Versioned { return specs.Versioned{SchemaVersion: 2} }
