@@ -1,0 +1,34 @@
+// Package ocilayout is an OCI image layout directory (oci:DIR[:TAG]) as a
+// store: a store.Reader, store.Writer, store.Resumer, store.RangeReader,
+// store.TagLister and store.Referencer.
+//
+// The directory follows the image-spec image-layout.md: an oci-layout file,
+// an index.json whose entries are the layout's roots, tagged with the
+// org.opencontainers.image.ref.name annotation, and content under
+// blobs/ALG/HEX. Layouts written by skopeo, umoci and crane read as they
+// are; what this package writes reads with them.
+//
+// # Guarantees
+//
+//   - Nothing partial is ever visible under blobs/. A blob is written to a
+//     staging file under DIR/.hoist-tmp, checked against its descriptor
+//     (size and digest), fsync'd, and only then renamed into place. A
+//     manifest or index is also checked to have all its children present.
+//   - Interrupted downloads resume. A blob's staging file is named by its
+//     digest and keeps whatever arrived before the process was stopped,
+//     even by SIGKILL; Partial reports its length and PushFrom appends the
+//     rest, hashing the staged prefix once and verifying the whole blob. A
+//     staged prefix that turns out wrong is discarded at the end.
+//   - Several processes can write one layout at once. A staging file is
+//     flock'd while written; a second writer of the same blob writes a
+//     private temporary file instead, and both renames leave the same
+//     bytes. index.json is changed only under an flock of DIR/oci-layout,
+//     re-read and merged under the lock and replaced atomically (temporary
+//     file, fsync, rename), so concurrent Tag calls from any number of
+//     processes all survive.
+//   - A new layout appears atomically to other hoist processes: creation
+//     runs under an flock of the directory and writes oci-layout last.
+//
+// The flocks are advisory: they coordinate hoist processes (and anything
+// else that takes them), not other tools writing the same directory.
+package ocilayout

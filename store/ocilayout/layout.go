@@ -1,0 +1,188 @@
+package ocilayout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/store"
+)
+
+// File and directory names inside a layout.
+const (
+	layoutFile = ocispec.ImageLayoutFile // "oci-layout"
+	indexFile  = "index.json"
+	blobsDir   = ocispec.ImageBlobsDir // "blobs"
+	// tmpDirName holds staging files and temporaries; never read as content.
+	tmpDirName = ".hoist-tmp"
+)
+
+// errNotLayout marks a directory that exists but has no oci-layout file.
+var errNotLayout = errors.New("not an OCI image layout")
+
+// Layout is an OCI image layout directory as a store. It implements
+// store.Reader, store.Writer, store.Resumer, store.RangeReader,
+// store.TagLister and store.Referencer.
+//
+// A Layout holds no open files and caches nothing: every call reads the
+// directory as it is, so changes by other processes are seen at once. It
+// is safe for concurrent use by goroutines, and several processes may
+// write one layout at the same time (see the package documentation). It
+// needs no closing.
+type Layout struct {
+	dir string
+	// indexMu serialises this process's index.json updates, so goroutines
+	// queue here rather than poll the file lock.
+	indexMu sync.Mutex
+}
+
+// Open opens the existing layout in dir. A missing directory or oci-layout
+// file is an error naming dir (matching store.ErrNotFound when dir does not
+// exist), as is a layout version other than 1.x.
+func Open(ctx context.Context, dir string) (*Layout, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	l := &Layout{dir: dir}
+	if err := l.checkLayout(); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Create opens the layout in dir for writing, creating it when dir does
+// not exist or is empty: dir, blobs/, an empty index.json and, last, the
+// oci-layout file. Creation runs under an flock of dir, so two processes
+// creating one layout at once both succeed and share it. A directory that
+// exists, is not empty and has no oci-layout file is an error naming it;
+// hoist never writes into a directory it might clobber.
+func Create(ctx context.Context, dir string) (*Layout, error) {
+	l := &Layout{dir: dir}
+	if err := l.checkLayout(); err == nil {
+		return l, nil
+	} else if !errors.Is(err, errNotLayout) && !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create OCI layout: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("create OCI layout: %w", err)
+	}
+	defer d.Close()
+	if err := lockWait(ctx, d); err != nil {
+		return nil, fmt.Errorf("create OCI layout %s: %w", dir, err)
+	}
+	// Another process may have finished creating it while we waited.
+	if err := l.checkLayout(); err == nil {
+		return l, nil
+	} else if !errors.Is(err, errNotLayout) {
+		return nil, err
+	}
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, fmt.Errorf("create OCI layout: %w", err)
+	}
+	for _, n := range names {
+		if n != tmpDirName {
+			return nil, fmt.Errorf("%s is not an OCI image layout (it has no %s file) and is not empty (it holds %q): choose a new or empty directory", dir, layoutFile, n)
+		}
+	}
+	if err := os.MkdirAll(filepath.Join(dir, blobsDir, string(digest.Canonical)), 0o755); err != nil {
+		return nil, fmt.Errorf("create OCI layout: %w", err)
+	}
+	empty, err := json.Marshal(ocispec.Index{
+		Versioned: specsVersioned(),
+		MediaType: content.MediaTypeOCIIndex,
+		Manifests: []ocispec.Descriptor{},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(l.tmpDir(), filepath.Join(dir, indexFile), empty); err != nil {
+		return nil, fmt.Errorf("create OCI layout: %w", err)
+	}
+	marker, err := json.Marshal(ocispec.ImageLayout{Version: ocispec.ImageLayoutVersion})
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(l.tmpDir(), filepath.Join(dir, layoutFile), marker); err != nil {
+		return nil, fmt.Errorf("create OCI layout: %w", err)
+	}
+	l.tidy()
+	return l, nil
+}
+
+// checkLayout reads and checks the oci-layout file.
+func (l *Layout) checkLayout() error {
+	b, err := os.ReadFile(filepath.Join(l.dir, layoutFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		fi, serr := os.Stat(l.dir)
+		switch {
+		case errors.Is(serr, fs.ErrNotExist):
+			return fmt.Errorf("no OCI image layout at %s: the directory does not exist: %w", l.dir, store.ErrNotFound)
+		case serr != nil:
+			return fmt.Errorf("open OCI layout: %w", serr)
+		case !fi.IsDir():
+			return fmt.Errorf("%s is a file, not an OCI image layout directory", l.dir)
+		}
+		return fmt.Errorf("%s: %w (it has no %s file)", l.dir, errNotLayout, layoutFile)
+	}
+	if err != nil {
+		return fmt.Errorf("open OCI layout: %w", err)
+	}
+	var v ocispec.ImageLayout
+	if len(b) > 64<<10 || json.Unmarshal(b, &v) != nil {
+		return fmt.Errorf("%s: %s is not the JSON object an OCI layout has", l.dir, layoutFile)
+	}
+	if !strings.HasPrefix(v.Version, "1.") {
+		return fmt.Errorf("%s: OCI layout version %q is not supported (hoist reads 1.x)", l.dir, v.Version)
+	}
+	return nil
+}
+
+// Dir returns the layout's directory as given to Open or Create.
+func (l *Layout) Dir() string { return l.dir }
+
+// Reference returns the location as the CLI writes it: "oci:DIR".
+func (l *Layout) Reference() string { return "oci:" + l.dir }
+
+func (l *Layout) tmpDir() string { return filepath.Join(l.dir, tmpDirName) }
+
+// blobPath is where the blob d lives. d must be valid (see validDigest),
+// which keeps the path inside the layout.
+func (l *Layout) blobPath(d digest.Digest) string {
+	return filepath.Join(l.dir, blobsDir, d.Algorithm().String(), d.Encoded())
+}
+
+// tidy removes the temporary directory if it is empty; a staged partial
+// keeps it.
+func (l *Layout) tidy() { os.Remove(l.tmpDir()) }
+
+// isManifest reports whether desc is pushed as a manifest or index, whose
+// children must already be present.
+func isManifest(desc ocispec.Descriptor) bool {
+	k := content.KindOf(desc.MediaType)
+	return k == content.KindImage || k == content.KindIndex
+}
+
+// Interface checks.
+var (
+	_ store.Reader      = (*Layout)(nil)
+	_ store.Writer      = (*Layout)(nil)
+	_ store.Resumer     = (*Layout)(nil)
+	_ store.RangeReader = (*Layout)(nil)
+	_ store.TagLister   = (*Layout)(nil)
+	_ store.Referencer  = (*Layout)(nil)
+)
