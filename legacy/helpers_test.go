@@ -217,10 +217,13 @@ type memChain struct {
 	ids    []string
 	json   map[string][]byte
 	layers map[string][]byte
+
+	mu     sync.Mutex
+	opened map[string]int // Layer calls per image
 }
 
 func sliceChain(images []testImage) *memChain {
-	m := &memChain{json: map[string][]byte{}, layers: map[string][]byte{}}
+	m := &memChain{json: map[string][]byte{}, layers: map[string][]byte{}, opened: map[string]int{}}
 	for _, img := range images {
 		m.ids = append(m.ids, img.id)
 		m.json[img.id] = img.json
@@ -234,6 +237,9 @@ func (m *memChain) JSON(_ context.Context, id string) ([]byte, error) {
 	return m.json[id], nil
 }
 func (m *memChain) Layer(_ context.Context, id string) (io.ReadCloser, error) {
+	m.mu.Lock()
+	m.opened[id]++
+	m.mu.Unlock()
 	// A reader that is not a *bytes.Reader, so the layer goes out chunked
 	// as from any stream.
 	return io.NopCloser(io.MultiReader(bytes.NewReader(m.layers[id]))), nil

@@ -169,7 +169,8 @@ const maxIndexRedirects = 10
 // and extra, and follows 3xx answers by PUTting the same body to their
 // Location, as the original client did (net/http would turn a 301 or 302
 // into a GET). Credentials go along only to the index's own origin, and
-// never from https to http. The caller closes the response.
+// an answer that came over https is never followed to http. The caller
+// closes the response.
 func (c *Client) putIndex(ctx context.Context, path string, list []ImageEntry, extra http.Header) (*http.Response, error) {
 	if list == nil {
 		list = []ImageEntry{}
@@ -200,6 +201,7 @@ func (c *Client) putIndex(ctx context.Context, path string, list []ImageEntry, e
 			return resp, nil
 		}
 		loc := resp.Header.Get("Location")
+		secure := resp.TLS != nil // the transport may have fallen back to http
 		drain(resp)
 		if loc == "" {
 			return nil, fmt.Errorf("PUT %s: %d answer without a Location", errcode.RedactURL(u), resp.StatusCode)
@@ -211,7 +213,7 @@ func (c *Client) putIndex(ctx context.Context, path string, list []ImageEntry, e
 		if err != nil {
 			return nil, fmt.Errorf("PUT %s: bad Location %q: %w", errcode.RedactURL(u), loc, err)
 		}
-		if u.Scheme == "https" && next.Scheme != "https" {
+		if secure && next.Scheme != "https" {
 			return nil, fmt.Errorf("PUT %s: %w: to %s", errcode.RedactURL(u), transport.ErrInsecureRedirect, errcode.RedactURL(next))
 		}
 		if !transport.SameOrigin(next, c.index) {

@@ -3,17 +3,23 @@ package legacy
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/hosts"
+	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/legacy/tarsum"
 	"github.com/hoist-dev/hoist/server"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 var foo42 = server.V1Account{Username: "foo42", Password: "s3cret!", Email: "foo42@example.com", Active: true}
@@ -68,9 +74,15 @@ func TestPushNewChain(t *testing.T) {
 	)
 	ctx := context.Background()
 	c := newTestClient(t, hostOf(ts), WithKeychain(staticCred(foo42)))
-	res, err := c.Push(ctx, "foo42/app", "v1", sliceChain(images))
+	src := sliceChain(images)
+	res, err := c.Push(ctx, "foo42/app", "v1", src)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, img := range images {
+		if src.opened[img.id] != 1 {
+			t.Errorf("layer of %s read %d times, want once (checksums computed while it streams)", img.id, src.opened[img.id])
+		}
 	}
 	if len(res.Registries) != 1 || len(res.Registries[0].Uploaded) != 3 || len(res.Registries[0].Skipped) != 0 {
 		t.Fatalf("result %+v, want 3 images uploaded to one registry", res.Registries)
@@ -219,5 +231,58 @@ func TestPushUnauthorizedOverPlainHTTP(t *testing.T) {
 	}
 	if _, err := c.Push(ctx, "foo42/bar", "latest", sliceChain(testChain(t))); !errors.Is(err, errcode.ErrUnauthorized) {
 		t.Fatalf("anonymous push: err = %v, want ErrUnauthorized", err)
+	}
+}
+
+// An announcement redirected to another origin goes there without the
+// credentials; one redirected from https to http is refused.
+func TestAnnounceRedirectToOtherOrigin(t *testing.T) {
+	other := &recorder{}
+	elsewhere := httptest.NewServer(other.wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Docker-Token", "signature=x")
+		w.Header().Set("X-Docker-Endpoints", r.Host)
+		w.WriteHeader(http.StatusOK)
+	})))
+	t.Cleanup(elsewhere.Close)
+	_, ts := v1Server(t, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPut && r.URL.Path == "/v1/repositories/foo42/bar/" {
+				http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusFound)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	}, server.WithV1Account(foo42))
+	c := newTestClient(t, hostOf(ts), WithKeychain(staticCred(foo42)))
+	rd, err := c.Announce(context.Background(), "foo42/bar", []ImageEntry{{ID: baseID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := other.find(http.MethodPut, "/v1/repositories/foo42/bar/")
+	if len(got) != 1 || got[0].auth != "" || got[0].contentLength <= 2 {
+		t.Fatalf("the other origin got %+v, want the body without credentials", got)
+	}
+	if len(rd.Endpoints) != 1 || rd.Endpoints[0].Host != hostOf(elsewhere) {
+		t.Errorf("endpoints %v", rd.Endpoints)
+	}
+
+	// From https to http: refused.
+	ca := testutil.NewCA(t, "test CA")
+	tlsIndex := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	tlsIndex.TLS = &tls.Config{Certificates: []tls.Certificate{ca.Server(t).TLS}}
+	tlsIndex.StartTLS()
+	t.Cleanup(tlsIndex.Close)
+	certsDir := t.TempDir()
+	ca.WriteCA(t, filepath.Join(certsDir, hostOf(tlsIndex)), "ca.crt")
+	rt := transport.New(transport.WithHosts(&hosts.Config{CertsDirs: []string{certsDir}}))
+	c2, _ := NewClient(hostOf(tlsIndex), WithTransport(rt), WithKeychain(staticCred(foo42)))
+	before := len(other.all())
+	if _, err := c2.Announce(context.Background(), "foo42/bar", nil); !errors.Is(err, transport.ErrInsecureRedirect) {
+		t.Fatalf("https to http: err = %v, want ErrInsecureRedirect", err)
+	}
+	if len(other.all()) != before {
+		t.Error("the announcement went to plain http")
 	}
 }
