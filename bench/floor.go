@@ -37,10 +37,21 @@ func (c *curls) logFile() (*os.File, error) {
 	return os.Create(filepath.Join(c.logDir, fmt.Sprintf("curl-%03d.log", n)))
 }
 
-func (c *curls) account(ps *os.ProcessState) {
+// account records a finished curl; a missing RSS report is an error.
+func (c *curls) account(ps *os.ProcessState, statFile string) error {
 	c.mu.Lock()
-	c.u.add(ps)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	return c.u.add(ps, statFile)
+}
+
+// command returns a curl (with the base flags and args) under GNU time,
+// and the file time reports its peak RSS in.
+func (c *curls) command(ctx context.Context, log *os.File, role string, args []string) (*exec.Cmd, string) {
+	statFile := strings.TrimSuffix(log.Name(), ".log") + role + ".rss"
+	argv := timeWrap(statFile, append(append([]string{c.bin}, curlBase...), args...))
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = c.env
+	return cmd, statFile
 }
 
 // base are the flags every curl gets: quiet but show errors, fail on HTTP
@@ -54,12 +65,13 @@ func (c *curls) run(ctx context.Context, args ...string) (string, error) {
 		return "", err
 	}
 	defer logf.Close()
-	cmd := exec.CommandContext(ctx, c.bin, append(append([]string(nil), curlBase...), args...)...)
-	cmd.Env = c.env
+	cmd, statFile := c.command(ctx, logf, "", args)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, logf
 	err = cmd.Run()
-	c.account(cmd.ProcessState)
+	if aerr := c.account(cmd.ProcessState, statFile); err == nil {
+		err = aerr
+	}
 	if err != nil {
 		return "", fmt.Errorf("curl %s: %w: %s", strings.Join(args[:min(len(args), 6)], " "), err, logTail(logf.Name()))
 	}
@@ -80,9 +92,8 @@ func (c *curls) pipe(ctx context.Context, get, put []string) error {
 		return err
 	}
 	defer logf.Close()
-	g := exec.CommandContext(ctx, c.bin, append(append([]string(nil), curlBase...), get...)...)
-	p := exec.CommandContext(ctx, c.bin, append(append([]string(nil), curlBase...), put...)...)
-	g.Env, p.Env = c.env, c.env
+	g, gstat := c.command(ctx, logf, "-get", get)
+	p, pstat := c.command(ctx, logf, "-put", put)
 	g.Stdout, g.Stderr = w, logf
 	p.Stdin, p.Stdout, p.Stderr = r, logf, logf
 	if err := g.Start(); err != nil {
@@ -99,9 +110,7 @@ func (c *curls) pipe(ctx context.Context, get, put []string) error {
 	r.Close()
 	w.Close()
 	gerr, perr := g.Wait(), p.Wait()
-	c.account(g.ProcessState)
-	c.account(p.ProcessState)
-	if err := firstErr(gerr, perr); err != nil {
+	if err := firstErr(gerr, perr, c.account(g.ProcessState, gstat), c.account(p.ProcessState, pstat)); err != nil {
 		return fmt.Errorf("curl %s | curl PUT: %w: %s", get[len(get)-1], err, logTail(logf.Name()))
 	}
 	return nil

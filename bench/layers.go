@@ -100,7 +100,11 @@ func writeEntries(tw *tar.Writer, s layerSpec, g *gen) error {
 		n := max(s.files, 1)
 		per := s.bytes / int64(n)
 		for i := range n {
-			if err := file(fmt.Sprintf("doc-%03d.txt", i), per, g.text); err != nil {
+			size := per
+			if i == n-1 {
+				size = s.bytes - per*int64(n-1)
+			}
+			if err := file(fmt.Sprintf("doc-%03d.txt", i), size, g.text); err != nil {
 				return err
 			}
 		}

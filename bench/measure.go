@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -27,17 +27,50 @@ type usage struct {
 	rss int64
 }
 
-func (u *usage) add(ps *os.ProcessState) {
-	if ps == nil {
-		return
+// add records one child that ran under timeWrap: CPU from its process
+// state (the wrapper's wait4 includes the child it waited for), peak RSS
+// from the wrapper's report.
+//
+// The peak RSS cannot come from ProcessState.SysUsage: Go starts children
+// with clone(CLONE_VM|CLONE_VFORK), and at execve Linux folds the old
+// address space's high-water mark (the parent's, shared through CLONE_VM)
+// into the child's ru_maxrss. A child of a 64 MiB parent then reports at
+// least 64 MiB even if it is /bin/true. GNU time fork()s its child from a
+// ~1 MiB process, so its %M is the child's own peak.
+func (u *usage) add(ps *os.ProcessState, statFile string) error {
+	if ps != nil {
+		u.cpu += ps.UserTime() + ps.SystemTime()
 	}
-	u.cpu += ps.UserTime() + ps.SystemTime()
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		// Linux reports ru_maxrss in KiB.
-		if b := int64(ru.Maxrss) * 1024; b > u.rss {
-			u.rss = b
-		}
+	rss, err := readPeakRSS(statFile)
+	if err != nil {
+		return err
 	}
+	u.rss = max(u.rss, rss)
+	return nil
+}
+
+// timeBin is GNU time, which reports a child's peak RSS exactly.
+var timeBin = "/usr/bin/time"
+
+// timeWrap returns argv run under GNU time, which writes the child's peak
+// RSS in KiB as the last line of statFile.
+func timeWrap(statFile string, argv []string) []string {
+	return append([]string{timeBin, "-f", "%M", "-o", statFile, "--"}, argv...)
+}
+
+// readPeakRSS reads the peak RSS GNU time wrote (in KiB) and returns bytes.
+// When the child failed, time writes a "Command exited" line first.
+func readPeakRSS(statFile string) (int64, error) {
+	b, err := os.ReadFile(statFile)
+	if err != nil {
+		return 0, fmt.Errorf("read the peak RSS GNU time wrote: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	kib, err := strconv.ParseInt(strings.TrimSpace(lines[len(lines)-1]), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: no peak RSS in %q", statFile, b)
+	}
+	return kib * 1024, nil
 }
 
 // proc describes one child process to run.
@@ -50,7 +83,9 @@ type proc struct {
 // measure runs p to completion and reports its wall time, CPU and peak RSS.
 // A non-zero exit is an error that quotes the end of the child's output.
 func measure(ctx context.Context, p proc) sample {
-	cmd := exec.CommandContext(ctx, p.argv[0], p.argv[1:]...)
+	statFile := p.log + ".rss"
+	argv := timeWrap(statFile, p.argv)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = p.env
 	out, err := os.Create(p.log)
 	if err != nil {
@@ -62,10 +97,12 @@ func measure(ctx context.Context, p proc) sample {
 	err = cmd.Run()
 	s := sample{wall: time.Since(start)}
 	var u usage
-	u.add(cmd.ProcessState)
+	uerr := u.add(cmd.ProcessState, statFile)
 	s.cpu, s.rss = u.cpu, u.rss
 	if err != nil {
 		s.err = fmt.Errorf("%s: %w: %s", commandLine(p.argv), err, logTail(p.log))
+	} else if uerr != nil {
+		s.err = uerr
 	}
 	return s
 }
