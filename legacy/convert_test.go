@@ -262,12 +262,14 @@ func TestOCIToV1AndBack(t *testing.T) {
 	layers := [][]byte{
 		makeLayer(t, map[string]string{"bin/sh": "#!"}, true),
 		makeLayer(t, map[string]string{"etc/app.conf": "x=1"}, true),
+		makeLayer(t, nil, true), // a real layer whose tar is empty (RUN true)
 	}
 	history := []ocispec.History{
 		{Created: at(0), CreatedBy: "/bin/sh -c #(nop) ADD file:abc in /", Comment: "base"},
 		{Created: at(1), CreatedBy: `/bin/sh -c #(nop)  ENV A=b`, EmptyLayer: true},
 		{Created: at(2), CreatedBy: "/bin/sh -c echo x=1 > /etc/app.conf", Author: "someone"},
-		{Created: at(3), CreatedBy: `/bin/sh -c #(nop)  CMD ["app"]`, EmptyLayer: true, Author: "someone"},
+		{Created: at(3), CreatedBy: "/bin/sh -c true", Author: "someone"},
+		{Created: at(4), CreatedBy: `/bin/sh -c #(nop)  CMD ["app"]`, EmptyLayer: true, Author: "someone"},
 	}
 	imgCfg := ocispec.ImageConfig{Env: []string{"A=b"}, Cmd: []string{"app"}, WorkingDir: "/srv", Labels: map[string]string{"k": "v"}, ExposedPorts: map[string]struct{}{"80/tcp": {}}}
 	manifest := ociImage(t, store, layers, history, imgCfg)
@@ -277,7 +279,7 @@ func TestOCIToV1AndBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(chain.IDs()) != 4 {
+	if len(chain.IDs()) != 5 {
 		t.Fatalf("%d v1 images, want one per history entry", len(chain.IDs()))
 	}
 	again, _ := FromOCI(ctx, store, manifest)
@@ -331,7 +333,7 @@ func TestOCIToV1AndBack(t *testing.T) {
 			t.Errorf("history %d = %+v, want %+v", i, g, h)
 		}
 	}
-	if cfg.Architecture != "arm64" || cfg.OS != "linux" || cfg.Variant != "v8" || cfg.Author != "someone" || !cfg.Created.Equal(*at(3)) {
+	if cfg.Architecture != "arm64" || cfg.OS != "linux" || cfg.Variant != "v8" || cfg.Author != "someone" || !cfg.Created.Equal(*at(4)) {
 		t.Errorf("config platform/author/created: %+v", cfg)
 	}
 	if !slices.Equal(cfg.Config.Env, imgCfg.Env) || !slices.Equal(cfg.Config.Cmd, imgCfg.Cmd) || cfg.Config.WorkingDir != "/srv" ||

@@ -67,7 +67,10 @@ type OCIChain struct {
 //     tar layer comes back gzipped, with the same diff_id);
 //   - an entry marked empty_layer becomes a v1 image whose layer is an
 //     empty tar (gzipped), which ToOCI reads as empty again, so history
-//     and empty_layer marks survive the round trip too;
+//     and empty_layer marks survive the round trip too; its JSON says
+//     "throwaway": true, docker's mark for such images, and every other
+//     JSON says "throwaway": false, which keeps ToOCI from dropping a real
+//     layer whose tar happens to be empty;
 //   - without history, or with history that does not match the layers,
 //     there is one v1 image per layer; an image with no layers and no
 //     history still gets one (empty) v1 image, since v1 has no other way
@@ -164,6 +167,8 @@ func FromOCI(ctx context.Context, src BlobSource, manifest []byte) (*OCIChain, e
 		if p.hist.CreatedBy != "" {
 			j.ContainerConfig.Cmd = []string{p.hist.CreatedBy}
 		}
+		throwAway := p.layer == nil
+		j.ThrowAway = &throwAway
 		if i == len(plans)-1 {
 			if cc, ok := members["config"]; ok && string(cc) != "null" {
 				j.Config = cc
@@ -200,6 +205,7 @@ type v1JSON struct {
 	Architecture string          `json:"architecture,omitempty"`
 	OS           string          `json:"os,omitempty"`
 	Variant      string          `json:"variant,omitempty"`
+	ThrowAway    *bool           `json:"throwaway,omitempty"`
 }
 
 // withID derives the image ID from the JSON without it and layerKey, and

@@ -62,9 +62,10 @@ type convertedLayer struct {
 // convertLayer streams a v1 layer into sink as an OCI layer
 // (tar+gzip): a gzipped layer is kept byte for byte and gunzipped on the
 // side for its diff_id; an uncompressed (or bzip2) one is gzipped on the
-// way, its diff_id taken from the tar bytes. A layer whose tar has no
-// entries is empty and not stored. what names the layer in errors.
-func convertLayer(ctx context.Context, r io.Reader, sink BlobSink, what string) (convertedLayer, error) {
+// way, its diff_id taken from the tar bytes. With mayBeEmpty, a layer
+// whose tar has no entries is empty and not stored. what names the layer
+// in errors.
+func convertLayer(ctx context.Context, r io.Reader, sink BlobSink, mayBeEmpty bool, what string) (convertedLayer, error) {
 	head := make([]byte, emptyProbe)
 	n, err := io.ReadFull(r, head)
 	complete := err == io.EOF || err == io.ErrUnexpectedEOF
@@ -76,7 +77,7 @@ func convertLayer(ctx context.Context, r io.Reader, sink BlobSink, what string) 
 	if comp == compXz || comp == compZstd {
 		return convertedLayer{}, fmt.Errorf("%s is %s-compressed; hoist converts gzip, bzip2 and uncompressed v1 layers: %w", what, comp, ErrUnsupportedLayer)
 	}
-	if complete && isEmptyTar(head, comp) {
+	if mayBeEmpty && complete && isEmptyTar(head, comp) {
 		return convertedLayer{empty: true}, nil
 	}
 	src := &eofReader{r: io.MultiReader(bytes.NewReader(head), r)}

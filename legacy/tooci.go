@@ -56,7 +56,10 @@ type OCIImage struct {
 //     bytes at all) adds no layer; its history entry is marked
 //     empty_layer. That is docker's rule; the JSON's "Size" is not used,
 //     since v1 registries filled it in unreliably. (A layer that does not
-//     end within its first 64 KiB counts as not empty.)
+//     end within its first 64 KiB counts as not empty.) A JSON that says
+//     "throwaway": false, as FromOCI writes for every image with a real
+//     layer, keeps its layer even when the tar is empty, so that an OCI
+//     image with an empty-tar layer survives a trip through v1.
 //   - Config: architecture and os from the tagged (last) image's JSON,
 //     amd64 and linux when it has none; "config" from its "config" (User,
 //     ExposedPorts, Env, Entrypoint, Cmd, Volumes, WorkingDir, Labels,
@@ -103,7 +106,8 @@ func ToOCI(ctx context.Context, chain Chain, sink BlobSink, opts ...Option) (*OC
 				return err
 			}
 			defer rc.Close()
-			layers[i], err = convertLayer(gctx, rc, sink, "layer of v1 image "+id)
+			keep := metas[i].ThrowAway != nil && !*metas[i].ThrowAway
+			layers[i], err = convertLayer(gctx, rc, sink, !keep, "layer of v1 image "+id)
 			return err
 		})
 	}

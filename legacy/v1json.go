@@ -12,15 +12,19 @@ import (
 // in it (container, container_config beyond Cmd, docker_version, Size) is
 // not carried into OCI.
 type v1Meta struct {
-	ID              string          `json:"id"`
-	Parent          string          `json:"parent"`
-	Comment         string          `json:"comment"`
-	Created         string          `json:"created"`
-	Author          string          `json:"author"`
-	Architecture    string          `json:"architecture"`
-	OS              string          `json:"os"`
-	Variant         string          `json:"variant"`
-	Config          json.RawMessage `json:"config"`
+	ID           string          `json:"id"`
+	Parent       string          `json:"parent"`
+	Comment      string          `json:"comment"`
+	Created      string          `json:"created"`
+	Author       string          `json:"author"`
+	Architecture string          `json:"architecture"`
+	OS           string          `json:"os"`
+	Variant      string          `json:"variant"`
+	Config       json.RawMessage `json:"config"`
+	// ThrowAway is docker's mark of an image that adds no layer (schema 1
+	// v1Compatibility). Only an explicit false matters to ToOCI: the layer
+	// is kept even if its tar is empty.
+	ThrowAway       *bool `json:"throwaway"`
 	ContainerConfig struct {
 		Cmd json.RawMessage `json:"Cmd"`
 	} `json:"container_config"`
