@@ -15,6 +15,7 @@ import (
 	"github.com/hoist-dev/hoist/auth"
 	"github.com/hoist-dev/hoist/hosts"
 	"github.com/hoist-dev/hoist/internal/version"
+	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/transport"
 )
 
@@ -31,16 +32,20 @@ type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
 
-	certsDirs []string
-	configDir string
-	insecure  []string
-	jsonOut   bool
-	verbose   bool
-	quiet     bool
+	certsDirs    []string
+	configDir    string
+	insecure     []string
+	jsonOut      bool
+	protocolFlag string
+	verbose      bool
+	quiet        bool
 
-	hosts *hosts.Config
-	tr    *transport.Transport
-	creds *auth.ConfigStore
+	hosts  *hosts.Config
+	tr     *transport.Transport
+	creds  *auth.ConfigStore
+	protos protocols
+
+	v1LoginStatus legacy.LoginStatus // what a v1 login did, for its message
 }
 
 // usageError marks an error as the user's invocation being wrong (exit 2).
@@ -105,13 +110,14 @@ docker save tarball.`,
 	f.StringVar(&a.configDir, "config", "", "docker config directory holding config.json (default $DOCKER_CONFIG or ~/.docker)")
 	f.StringArrayVar(&a.insecure, "insecure-registry", nil, "host[:port] or CIDR that may use plain http and unverified TLS (repeatable)")
 	f.BoolVar(&a.jsonOut, "json", false, "print one JSON document on stdout")
+	f.StringVar(&a.protocolFlag, "protocol", "", "registry protocol: v1 or v2 (default: detect, /v2/ first, then /v1/_ping)")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log every HTTP request to stderr (credentials redacted)")
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print only the essential result")
 
 	root.AddCommand(
 		a.pullCommand(), a.pushCommand(), a.copyCommand(),
 		a.tagsCommand(), a.inspectCommand(), a.manifestCommand(), a.blobCommand(),
-		a.deleteCommand(), a.catalogCommand(),
+		a.deleteCommand(), a.catalogCommand(), a.searchCommand(),
 		a.loginCommand(), a.logoutCommand(), a.pingCommand(),
 	)
 	return root
@@ -119,6 +125,11 @@ docker save tarball.`,
 
 // setup turns the global flags into the shared transport.
 func (a *app) setup() error {
+	switch a.protocolFlag {
+	case "", "v1", "v2":
+	default:
+		return usagef("--protocol %q: use v1 or v2, or leave it out to detect", a.protocolFlag)
+	}
 	if a.quiet && a.verbose {
 		return usagef("--quiet and --verbose contradict each other; pick one")
 	}

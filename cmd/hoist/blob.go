@@ -32,6 +32,9 @@ blob has arrived and matched, so it is never left partial or wrong.`,
 			if l.Ref.Digest == "" {
 				return usagef("blob needs REPOSITORY@DIGEST, e.g. localhost:5000/team/app@sha256:...; %q has no digest", args[0])
 			}
+			if err := a.requireV2(ctx, l.Ref.Registry, "blobs by digest"); err != nil {
+				return err
+			}
 			repo, err := a.openRemote(l.Ref)
 			if err != nil {
 				return err

@@ -26,6 +26,9 @@ public registries refuse the catalog; hoist then says what they answered.`,
 			if strings.Contains(host, "/") {
 				return usagef("catalog takes a registry host such as localhost:5000, not %q", args[0])
 			}
+			if err := a.requireV2(cmd.Context(), host, "catalog"); err != nil {
+				return err
+			}
 			reg, err := distribution.NewRegistry(reference.APIHost(host), distribution.WithHTTPClient(a.registryClient(reference.APIHost(host))))
 			if err != nil {
 				return usageError{err}

@@ -29,6 +29,9 @@ The registry must allow deletion (distribution: storage.delete.enabled).`,
 			if l.Kind != store.Registry {
 				return usagef("delete works on registry references, not %s", l.Kind)
 			}
+			if err := a.requireV2(ctx, l.Ref.Registry, "manifest deletion"); err != nil {
+				return err
+			}
 			repo, err := a.openRemote(l.Ref)
 			if err != nil {
 				return err

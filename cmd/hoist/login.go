@@ -10,7 +10,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/hoist-dev/hoist/auth"
+	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
+	"github.com/hoist-dev/hoist/store/remote"
 )
 
 func (a *app) loginCommand() *cobra.Command {
@@ -74,7 +76,11 @@ the reason and leaves every file as it was.`,
 				return err
 			}
 			if !a.quiet {
-				fmt.Fprintln(a.stdout, "Login Succeeded")
+				if a.v1LoginStatus == legacy.AccountCreated {
+					fmt.Fprintln(a.stdout, a.v1LoginStatus.String())
+				} else {
+					fmt.Fprintln(a.stdout, "Login Succeeded")
+				}
 			}
 			return nil
 		},
@@ -89,6 +95,18 @@ the reason and leaves every file as it was.`,
 // loginVerifier picks how to check credentials for server: v2 unless the
 // registry speaks only v1.
 func (a *app) loginVerifier(cmd *cobra.Command, server, email string) (auth.Verifier, error) {
+	host := auth.NormalizeHost(server)
+	p := remote.V2
+	if !reference.IsDockerHub(host) { // Docker Hub's v2 answers; its v1 login is gone
+		var err error
+		if p, err = a.protocol(cmd.Context(), host); err != nil {
+			return nil, err
+		}
+	}
+	if p == remote.V1 {
+		report := func(server string, s legacy.LoginStatus) { a.v1LoginStatus = s }
+		return legacy.NewVerifier(email, report, legacy.WithTransport(a.tr)), nil
+	}
 	return auth.NewV2Verifier(a.tr, a.authOptions()...), nil
 }
 

@@ -3,14 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
+	"sync"
 
+	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/ocilayout"
 	"github.com/hoist-dev/hoist/store/remote"
 )
 
-// opened is a store the CLI opened, with what Resolve needs for "" and how
-// to finish it.
+// opened is a store the CLI opened, and how to finish it.
 type opened struct {
 	loc   store.Location
 	r     store.Reader // nil when opened for writing only
@@ -36,20 +39,98 @@ func parseLocation(s string) (store.Location, error) {
 	return l, nil
 }
 
-// openRemote opens the registry repository ref names.
+// protocols remembers what each registry speaks, for this invocation.
+type protocols struct {
+	mu sync.Mutex
+	m  map[string]remote.Protocol
+}
+
+// protocol returns the protocol of registry: --protocol when given, else
+// detected (/v2/ first, then /v1/_ping).
+func (a *app) protocol(ctx context.Context, registry string) (remote.Protocol, error) {
+	switch a.protocolFlag {
+	case "v1":
+		return remote.V1, nil
+	case "v2":
+		return remote.V2, nil
+	}
+	a.protos.mu.Lock()
+	defer a.protos.mu.Unlock()
+	if p, ok := a.protos.m[registry]; ok {
+		return p, nil
+	}
+	p, err := remote.Detect(ctx, registry, a.registryClient(reference.APIHost(registry)), a.v1Options()...)
+	if err != nil {
+		return "", err
+	}
+	if a.protos.m == nil {
+		a.protos.m = map[string]remote.Protocol{}
+	}
+	a.protos.m[registry] = p
+	return p, nil
+}
+
+// v1Options are the options of every v1 client: the shared transport and
+// the stored credentials.
+func (a *app) v1Options() []legacy.Option {
+	return []legacy.Option{legacy.WithTransport(a.tr), legacy.WithKeychain(a.credentials())}
+}
+
+// openRemote opens the v2 repository ref names.
 func (a *app) openRemote(ref reference.Reference) (*remote.Repository, error) {
 	return remote.New(ref, a.registryClient(reference.APIHost(ref.Registry)))
+}
+
+// openV1 opens the v1 repository ref names, checking the v1 name rules.
+func (a *app) openV1(ref reference.Reference) (*remote.V1Repository, error) {
+	if ref.Digest != "" {
+		return nil, usagef("%s: v1 registries have no digests; name the image by tag", ref)
+	}
+	s := ref.Registry + "/" + ref.Repository
+	if reference.IsDockerHub(ref.Registry) {
+		s = ref.Repository
+	}
+	if ref.Tag != "" {
+		s += ":" + ref.Tag
+	}
+	name, err := reference.ParseV1(s)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return remote.NewV1(name, a.v1Options()...)
+}
+
+// openRegistry opens a registry location in whichever protocol it speaks.
+func (a *app) openRegistry(ctx context.Context, l store.Location) (*opened, error) {
+	p, err := a.protocol(ctx, l.Ref.Registry)
+	if err != nil {
+		return nil, err
+	}
+	if p == remote.V1 {
+		r, err := a.openV1(l.Ref)
+		if err != nil {
+			return nil, err
+		}
+		return &opened{loc: l, r: r, w: r, close: r.Close}, nil
+	}
+	r, err := a.openRemote(l.Ref)
+	if err != nil {
+		return nil, err
+	}
+	return &opened{loc: l, r: r, w: r}, nil
 }
 
 // openReader opens a location to copy or read from.
 func (a *app) openReader(ctx context.Context, l store.Location) (*opened, error) {
 	switch l.Kind {
 	case store.Registry:
-		r, err := a.openRemote(l.Ref)
+		return a.openRegistry(ctx, l)
+	case store.OCILayout:
+		lay, err := ocilayout.Open(ctx, l.Path)
 		if err != nil {
 			return nil, err
 		}
-		return &opened{loc: l, r: r}, nil
+		return &opened{loc: l, r: lay}, nil
 	}
 	return nil, fmt.Errorf("%s: reading %s locations is not available yet", l, l.Kind)
 }
@@ -58,13 +139,27 @@ func (a *app) openReader(ctx context.Context, l store.Location) (*opened, error)
 func (a *app) openWriter(ctx context.Context, l store.Location) (*opened, error) {
 	switch l.Kind {
 	case store.Registry:
-		r, err := a.openRemote(l.Ref)
+		return a.openRegistry(ctx, l)
+	case store.OCILayout:
+		lay, err := ocilayout.Create(ctx, l.Path)
 		if err != nil {
 			return nil, err
 		}
-		return &opened{loc: l, w: r}, nil
+		return &opened{loc: l, w: lay}, nil
 	}
 	return nil, fmt.Errorf("%s: writing %s locations is not available yet", l, l.Kind)
+}
+
+// requireV2 fails with a clear message for verbs only v2 registries have.
+func (a *app) requireV2(ctx context.Context, registry, verb string) error {
+	p, err := a.protocol(ctx, registry)
+	if err != nil {
+		return err
+	}
+	if p != remote.V2 {
+		return fmt.Errorf("%s speaks only the legacy v1 protocol, which has no %s", registry, verb)
+	}
+	return nil
 }
 
 // srcRef is what Resolve is asked for a source location: the layout's TAG,
@@ -86,7 +181,7 @@ func srcRef(l store.Location) string {
 func dstTag(l store.Location) string {
 	switch l.Kind {
 	case store.OCILayout:
-		if len(l.Tag) > 0 && !isDigest(l.Tag) {
+		if !strings.Contains(l.Tag, ":") {
 			return l.Tag
 		}
 		return ""
@@ -100,13 +195,4 @@ func dstTag(l store.Location) string {
 		return ""
 	}
 	return reference.DefaultTag
-}
-
-func isDigest(s string) bool {
-	for _, c := range s {
-		if c == ':' {
-			return true
-		}
-	}
-	return false
 }

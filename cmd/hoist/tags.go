@@ -8,6 +8,7 @@ import (
 	"github.com/hoist-dev/hoist/distribution"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/remote"
 )
 
 func (a *app) tagsCommand() *cobra.Command {
@@ -17,8 +18,9 @@ func (a *app) tagsCommand() *cobra.Command {
 		Short: "List the tags of a repository",
 		Long: `Tags lists the tags of REPOSITORY, one per line, in the order the registry
 keeps them (lexical for v2 registries), following the registry's pagination
-to the end or to --limit. REPOSITORY may also be an OCI layout (oci:DIR),
-whose index.json tags are listed.`,
+to the end or to --limit. A v1 registry's tags are listed sorted.
+REPOSITORY may also be an OCI layout (oci:DIR), whose index.json tags are
+listed.`,
 		Example: `  hoist tags localhost:5000/team/app
   hoist tags --limit 10 --json registry.example.com/library/alpine
   hoist tags oci:./alpine`,
@@ -30,7 +32,15 @@ whose index.json tags are listed.`,
 				return err
 			}
 			var tags []string
+			isV2 := false
 			if l.Kind == store.Registry {
+				p, err := a.protocol(ctx, l.Ref.Registry)
+				if err != nil {
+					return err
+				}
+				isV2 = p == remote.V2
+			}
+			if isV2 {
 				name, err := reference.ParseName(l.Ref.Name())
 				if err != nil {
 					return usageError{err}
