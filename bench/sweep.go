@@ -88,27 +88,27 @@ func renderSweep(e envInfo, r *sweepResult) string {
 	b.WriteString("## Concurrency sweep (hoist alone)\n\n")
 	renderHeader(&b, e)
 	fmt.Fprintf(&b, "- Runs: %d per value, interleaved; medians shown. hoist's current default: %s\n\n", r.runs, e.defaultConc)
-	b.WriteString("| --concurrency | pull | pull RSS | copy to a second registry | copy RSS |\n|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| --concurrency | pull | pull min – max | pull RSS | copy to a second registry | copy min – max | copy RSS |\n|---:|---:|---:|---:|---:|---:|---:|\n")
 	bp, bc := r.best(r.pull), r.best(r.copy)
-	cell := func(ss []sample, best bool) (string, string) {
+	cell := func(ss []sample, best bool) (string, string, string) {
 		st := summarize("", ss)
 		if st.runs == 0 {
-			return "–", "–"
+			return "–", "–", "–"
 		}
 		if len(st.failed) > 0 {
-			return "failed", "–"
+			return "failed", "–", "–"
 		}
 		t := secs(st.median)
 		if best {
 			t = "**" + t + "**"
 		}
-		return t, mibs(st.rss)
+		return t, secs(st.min) + " – " + secs(st.max), mibs(st.rss)
 	}
 	for _, n := range r.concurrencies {
-		pt, pr := cell(r.pull[n], n == bp)
-		ct, cr := cell(r.copy[n], n == bc)
-		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s |\n", n, pt, pr, ct, cr)
+		pt, pm, pr := cell(r.pull[n], n == bp)
+		ct, cm, cr := cell(r.copy[n], n == bc)
+		fmt.Fprintf(&b, "| %d | %s | %s | %s | %s | %s | %s |\n", n, pt, pm, pr, ct, cm, cr)
 	}
-	fmt.Fprintf(&b, "\nFastest: pull at %d, copy at %d (bold).\n", bp, bc)
+	fmt.Fprintf(&b, "\nFastest median: pull at %d, copy at %d (bold). Differences smaller than the min – max spread are noise.\n", bp, bc)
 	return b.String()
 }
