@@ -177,3 +177,16 @@ func tarPayload(t *testing.T, path string) (bytes int64, files int) {
 		}
 	}
 }
+
+// The fallback spawner must pass the exit status through and always leave
+// a peak RSS behind, as GNU time does.
+func TestSpawnerReportsExitAndRSS(t *testing.T) {
+	stat := filepath.Join(t.TempDir(), "rss")
+	if code := runSpawner([]string{stat, "--", "sh", "-c", "exit 3"}); code != 3 {
+		t.Errorf("exit code %d, want 3", code)
+	}
+	rss, err := readPeakRSS(stat)
+	if err != nil || rss <= 0 {
+		t.Errorf("peak RSS %d, %v; want a positive size", rss, err)
+	}
+}

@@ -83,6 +83,9 @@ func parseFlags(args []string) (config, error) {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == spawnFlag {
+		os.Exit(runSpawner(os.Args[2:]))
+	}
 	cfg, err := parseFlags(os.Args[1:])
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -104,16 +107,17 @@ func main() {
 
 // harness holds what every case shares.
 type harness struct {
-	cfg   config
-	log   io.Writer
-	root  string // the hoist module
-	work  string
-	bins  bins
-	src   *registry
-	specs imageSpecs
-	fx    fixtures
-	tools []*tool
-	nonce string // makes the mount case's target repositories unique per invocation
+	cfg       config
+	log       io.Writer
+	root      string // the hoist module
+	work      string
+	bins      bins
+	src       *registry
+	specs     imageSpecs
+	fx        fixtures
+	tools     []*tool
+	rssMethod string // how peak RSS is measured, for the report
+	nonce     string // makes the mount case's target repositories unique per invocation
 }
 
 // bins are the programs the benchmark runs.
@@ -262,6 +266,9 @@ func (h *harness) setup(ctx context.Context) error {
 		if *f.dst, err = find(f.name, f.dir, f.fix); err != nil {
 			return err
 		}
+	}
+	if h.rssMethod, err = chooseRSSWrapper(); err != nil {
+		return err
 	}
 	h.bins.hoist = h.cfg.hoistBin
 	if h.bins.hoist == "" {

@@ -52,9 +52,12 @@ func (u *usage) add(ps *os.ProcessState, statFile string) error {
 // timeBin is GNU time, which reports a child's peak RSS exactly.
 var timeBin = "/usr/bin/time"
 
-// timeWrap returns argv run under GNU time, which writes the child's peak
-// RSS in KiB as the last line of statFile.
-func timeWrap(statFile string, argv []string) []string {
+// timeWrap returns argv run under GNU time (or the fallback
+// chooseRSSWrapper picked), which writes the child's peak RSS in KiB as the
+// last line of statFile.
+func timeWrap(statFile string, argv []string) []string { return timeWrapper(statFile, argv) }
+
+var timeWrapper = func(statFile string, argv []string) []string {
 	return append([]string{timeBin, "-f", "%M", "-o", statFile, "--"}, argv...)
 }
 

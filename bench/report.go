@@ -28,6 +28,7 @@ func renderResults(e envInfo, h *harness, results []caseResult) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## Results (%s)\n\n", h.scale())
 	renderHeader(&b, e)
+	fmt.Fprintf(&b, "- Peak RSS measured with %s\n", h.rssMethod)
 	fmt.Fprintf(&b, "- Runs: %d timed run(s) per tool and case, interleaved (the first tool rotates each run); medians shown\n", h.cfg.runs)
 	big := h.fx.big
 	var layers []string
