@@ -1,0 +1,381 @@
+package archive
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/reference"
+	"github.com/hoist-dev/hoist/store"
+)
+
+var ctx = context.Background()
+
+func mustRef(t *testing.T, s string) reference.Reference {
+	t.Helper()
+	r, err := reference.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// writeImage writes img into a new archive at path named ref and closes it.
+func writeImage(t *testing.T, path, ref string, img *testutil.Image) {
+	t.Helper()
+	var opts []Option
+	if ref != "" {
+		opts = append(opts, WithReference(mustRef(t, ref)))
+	}
+	w, err := Create(ctx, path, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Tag(ctx, img.Root, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func open(t *testing.T, path string) *Reader {
+	t.Helper()
+	r, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+func fetch(t *testing.T, s store.Reader, d ocispec.Descriptor) []byte {
+	t.Helper()
+	rc, err := s.Fetch(ctx, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("fetch %s: %v", d.Digest, err)
+	}
+	return b
+}
+
+// members lists a tar's member names and reads the named ones.
+func members(t *testing.T, path string) (names []string, files map[string][]byte) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	files = map[string][]byte{}
+	tr := tar.NewReader(f)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names, files
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		b, _ := io.ReadAll(tr)
+		files[h.Name] = b
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec testutil.ImageSpec
+	}{
+		{"docker gzip", testutil.ImageSpec{Seed: "rt-docker", Docker: true, Layers: 3}},
+		{"oci gzip", testutil.ImageSpec{Seed: "rt-oci"}},
+		{"oci uncompressed", testutil.ImageSpec{Seed: "rt-plain", Uncompressed: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			img := testutil.NewImage(t, tc.spec)
+			path := filepath.Join(t.TempDir(), "app.tar")
+			writeImage(t, path, "example/app:v1", img)
+
+			r := open(t, path)
+			for _, ref := range []string{"", "example/app:v1", "docker.io/example/app:v1", img.Root.Digest.String()} {
+				d, err := r.Resolve(ctx, ref)
+				if err != nil {
+					t.Fatalf("Resolve(%q): %v", ref, err)
+				}
+				if d.Digest != img.Root.Digest || d.MediaType != img.Root.MediaType {
+					t.Errorf("Resolve(%q) = %s %s, want the manifest as pushed, %s", ref, d.MediaType, d.Digest, img.Root.Digest)
+				}
+			}
+			if _, err := r.Resolve(ctx, "example/app:v2"); !errors.Is(err, store.ErrNotFound) || !strings.Contains(err.Error(), "example/app:v1") {
+				t.Errorf("Resolve(other tag): %v", err)
+			}
+			// Same bytes out as in, for every blob.
+			for d, b := range img.Blobs {
+				if got := fetch(t, r, content.NewDescriptor("", b)); !bytes.Equal(got, b) {
+					t.Errorf("blob %s differs", d)
+				}
+			}
+			// The docker save view of it.
+			_, files := members(t, path)
+			var items []manifestItem
+			if err := json.Unmarshal(files["manifest.json"], &items); err != nil || len(items) != 1 {
+				t.Fatalf("manifest.json = %s", files["manifest.json"])
+			}
+			it := items[0]
+			if it.Config != "blobs/sha256/"+img.Configs[0].Digest.Encoded() || !slices.Equal(it.RepoTags, []string{"example/app:v1"}) || len(it.Layers) != len(img.Layers[0]) {
+				t.Errorf("manifest.json entry = %+v", it)
+			}
+			for i, l := range it.Layers {
+				if !bytes.Equal(files[l], img.Blobs[img.Layers[0][i].Digest]) {
+					t.Errorf("layer file %s is not layer %d as pushed", l, i)
+				}
+			}
+			var repos map[string]map[string]string
+			json.Unmarshal(files["repositories"], &repos)
+			diffIDs := img.DiffIDs[0]
+			if repos["example/app"]["v1"] != diffIDs[len(diffIDs)-1].Encoded() {
+				t.Errorf("repositories = %s", files["repositories"])
+			}
+		})
+	}
+}
+
+func TestWriterRefusesIndexEarly(t *testing.T) {
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "multi", Platforms: []string{"linux/amd64", "linux/arm64"}})
+	path := filepath.Join(t.TempDir(), "multi.tar")
+	w, err := Create(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	// The copy engine asks about the root first: it learns before moving
+	// a single layer.
+	_, err = w.Exists(ctx, img.Root)
+	if err == nil || !strings.Contains(err.Error(), "--platform") {
+		t.Fatalf("Exists(index) = %v, want an error pointing at --platform", err)
+	}
+	if err := w.Push(ctx, img.Root, bytes.NewReader(img.Blobs[img.Root.Digest])); err == nil || !strings.Contains(err.Error(), "--platform") {
+		t.Fatalf("Push(index) = %v", err)
+	}
+	// One platform of it is fine.
+	if err := testutil.CopyGraph(ctx, img, img.Manifests[1], w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Tag(ctx, img.Manifests[1], ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := open(t, path).Resolve(ctx, ""); err != nil || d.Digest != img.Manifests[1].Digest {
+		t.Errorf("untagged image resolves to %v, %v", d, err)
+	}
+}
+
+func TestWriterBadBlobIsCutOut(t *testing.T) {
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "cut", Layers: 3, LayerBytes: 300 << 10})
+	path := filepath.Join(t.TempDir(), "cut.tar")
+	w, err := Create(ctx, path, WithReference(mustRef(t, "cut:v1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	l0, l1 := img.Layers[0][0], img.Layers[0][1]
+	if err := w.Push(ctx, l0, bytes.NewReader(img.Blobs[l0.Digest])); err != nil {
+		t.Fatal(err)
+	}
+	bad := slices.Clone(img.Blobs[l1.Digest])
+	bad[len(bad)-1] ^= 1
+	if err := w.Push(ctx, l1, bytes.NewReader(bad)); !errors.Is(err, errcode.ErrDigestMismatch) {
+		t.Fatalf("Push of a corrupt layer: %v", err)
+	}
+	if err := w.Push(ctx, l1, bytes.NewReader(bad[:100])); !errors.Is(err, errcode.ErrSizeMismatch) {
+		t.Fatalf("Push of a short layer: %v", err)
+	}
+	if ok, _ := w.Exists(ctx, l1); ok {
+		t.Fatal("a rejected layer exists")
+	}
+	// The manifest cannot go in before its layers.
+	if err := w.Push(ctx, img.Root, bytes.NewReader(img.Blobs[img.Root.Digest])); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("manifest before its layers: %v", err)
+	}
+	// The rest of the copy succeeds; the archive has one entry per blob.
+	if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Tag(ctx, img.Root, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, files := members(t, path)
+	if !bytes.Equal(files["blobs/sha256/"+l1.Digest.Encoded()], img.Blobs[l1.Digest]) {
+		t.Error("layer 1 in the archive is not the good copy")
+	}
+	want := []string{"blobs/", "blobs/sha256/"}
+	for _, d := range []ocispec.Descriptor{l0, img.Configs[0], l1, img.Layers[0][2], img.Root} {
+		want = append(want, "blobs/sha256/"+d.Digest.Encoded())
+	}
+	want = append(want, "manifest.json", "repositories", "index.json", "oci-layout")
+	slices.Sort(want)
+	slices.Sort(names)
+	if !slices.Equal(names, want) {
+		t.Errorf("archive members:\n%v\nwant\n%v", names, want)
+	}
+	r := open(t, path)
+	if d, err := r.Resolve(ctx, "cut:v1"); err != nil || d.Digest != img.Root.Digest {
+		t.Errorf("Resolve(cut:v1) = %v, %v", d, err)
+	}
+}
+
+func TestWriterLeavesNothingUnlessClosed(t *testing.T) {
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "gone"})
+	dir := t.TempDir()
+	path := filepath.Join(dir, "out.tar")
+	os.WriteFile(path, []byte("the user's old file"), 0o644)
+	for _, finish := range []string{"discard", "close untagged"} {
+		t.Run(finish, func(t *testing.T) {
+			w, err := Create(ctx, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
+				t.Fatal(err)
+			}
+			if finish == "discard" {
+				w.Discard()
+			} else if err := w.Close(); err == nil || !strings.Contains(err.Error(), "not written") {
+				t.Errorf("Close with nothing tagged: %v", err)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 {
+				t.Errorf("files left beside the target: %v", entries)
+			}
+			if b, _ := os.ReadFile(path); string(b) != "the user's old file" {
+				t.Error("the target was touched")
+			}
+			if err := w.Push(ctx, img.Configs[0], bytes.NewReader(img.Blobs[img.Configs[0].Digest])); err == nil {
+				t.Error("Push after the archive was abandoned succeeded")
+			}
+		})
+	}
+}
+
+func TestWriterConcurrentPushes(t *testing.T) {
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "conc", Layers: 12, LayerBytes: 256 << 10})
+	path := filepath.Join(t.TempDir(), "conc.tar")
+	w, err := Create(ctx, path, WithReference(mustRef(t, "conc")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	var wg sync.WaitGroup
+	for range 3 { // every layer pushed three times at once
+		for _, d := range append([]ocispec.Descriptor{img.Configs[0]}, img.Layers[0]...) {
+			wg.Go(func() {
+				if err := w.Push(ctx, d, bytes.NewReader(img.Blobs[d.Digest])); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	if err := w.Push(ctx, img.Root, bytes.NewReader(img.Blobs[img.Root.Digest])); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Tag(ctx, img.Root, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := members(t, path)
+	if len(names) != 2+1+12+1+4 {
+		t.Errorf("archive has %d members, want each blob once: %v", len(names), names)
+	}
+	r := open(t, path)
+	for d, b := range img.Blobs {
+		if got := fetch(t, r, content.NewDescriptor("", b)); !bytes.Equal(got, b) {
+			t.Errorf("blob %s differs", d)
+		}
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("spool files left behind: %v", entries)
+	}
+}
+
+func TestTagsMoveAndNeedAName(t *testing.T) {
+	a := testutil.NewImage(t, testutil.ImageSpec{Seed: "ta"})
+	b := testutil.NewImage(t, testutil.ImageSpec{Seed: "tb"})
+	path := filepath.Join(t.TempDir(), "two.tar")
+	w, err := Create(ctx, path, WithReference(mustRef(t, "localhost:5000/team/app")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	for _, img := range []*testutil.Image{a, b} {
+		if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []struct {
+		img *testutil.Image
+		tag string
+	}{{a, "v1"}, {a, "v2"}, {b, "v2"}, {b, ""}} {
+		if err := w.Tag(ctx, step.img.Root, step.tag); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, path)
+	got := r.Images()
+	if len(got) != 2 || !slices.Equal(got[0].RepoTags, []string{"localhost:5000/team/app:v1"}) ||
+		!slices.Equal(got[1].RepoTags, []string{"localhost:5000/team/app:v2", "localhost:5000/team/app:latest"}) {
+		t.Errorf("images = %+v", got)
+	}
+	if _, err := r.Resolve(ctx, ""); err == nil || !strings.Contains(err.Error(), "2 images") {
+		t.Errorf("Resolve(\"\") of two images: %v", err)
+	}
+	if d, _ := r.Resolve(ctx, "localhost:5000/team/app"); d.Digest != b.Root.Digest {
+		t.Errorf("the name without a tag resolves to %s, want latest (%s)", d.Digest, b.Root.Digest)
+	}
+
+	w2, err := Create(ctx, filepath.Join(t.TempDir(), "anon.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.Discard()
+	if err := testutil.CopyGraph(ctx, a, a.Root, w2); err != nil {
+		t.Fatal(err)
+	}
+	if err := w2.Tag(ctx, a.Root, "v1"); err == nil || !strings.Contains(err.Error(), "NAME") {
+		t.Errorf("a tag without a name: %v", err)
+	}
+}
+

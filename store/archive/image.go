@@ -1,0 +1,190 @@
+package archive
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
+)
+
+// embedded is an image manifest of the OCI layout inside an archive.
+type embedded struct {
+	desc ocispec.Descriptor
+	raw  []byte
+	m    *ocispec.Manifest
+}
+
+// embeddedManifests returns the image manifests the archive's own OCI
+// layout (index.json, blobs/) leads to, verified against their digests.
+// Anything unreadable is left out: the images are then synthesised.
+func (r *Reader) embeddedManifests() []embedded {
+	if _, ok := r.files[ociLayoutFile]; !ok {
+		return nil
+	}
+	raw, err := r.readMember(ociIndexFile, maxIndexJSON)
+	if err != nil {
+		return nil
+	}
+	var ix ocispec.Index
+	if json.Unmarshal(raw, &ix) != nil {
+		return nil
+	}
+	var out []embedded
+	var walk func(ds []ocispec.Descriptor, depth int)
+	walk = func(ds []ocispec.Descriptor, depth int) {
+		for _, d := range ds {
+			k := content.KindOf(d.MediaType)
+			if (k != content.KindImage && k != content.KindIndex) || d.Digest.Validate() != nil {
+				continue
+			}
+			mem, ok := r.files[blobName(d.Digest)]
+			if !ok {
+				continue
+			}
+			raw, err := readSection(r, mem, content.DefaultMaxManifestSize)
+			if err != nil {
+				continue
+			}
+			m, err := content.Decode(d.MediaType, raw)
+			if err != nil || m.Verify(d.Digest) != nil {
+				continue
+			}
+			switch {
+			case m.Image != nil:
+				desc := m.Descriptor
+				desc.Digest = d.Digest
+				out = append(out, embedded{desc: desc, raw: raw, m: m.Image})
+			case m.Index != nil && depth < 4:
+				walk(m.Index.Manifests, depth+1)
+			}
+		}
+	}
+	walk(ix.Manifests, 0)
+	return out
+}
+
+func readSection(r *Reader, m member, limit int64) ([]byte, error) {
+	return content.ReadCapped(io.NewSectionReader(r.f, m.off, m.size), limit, r.path)
+}
+
+// loadImage reads one manifest.json entry: its config, its layer files,
+// and the manifest that presents them.
+func (r *Reader) loadImage(ctx context.Context, it manifestItem, embeddedList []embedded) (*image, error) {
+	cfgName := cleanName(it.Config)
+	cfgMember, ok := r.files[cfgName]
+	if !ok {
+		return nil, fmt.Errorf("its config %s is not in the archive", it.Config)
+	}
+	cfgRaw, err := readSection(r, cfgMember, maxConfig)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", it.Config, err)
+	}
+	var cfg struct {
+		RootFS struct {
+			DiffIDs []digest.Digest `json:"diff_ids"`
+		} `json:"rootfs"`
+	}
+	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
+		return nil, fmt.Errorf("config %s is not an image config: %v", it.Config, err)
+	}
+	if len(cfg.RootFS.DiffIDs) != len(it.Layers) {
+		return nil, fmt.Errorf("its config lists %d layers (rootfs.diff_ids) but the entry %d", len(cfg.RootFS.DiffIDs), len(it.Layers))
+	}
+	layers := make([]member, len(it.Layers))
+	for i, name := range it.Layers {
+		m, ok := r.files[cleanName(name)]
+		if !ok {
+			return nil, fmt.Errorf("its layer %s is not in the archive", name)
+		}
+		layers[i] = m
+	}
+	cfgDesc := content.NewDescriptor(content.MediaTypeDockerConfig, cfgRaw)
+	img := &image{Image: Image{RepoTags: it.RepoTags}}
+
+	for _, e := range embeddedList {
+		if r.matches(e, cfgDesc, cfgMember, layers) {
+			r.blobs[cfgDesc.Digest] = cfgMember
+			for i, l := range e.m.Layers {
+				r.blobs[l.Digest] = layers[i]
+			}
+			img.Descriptor, img.raw = e.desc, e.raw
+			return img, nil
+		}
+	}
+
+	man := ocispec.Manifest{MediaType: content.MediaTypeDockerManifest, Config: cfgDesc, Layers: []ocispec.Descriptor{}}
+	man.SchemaVersion = 2
+	r.blobs[cfgDesc.Digest] = cfgMember
+	for i, m := range layers {
+		c := sniff(io.NewSectionReader(r.f, m.off, m.size))
+		d, ok := digestOfBlobName(cleanName(it.Layers[i]))
+		switch {
+		case ok:
+		case c == uncompressed:
+			d = cfg.RootFS.DiffIDs[i] // what the file hashes to: Fetch checks it
+		default:
+			if d, err = r.hash(ctx, m); err != nil {
+				return nil, fmt.Errorf("layer %s: %w", it.Layers[i], err)
+			}
+		}
+		if err := d.Validate(); err != nil {
+			return nil, fmt.Errorf("layer %s: %w", it.Layers[i], err)
+		}
+		man.Layers = append(man.Layers, ocispec.Descriptor{MediaType: c.layerMediaType(), Digest: d, Size: m.size})
+		r.blobs[d] = m
+	}
+	raw, err := json.Marshal(man)
+	if err != nil {
+		return nil, err
+	}
+	img.Descriptor, img.raw = content.NewDescriptor(content.MediaTypeDockerManifest, raw), raw
+	return img, nil
+}
+
+// matches reports whether the embedded manifest e describes exactly the
+// config and layer files of a manifest.json entry.
+func (r *Reader) matches(e embedded, cfg ocispec.Descriptor, cfgMember member, layers []member) bool {
+	if e.m.Config.Digest != cfg.Digest || e.m.Config.Size != cfg.Size || len(e.m.Layers) != len(layers) {
+		return false
+	}
+	if m, ok := r.files[blobName(cfg.Digest)]; !ok || m != cfgMember {
+		return false
+	}
+	for i, l := range e.m.Layers {
+		if l.Digest.Validate() != nil {
+			return false
+		}
+		if m, ok := r.files[blobName(l.Digest)]; !ok || m != layers[i] || m.size != l.Size {
+			return false
+		}
+	}
+	return true
+}
+
+// hash computes the sha256 digest of a member.
+func (r *Reader) hash(ctx context.Context, m member) (digest.Digest, error) {
+	dg := digest.Canonical.Digester()
+	_, err := io.Copy(dg.Hash(), ctxReader{ctx, io.NewSectionReader(r.f, m.off, m.size)})
+	if err != nil {
+		return "", err
+	}
+	return dg.Digest(), nil
+}
+
+// ctxReader stops a long read when ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
