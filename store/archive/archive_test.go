@@ -378,4 +378,3 @@ func TestTagsMoveAndNeedAName(t *testing.T) {
 		t.Errorf("a tag without a name: %v", err)
 	}
 }
-
