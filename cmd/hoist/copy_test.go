@@ -162,3 +162,36 @@ func chdir(t *testing.T, dir string) {
 	t.Cleanup(func() { os.Chdir(old) })
 }
 
+
+func TestDockerArchive(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	reg := testutil.NewRegistry(t)
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "archive", Docker: true})
+	src := filepath.Join(t.TempDir(), "src")
+	layoutWith(t, src, "v1", img)
+	if _, stderr, code := hoist(t, "", "push", src, reg.Host+"/arch/app:v1"); code != 0 {
+		t.Fatal(stderr)
+	}
+	tarball := filepath.Join(t.TempDir(), "app.tar")
+	out, stderr, code := hoist(t, "", "-q", "pull", reg.Host+"/arch/app:v1", tarball)
+	if code != 0 || strings.TrimSpace(out) != img.Root.Digest.String() {
+		t.Fatalf("pull to an archive: %d %q %s", code, out, stderr)
+	}
+	out, _, code = hoist(t, "", "inspect", "docker-archive:"+tarball+":"+reg.Host+"/arch/app:v1")
+	if code != 0 || !strings.Contains(out, img.Root.Digest.String()) {
+		t.Fatalf("inspect the archive by its name: %d\n%s", code, out)
+	}
+	out, stderr, code = hoist(t, "", "-q", "push", tarball, reg.Host+"/arch/back:v1")
+	if code != 0 || strings.TrimSpace(out) != img.Root.Digest.String() {
+		t.Fatalf("push the archive back: %d %q %s", code, out, stderr)
+	}
+	// A multi-platform image does not fit an archive: a clear error, no file.
+	multi := testutil.NewImage(t, testutil.ImageSpec{Seed: "archive multi", Platforms: []string{"linux/amd64", "linux/arm64"}})
+	msrc := filepath.Join(t.TempDir(), "multi")
+	layoutWith(t, msrc, "v1", multi)
+	bad := filepath.Join(t.TempDir(), "multi.tar")
+	_, stderr, code = hoist(t, "", "copy", "oci:"+msrc+":v1", "docker-archive:"+bad)
+	if _, err := os.Stat(bad); code != 1 || !strings.Contains(stderr, "--platform") || err == nil {
+		t.Fatalf("index into an archive: %d %q, file exists: %v", code, stderr, err == nil)
+	}
+}

@@ -92,7 +92,7 @@ func (a *app) runCopy(ctx context.Context, src, dst store.Location, f copyFlags)
 	if err != nil {
 		return err
 	}
-	defer so.finish()
+	defer so.finish(true)
 	do, err := a.openWriter(ctx, dst)
 	if err != nil {
 		return err
@@ -107,7 +107,7 @@ func (a *app) runCopy(ctx context.Context, src, dst store.Location, f copyFlags)
 		results = []*copy.Result{r}
 	}
 	pr.finish(err == nil)
-	if cerr := do.finish(); err == nil && cerr != nil {
+	if cerr := do.finish(err == nil); err == nil && cerr != nil {
 		err = cerr
 	}
 	if serr := cache.Save(); serr != nil && err == nil {

@@ -80,7 +80,7 @@ REF may be a registry reference, oci:DIR[:TAG] or docker-archive:FILE[:REF].`,
 			if err != nil {
 				return err
 			}
-			defer o.finish()
+			defer o.finish(true)
 			desc, err := o.r.Resolve(ctx, srcRef(l))
 			if err != nil {
 				return err

@@ -31,7 +31,7 @@ manifest of that platform is printed instead.`,
 			if err != nil {
 				return err
 			}
-			defer o.finish()
+			defer o.finish(true)
 			desc, err := o.r.Resolve(ctx, srcRef(l))
 			if err != nil {
 				return err

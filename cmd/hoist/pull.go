@@ -43,6 +43,11 @@ goes to stdout; -q prints only the digest, --json a JSON document.`,
 					return err
 				}
 			}
+			if dst.Kind == store.DockerArchive && dst.Ref.Repository == "" {
+				// docker save names what it writes; so does pull.
+				dst.Ref = src.Ref
+				dst.Ref.Digest = ""
+			}
 			return a.runCopy(cmd.Context(), src, dst, f)
 		},
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/archive"
 	"github.com/hoist-dev/hoist/store/ocilayout"
 	"github.com/hoist-dev/hoist/store/remote"
 )
@@ -18,17 +19,20 @@ type opened struct {
 	loc   store.Location
 	r     store.Reader // nil when opened for writing only
 	w     store.Writer // nil when opened for reading only
-	close func() error
+	close func(ok bool) error
 }
 
-// finish closes the store; a store that is not closed after a successful
-// copy (an archive) is incomplete.
-func (o *opened) finish() error {
+// finish closes the store. ok says whether the work succeeded: an archive
+// being written is completed only then, and discarded otherwise.
+func (o *opened) finish(ok bool) error {
 	if o.close == nil {
 		return nil
 	}
-	return o.close()
+	return o.close(ok)
 }
+
+// closer adapts a Close method to opened.close.
+func closer(c func() error) func(bool) error { return func(bool) error { return c() } }
 
 // parseLocation parses a location argument; a bad one is a usage error.
 func parseLocation(s string) (store.Location, error) {
@@ -111,7 +115,7 @@ func (a *app) openRegistry(ctx context.Context, l store.Location) (*opened, erro
 		if err != nil {
 			return nil, err
 		}
-		return &opened{loc: l, r: r, w: r, close: r.Close}, nil
+		return &opened{loc: l, r: r, w: r, close: closer(r.Close)}, nil
 	}
 	r, err := a.openRemote(l.Ref)
 	if err != nil {
@@ -131,8 +135,14 @@ func (a *app) openReader(ctx context.Context, l store.Location) (*opened, error)
 			return nil, err
 		}
 		return &opened{loc: l, r: lay}, nil
+	case store.DockerArchive:
+		ar, err := archive.Open(ctx, l.Path)
+		if err != nil {
+			return nil, err
+		}
+		return &opened{loc: l, r: ar, close: closer(ar.Close)}, nil
 	}
-	return nil, fmt.Errorf("%s: reading %s locations is not available yet", l, l.Kind)
+	return nil, fmt.Errorf("%s: hoist cannot read %s locations", l, l.Kind)
 }
 
 // openWriter opens a location to copy into.
@@ -146,8 +156,23 @@ func (a *app) openWriter(ctx context.Context, l store.Location) (*opened, error)
 			return nil, err
 		}
 		return &opened{loc: l, w: lay}, nil
+	case store.DockerArchive:
+		var opts []archive.Option
+		if l.Ref.Repository != "" {
+			opts = append(opts, archive.WithReference(l.Ref))
+		}
+		ar, err := archive.Create(ctx, l.Path, opts...)
+		if err != nil {
+			return nil, err
+		}
+		return &opened{loc: l, w: ar, close: func(ok bool) error {
+			if !ok {
+				return ar.Discard()
+			}
+			return ar.Close()
+		}}, nil
 	}
-	return nil, fmt.Errorf("%s: writing %s locations is not available yet", l, l.Kind)
+	return nil, fmt.Errorf("%s: hoist cannot write %s locations", l, l.Kind)
 }
 
 // requireV2 fails with a clear message for verbs only v2 registries have.

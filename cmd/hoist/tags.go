@@ -58,7 +58,7 @@ listed.`,
 				if err != nil {
 					return err
 				}
-				defer o.finish()
+				defer o.finish(true)
 				tl, ok := o.r.(store.TagLister)
 				if !ok {
 					return fmt.Errorf("%s cannot list tags", l)
