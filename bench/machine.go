@@ -37,14 +37,11 @@ func describeEnvironment(ctx context.Context, h *harness) (envInfo, error) {
 		runtime.NumCPU(), procField("/proc/cpuinfo", "model name"), mem,
 		strings.TrimSpace(string(kernel)), runtime.GOOS, runtime.GOARCH, runtime.Version())
 
-	hoistRev := "?"
-	if out, err := output(ctx, os.Environ(), "git", "-C", h.root, "describe", "--always", "--dirty"); err == nil {
-		hoistRev = "built from " + out
-	}
+	hoistRev := h.hoistVersion
 	if h.cfg.hoistBin != "" {
 		hoistRev = h.cfg.hoistBin
 	}
-	e.versions = append(e.versions, "hoist "+hoistRev)
+	e.versions = append(e.versions, "hoist ("+hoistRev+")")
 	for _, q := range []struct {
 		name string
 		argv []string

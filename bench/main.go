@@ -27,6 +27,7 @@ type config struct {
 	concurrencies []int
 	out           string
 	hoistBin      string
+	rev           string
 	accessLog     bool
 	keep          bool
 	work          string
@@ -45,6 +46,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&conc, "concurrencies", "1,2,3,4,6,8,12,16", "hoist --concurrency values the sweep tries")
 	fs.StringVar(&c.out, "out", "", "Markdown results file (default bench/RESULTS.md; bench/work/RESULTS-quick.md with -quick)")
 	fs.StringVar(&c.hoistBin, "hoist", "", "hoist binary to time (default: go build ./cmd/hoist into bench/work/bin)")
+	fs.StringVar(&c.rev, "rev", "", "build hoist from this git revision (e.g. HEAD) instead of the working tree, which others may be editing")
 	fs.BoolVar(&c.accessLog, "accesslog", false, "have every registry log each request (to see what a tool sent; costs registry CPU)")
 	fs.BoolVar(&c.keep, "keep", false, "keep every run's directory (layouts, logs, target registries) under bench/work/runs")
 	fs.StringVar(&c.work, "work", "", "working directory (default bench/work)")
@@ -107,17 +109,18 @@ func main() {
 
 // harness holds what every case shares.
 type harness struct {
-	cfg       config
-	log       io.Writer
-	root      string // the hoist module
-	work      string
-	bins      bins
-	src       *registry
-	specs     imageSpecs
-	fx        fixtures
-	tools     []*tool
-	rssMethod string // how peak RSS is measured, for the report
-	nonce     string // makes the mount case's target repositories unique per invocation
+	cfg          config
+	log          io.Writer
+	root         string // the hoist module
+	work         string
+	bins         bins
+	src          *registry
+	specs        imageSpecs
+	fx           fixtures
+	tools        []*tool
+	rssMethod    string // how peak RSS is measured, for the report
+	hoistVersion string // where the timed hoist came from
+	nonce        string // makes the mount case's target repositories unique per invocation
 }
 
 // bins are the programs the benchmark runs.
@@ -272,12 +275,8 @@ func (h *harness) setup(ctx context.Context) error {
 	}
 	h.bins.hoist = h.cfg.hoistBin
 	if h.bins.hoist == "" {
-		h.bins.hoist = filepath.Join(h.work, "bin", "hoist")
-		h.logf("building hoist into %s", h.bins.hoist)
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", h.bins.hoist, "./cmd/hoist")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build ./cmd/hoist: %w\n%s", err, out)
+		if err := h.buildHoist(ctx); err != nil {
+			return err
 		}
 	}
 	all := []*tool{
@@ -291,6 +290,42 @@ func (h *harness) setup(ctx context.Context) error {
 		if h.cfg.tools == nil || h.cfg.tools[t.name] {
 			h.tools = append(h.tools, t)
 		}
+	}
+	return nil
+}
+
+// buildHoist builds cmd/hoist into work/bin from the working tree, or with
+// -rev from that git revision exported to work/hoist-src.
+func (h *harness) buildHoist(ctx context.Context) error {
+	h.bins.hoist = filepath.Join(h.work, "bin", "hoist")
+	dir := h.root
+	h.hoistVersion = "built from the working tree"
+	if out, err := output(ctx, os.Environ(), "git", "-C", h.root, "describe", "--always", "--dirty"); err == nil {
+		h.hoistVersion += " at " + out
+	}
+	if h.cfg.rev != "" {
+		rev, err := output(ctx, os.Environ(), "git", "-C", h.root, "rev-parse", "--short", h.cfg.rev)
+		if err != nil {
+			return err
+		}
+		dir = filepath.Join(h.work, "hoist-src")
+		if err := os.RemoveAll(dir); err != nil {
+			return err
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		export := exec.CommandContext(ctx, "sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", h.root, rev, dir)
+		if out, err := export.CombinedOutput(); err != nil {
+			return fmt.Errorf("export %s: %w\n%s", rev, err, out)
+		}
+		h.hoistVersion = "built from commit " + rev
+	}
+	h.logf("building hoist (%s) into %s", h.hoistVersion, h.bins.hoist)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", h.bins.hoist, "./cmd/hoist")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build ./cmd/hoist: %w\n%s", err, out)
 	}
 	return nil
 }
