@@ -14,8 +14,10 @@ to read the tables). Each section records the command that produced it; a run
 replaces only the sections it measured.
 `
 
-// sectionOrder is the order of sections in the results file.
-var sectionOrder = []string{"results", "sweep"}
+// sectionOrder is the order of sections in the results file. "notes" is
+// written by hand (the analysis of missed targets); the program only keeps
+// it.
+var sectionOrder = []string{"results", "sweep", "notes"}
 
 func sectionMarkers(name string) (begin, end string) {
 	return fmt.Sprintf("<!-- bench:%s:begin -->", name), fmt.Sprintf("<!-- bench:%s:end -->", name)
