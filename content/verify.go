@@ -61,19 +61,43 @@ func (e *MismatchError) Is(target error) bool {
 type Verifier struct {
 	r    io.Reader
 	want ocispec.Descriptor
-	h    hash.Hash
+	h    hash.Hash // nil when r verifies the same descriptor itself
 	n    int64
 	err  error // sticky: io.EOF once verified, or the mismatch
 }
 
+// Verifying is implemented by readers that check what they return against
+// a descriptor the way a Verifier does: io.EOF only once the bytes matched.
+// Wrappers that pass bytes through unchanged (progress counters) forward it.
+type Verifying interface {
+	io.Reader
+	// VerifiedAgainst returns the descriptor the reader checks its bytes
+	// against, and false when it checks nothing.
+	VerifiedAgainst() (ocispec.Descriptor, bool)
+}
+
 // NewVerifier returns a Verifier reading from r. It fails only when
 // want.Digest is malformed or of an algorithm this build cannot compute.
+//
+// When r is Verifying against the same digest and size (a blob streamed
+// from a store that already checks it), the bytes are not hashed a second
+// time: the Verifier counts them and relies on r's check, which fails r's
+// Read before io.EOF on any mismatch. Every byte is still verified once.
 func NewVerifier(r io.Reader, want ocispec.Descriptor) (*Verifier, error) {
 	if err := want.Digest.Validate(); err != nil {
 		return nil, fmt.Errorf("cannot verify against digest %q: %w", want.Digest, err)
 	}
+	if vr, ok := r.(Verifying); ok {
+		if d, ok := vr.VerifiedAgainst(); ok && d.Digest == want.Digest && (want.Size < 0 || d.Size == want.Size) {
+			return &Verifier{r: r, want: want}, nil
+		}
+	}
 	return &Verifier{r: r, want: want, h: want.Digest.Algorithm().Hash()}, nil
 }
+
+// VerifiedAgainst returns the descriptor v checks, so that a writer given
+// v need not hash again.
+func (v *Verifier) VerifiedAgainst() (ocispec.Descriptor, bool) { return v.want, true }
 
 // Read implements io.Reader.
 func (v *Verifier) Read(p []byte) (int, error) {
@@ -90,12 +114,12 @@ func (v *Verifier) Read(p []byte) (int, error) {
 	n, err := v.r.Read(p)
 	if v.want.Size >= 0 && v.n+int64(n) > v.want.Size {
 		n = int(v.want.Size - v.n)
-		v.h.Write(p[:n])
+		v.hash(p[:n])
 		v.n += int64(n)
 		v.err = &MismatchError{Want: v.want, GotSize: v.want.Size + 1}
 		return n, v.err
 	}
-	v.h.Write(p[:n])
+	v.hash(p[:n])
 	v.n += int64(n)
 	if err == io.EOF {
 		v.err = v.check()
@@ -104,10 +128,19 @@ func (v *Verifier) Read(p []byte) (int, error) {
 	return n, err
 }
 
+func (v *Verifier) hash(p []byte) {
+	if v.h != nil {
+		v.h.Write(p)
+	}
+}
+
 // check compares what was read with the descriptor: io.EOF on a match.
 func (v *Verifier) check() error {
 	if v.want.Size >= 0 && v.n != v.want.Size {
 		return &MismatchError{Want: v.want, GotSize: v.n}
+	}
+	if v.h == nil {
+		return io.EOF // the inner reader checked the digest before its io.EOF
 	}
 	got := digest.NewDigest(v.want.Digest.Algorithm(), v.h)
 	if got != v.want.Digest {

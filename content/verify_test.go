@@ -90,3 +90,30 @@ func TestNewVerifierBadDigest(t *testing.T) {
 		}
 	}
 }
+
+// A Verifier over a reader that already verifies the same descriptor does
+// not hash again, and still fails on bad content (through the inner one).
+func TestVerifierOverVerifying(t *testing.T) {
+	data := []byte("layer bytes")
+	desc := NewDescriptor("application/octet-stream", data)
+	inner, _ := NewVerifier(bytes.NewReader(data), desc)
+	outer, _ := NewVerifier(inner, desc)
+	if outer.h != nil {
+		t.Fatal("outer verifier hashes again")
+	}
+	if b, err := io.ReadAll(outer); err != nil || !bytes.Equal(b, data) || !outer.Verified() {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	bad := []byte("layer bytez")
+	inner, _ = NewVerifier(bytes.NewReader(bad), desc)
+	outer, _ = NewVerifier(inner, desc)
+	if _, err := io.ReadAll(outer); !errors.Is(err, errcode.ErrDigestMismatch) {
+		t.Fatalf("bad content through two verifiers: %v", err)
+	}
+	// A different descriptor is hashed as usual.
+	other := NewDescriptor("application/octet-stream", bad)
+	outer, _ = NewVerifier(inner, other)
+	if outer.h == nil {
+		t.Fatal("a verifier for another digest trusted the inner one")
+	}
+}

@@ -7,6 +7,7 @@ import (
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/store"
 )
 
@@ -180,6 +181,15 @@ type progressReader struct {
 
 func (c *Copier) progress(desc ocispec.Descriptor, off int64, r io.Reader, st *stats) io.Reader {
 	return &progressReader{r: r, desc: desc, n: off, emit: c.o.events, st: st}
+}
+
+// VerifiedAgainst forwards the source's verification, so that the target
+// does not hash the bytes a second time (see content.Verifying).
+func (p *progressReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
+	if v, ok := p.r.(content.Verifying); ok {
+		return v.VerifiedAgainst()
+	}
+	return ocispec.Descriptor{}, false
 }
 
 func (p *progressReader) Read(b []byte) (int, error) {
