@@ -121,11 +121,14 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	res := &Result{Source: root, Descriptor: n.desc, Tag: tag}
 	res.Blobs = c.announce(n)
 	var st stats
-	if err := c.writeNode(ctx, src, dst, n, &st); err != nil {
+	tagged, err := c.writeNode(ctx, src, dst, n, tag, &st)
+	if err != nil {
 		return nil, err
 	}
-	if err := dst.Tag(ctx, n.desc, tag); err != nil {
-		return nil, fmt.Errorf("tag %s: %w", describe(n.desc), err)
+	if !tagged {
+		if err := dst.Tag(ctx, n.desc, tag); err != nil {
+			return nil, fmt.Errorf("tag %s: %w", describe(n.desc), err)
+		}
 	}
 	c.o.events(Event{Kind: Tagged, Descriptor: n.desc, Tag: tag})
 	res.Transferred, res.Skipped, res.Mounted = st.count(BlobDone), st.count(BlobSkipped), st.count(BlobMounted)
@@ -134,33 +137,43 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 }
 
 // writeNode writes n and everything under it that dst lacks: blobs first,
-// then image manifests, then n itself.
-func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writer, n *node, st *stats) error {
+// then image manifests, then n itself. With a tag (the root only) and a
+// target that can, n is pushed and tagged at once; tagged reports that.
+func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writer, n *node, tag string, st *stats) (tagged bool, err error) {
 	// A manifest the target has is complete there (stores only accept
 	// manifests after their children), so its whole subtree is skipped.
 	ok, err := dst.Exists(ctx, n.desc)
 	if err != nil {
-		return fmt.Errorf("check %s in the target: %w", describe(n.desc), err)
+		return false, fmt.Errorf("check %s in the target: %w", describe(n.desc), err)
 	}
 	if ok {
 		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
-		return nil
+		return false, nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for _, ch := range n.children {
-		g.Go(func() error { return c.writeNode(gctx, src, dst, ch, st) })
+		g.Go(func() error {
+			_, err := c.writeNode(gctx, src, dst, ch, "", st)
+			return err
+		})
 	}
 	for _, b := range n.blobs {
 		g.Go(func() error { return c.blob(gctx, src, dst, b, st) })
 	}
 	if err := g.Wait(); err != nil {
-		return err
+		return false, err
 	}
-	if err := dst.Push(ctx, n.desc, bytes.NewReader(n.raw)); err != nil {
-		return fmt.Errorf("write %s: %w", describe(n.desc), err)
+	if tp, ok := dst.(store.TagPusher); ok && tag != "" {
+		err = tp.PushTagged(ctx, n.desc, bytes.NewReader(n.raw), tag)
+		tagged = true
+	} else {
+		err = dst.Push(ctx, n.desc, bytes.NewReader(n.raw))
+	}
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", describe(n.desc), err)
 	}
 	c.o.events(Event{Kind: ManifestPushed, Descriptor: n.desc, Bytes: n.desc.Size})
-	return nil
+	return tagged, nil
 }
 
 // plan fetches the manifests of the graph under desc, applying the platform

@@ -287,3 +287,29 @@ func (m *memStoreNoTags) Resolve(ctx context.Context, ref string) (ocispec.Descr
 func (m *memStoreNoTags) Fetch(ctx context.Context, d ocispec.Descriptor) (io.ReadCloser, error) {
 	return m.s.Fetch(ctx, d)
 }
+
+// memTagPusher stores and tags the root in one step, as a registry does.
+type memTagPusher struct{ *memStore }
+
+func (m memTagPusher) PushTagged(ctx context.Context, d ocispec.Descriptor, r io.Reader, tag string) error {
+	if err := m.Push(ctx, d, r); err != nil {
+		return err
+	}
+	return m.memStore.Tag(ctx, d, tag)
+}
+
+func (m memTagPusher) Tag(ctx context.Context, d ocispec.Descriptor, tag string) error {
+	panic("Tag called although the root was pushed with its tag")
+}
+
+func TestCopyPushTagged(t *testing.T) {
+	src, dst := newMem(), newMem()
+	src.tags["v1"] = addIndex(t, src, false, "linux/amd64", "linux/arm64")
+	if _, err := New().Copy(ctx, src, "v1", memTagPusher{dst}, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	checkOrder(t, dst)
+	if dst.tags["v1"].Digest != src.tags["v1"].Digest {
+		t.Fatal("not tagged")
+	}
+}

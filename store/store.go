@@ -88,6 +88,15 @@ type Resumer interface {
 	PushFrom(ctx context.Context, desc ocispec.Descriptor, offset int64, r io.Reader) error
 }
 
+// TagPusher is a Writer that can store a root manifest and tag it in one
+// step, as a registry does with a PUT by tag. The copy engine uses it for
+// the root of a tagged copy instead of Push followed by Tag, saving a round
+// trip; the same ordering rule applies (children first).
+type TagPusher interface {
+	// PushTagged stores manifest desc, read from r, under tag (not empty).
+	PushTagged(ctx context.Context, desc ocispec.Descriptor, r io.Reader, tag string) error
+}
+
 // TagLister is a Reader that can list its tags.
 type TagLister interface {
 	// Tags returns every tag, in the order the location keeps them.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -376,5 +377,101 @@ func TestTagsMoveAndNeedAName(t *testing.T) {
 	}
 	if err := w2.Tag(ctx, a.Root, "v1"); err == nil || !strings.Contains(err.Error(), "NAME") {
 		t.Errorf("a tag without a name: %v", err)
+	}
+}
+
+// gate is a reader that signals its first read, then holds the rest of
+// its bytes until released: a slow source holding the tar.
+type gate struct {
+	b                []byte
+	started, release chan struct{}
+	once             sync.Once
+}
+
+func (g *gate) Read(p []byte) (int, error) {
+	g.once.Do(func() { close(g.started) })
+	if len(g.b) == 0 {
+		return 0, io.EOF
+	}
+	if len(p) > len(g.b)/2+1 {
+		p = p[:len(g.b)/2+1]
+	}
+	n := copy(p, g.b)
+	g.b = g.b[n:]
+	if len(g.b) > 0 && n > 0 {
+		<-g.release
+	}
+	return n, nil
+}
+
+// drainSignal closes done when its reader reaches EOF.
+type drainSignal struct {
+	r    io.Reader
+	done chan struct{}
+	once sync.Once
+}
+
+func (d *drainSignal) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	if err == io.EOF {
+		d.once.Do(func() { close(d.done) })
+	}
+	return n, err
+}
+
+// While one slow source holds the tar, other pushes read their sources to
+// the end (into spool files) instead of stalling them.
+func TestWriterSpoolsWhileBusy(t *testing.T) {
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "spool", Layers: 2, LayerBytes: 512 << 10})
+	path := filepath.Join(t.TempDir(), "spool.tar")
+	w, err := Create(ctx, path, WithReference(mustRef(t, "spool:v1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Discard()
+	slow, fast := img.Layers[0][0], img.Layers[0][1]
+	g := &gate{b: img.Blobs[slow.Digest], started: make(chan struct{}), release: make(chan struct{})}
+	errs := make(chan error, 2)
+	go func() { errs <- w.Push(ctx, slow, g) }()
+	<-g.started // the slow push holds the tar now
+	ds := &drainSignal{r: bytes.NewReader(img.Blobs[fast.Digest]), done: make(chan struct{})}
+	go func() { errs <- w.Push(ctx, fast, ds) }()
+	select {
+	case <-ds.done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("a push waited for the busy tar instead of draining its source")
+	}
+	close(g.release)
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Tag(ctx, img.Root, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := open(t, path)
+	for _, d := range []ocispec.Descriptor{slow, fast} {
+		if !bytes.Equal(fetch(t, r, d), img.Blobs[d.Digest]) {
+			t.Errorf("layer %s differs", d.Digest)
+		}
+	}
+	// A suffix read, as a resumed copy out of the archive does.
+	rc, err := r.FetchFrom(ctx, fast, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	if got, _ := io.ReadAll(rc); !bytes.Equal(got, img.Blobs[fast.Digest][1000:]) {
+		t.Error("FetchFrom(1000) differs")
+	}
+	if entries, _ := os.ReadDir(filepath.Dir(path)); len(entries) != 1 {
+		t.Errorf("spool files left behind: %v", entries)
 	}
 }

@@ -179,6 +179,7 @@ func (l *Layout) writePrivate(ctx context.Context, desc ocispec.Descriptor, r io
 		l.tidy()
 		return fmt.Errorf("write %s to OCI layout %s: %w", desc.Digest, l.dir, err)
 	}
+	l.dropStage(desc)
 	return nil
 }
 

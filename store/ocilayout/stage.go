@@ -43,6 +43,20 @@ func (l *Layout) openStage(desc ocispec.Descriptor) (*os.File, error) {
 	return nil, fmt.Errorf("could not lock staging file %s", path)
 }
 
+// dropStage removes blob desc's staging file once the blob is in place by
+// another route, unless a live writer still holds it.
+func (l *Layout) dropStage(desc ocispec.Descriptor) {
+	f, err := os.Open(l.stagePath(desc))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if ok, _ := tryLock(f); ok && sameFile(f) {
+		os.Remove(f.Name())
+		l.tidy()
+	}
+}
+
 // createTemp creates a private temporary file for blob desc.
 func (l *Layout) createTemp(desc ocispec.Descriptor) (*os.File, error) {
 	return createIn(l.tmpDir(), func() (*os.File, error) {

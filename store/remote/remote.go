@@ -134,6 +134,20 @@ func (r *Repository) Push(ctx context.Context, desc ocispec.Descriptor, rd io.Re
 	return nil
 }
 
+// PushTagged puts manifest desc under tag in one request; the registry
+// then has it by digest as well.
+func (r *Repository) PushTagged(ctx context.Context, desc ocispec.Descriptor, rd io.Reader, tag string) error {
+	raw, err := content.ReadCapped(rd, desc.Size+1, "manifest "+desc.Digest.String())
+	if err != nil {
+		return err
+	}
+	if content.NewDescriptor(desc.MediaType, raw).Digest != desc.Digest {
+		return fmt.Errorf("manifest for tag %s does not match its digest %s", tag, desc.Digest)
+	}
+	_, err = r.repo.PutManifest(ctx, tag, desc.MediaType, raw)
+	return err
+}
+
 // Tag points tag at manifest desc by putting its bytes again under the tag.
 // An empty tag does nothing: a registry keeps untagged manifests by digest.
 func (r *Repository) Tag(ctx context.Context, desc ocispec.Descriptor, tag string) error {
