@@ -439,6 +439,7 @@ func TestWriterSpoolsWhileBusy(t *testing.T) {
 	select {
 	case <-ds.done:
 	case <-time.After(20 * time.Second):
+		close(g.release)
 		t.Fatal("a push waited for the busy tar instead of draining its source")
 	}
 	close(g.release)

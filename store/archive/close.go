@@ -26,9 +26,11 @@ const annotationImageName = "io.containerd.image.name"
 // reports it. On any error the target is untouched. Close may be called
 // once; Discard after Close does nothing.
 func (w *Writer) Close() error {
+	w.tarMu.Lock()
+	defer w.tarMu.Unlock()
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.closed {
 		return errClosed(w.path)
 	}
 	if len(w.roots) == 0 {
@@ -47,12 +49,19 @@ func (w *Writer) Close() error {
 // and after Close (when it does nothing), so callers can defer it.
 func (w *Writer) Discard() error {
 	w.mu.Lock()
+	w.closed = true // pushes still running fail from here on
+	w.mu.Unlock()
+	w.tarMu.Lock()
+	defer w.tarMu.Unlock()
+	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.discardLocked()
 	return nil
 }
 
+// discardLocked removes the temporary file. Both locks are held.
 func (w *Writer) discardLocked() {
+	w.closed = true
 	if w.f == nil {
 		return
 	}
@@ -130,7 +139,7 @@ func (w *Writer) finishLocked() error {
 	if err := w.f.Close(); err != nil {
 		return err
 	}
-	w.f = nil
+	w.f, w.closed = nil, true
 	if err := os.Chmod(tmp, 0o644); err != nil {
 		os.Remove(tmp)
 		return err

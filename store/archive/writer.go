@@ -47,11 +47,17 @@ type Writer struct {
 	path string
 	ref  reference.Reference
 
-	// mu guards the tar stream and everything below. Push holds it for a
-	// whole entry; a push that finds it taken spools first.
+	// tarMu serialises writes to the tar and guards f and tw: Push holds
+	// it for a whole entry, and a push that finds it taken spools first.
+	// It is taken before mu, never while holding mu.
+	tarMu sync.Mutex
+	f     *os.File // nil once closed or discarded
+	tw    *tar.Writer
+
+	// mu guards the bookkeeping below and is held only briefly, so that
+	// Exists, manifests and tags never wait for a layer.
 	mu        sync.Mutex
-	f         *os.File // nil once closed or discarded
-	tw        *tar.Writer
+	closed    bool
 	blobs     map[digest.Digest]bool
 	configs   map[digest.Digest][]byte
 	manifests map[digest.Digest]*content.Manifest
@@ -125,7 +131,7 @@ func (w *Writer) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.closed {
 		return false, errClosed(w.path)
 	}
 	return w.blobs[desc.Digest] || w.manifests[desc.Digest] != nil, nil
@@ -165,8 +171,8 @@ func (w *Writer) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader)
 	if isConfig(desc.MediaType) && desc.Size <= maxConfig {
 		return w.pushConfig(desc, v)
 	}
-	if w.mu.TryLock() {
-		defer w.mu.Unlock()
+	if w.tarMu.TryLock() {
+		defer w.tarMu.Unlock()
 		return w.addLocked(desc, v)
 	}
 	return w.spool(desc, v)
@@ -185,12 +191,11 @@ func (w *Writer) pushConfig(desc ocispec.Descriptor, v io.Reader) error {
 		return err
 	}
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.addLocked(desc, bytes.NewReader(b)); err != nil {
-		return err
-	}
-	w.configs[desc.Digest] = b
-	return nil
+	w.configs[desc.Digest] = b // before the blob shows, for Close
+	w.mu.Unlock()
+	w.tarMu.Lock()
+	defer w.tarMu.Unlock()
+	return w.addLocked(desc, bytes.NewReader(b))
 }
 
 // spool copies a blob to a temporary file while another push holds the
@@ -211,29 +216,34 @@ func (w *Writer) spool(desc ocispec.Descriptor, v io.Reader) error {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
+	w.tarMu.Lock()
+	defer w.tarMu.Unlock()
 	return w.addLocked(desc, io.LimitReader(f, n))
 }
 
 // addLocked writes blob desc as a tar entry from r, which yields exactly
 // desc.Size bytes or fails. On failure the partial entry is cut off, so
-// the tar ends after the last good entry. w.mu is held.
+// the tar ends after the last good entry. w.tarMu is held.
 func (w *Writer) addLocked(desc ocispec.Descriptor, r io.Reader) error {
-	if w.f == nil {
+	w.mu.Lock()
+	closed, done := w.closed, w.blobs[desc.Digest]
+	w.mu.Unlock()
+	switch {
+	case closed:
 		return errClosed(w.path)
-	}
-	if w.blobs[desc.Digest] {
+	case done:
 		return nil
 	}
 	if err := w.entryLocked(blobName(desc.Digest), desc.Size, r); err != nil {
 		return fmt.Errorf("write %s to docker archive %s: %w", desc.Digest, w.path, err)
 	}
+	w.mu.Lock()
 	w.blobs[desc.Digest] = true
+	w.mu.Unlock()
 	return nil
 }
 
-// entryLocked writes one regular file entry. w.mu is held.
+// entryLocked writes one regular file entry. w.tarMu is held.
 func (w *Writer) entryLocked(name string, size int64, r io.Reader) error {
 	// Flush pads the previous entry, so off is where this header goes.
 	if err := w.tw.Flush(); err != nil {
@@ -284,7 +294,7 @@ func (w *Writer) pushManifest(ctx context.Context, desc ocispec.Descriptor, r io
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.f == nil {
+	if w.closed {
 		return errClosed(w.path)
 	}
 	for _, ch := range content.Children(m) {
@@ -331,6 +341,9 @@ func (w *Writer) Tag(ctx context.Context, desc ocispec.Descriptor, tag string) e
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closed {
+		return errClosed(w.path)
+	}
 	m := w.manifests[desc.Digest]
 	if m == nil {
 		return fmt.Errorf("tag %s: manifest %s has not been written to the archive: %w", name.Familiar(), desc.Digest, store.ErrNotFound)
