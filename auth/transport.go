@@ -20,6 +20,8 @@ type transport struct {
 	o       options
 	tokens  tokenCache
 
+	pingMu sync.Mutex // one GET /v2/ at a time, so concurrent uploads learn the challenge once
+
 	mu      sync.Mutex
 	cred    *Credential // from creds, fetched once
 	scheme  string      // "" until known; "none", "basic" or "bearer"
@@ -93,8 +95,14 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	resp, err := t.base.RoundTrip(withAuthorization(req, authz, nil))
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil {
 		return resp, err
+	}
+	if resp.StatusCode != http.StatusUnauthorized {
+		if req.URL.Path == "/v2/" && authz == "" {
+			t.noAuth() // the version check is the ping: nothing to learn later
+		}
+		return resp, nil
 	}
 	c, ok := pickChallenge(challengesOf(resp.Header))
 	if !ok {
@@ -145,8 +153,14 @@ func (t *transport) plain(req *http.Request) (*http.Response, error) {
 	return nil, fmt.Errorf("%s asks for authentication over plain http: %w to a host that is not on loopback; use https, or mark it insecure (--insecure-registry %s) if it really has no TLS", t.host, ErrPlainHTTP, t.host)
 }
 
-// ping learns the host's challenge with GET /v2/.
+// ping learns the host's challenge with GET /v2/, unless a concurrent
+// request learned it meanwhile.
 func (t *transport) ping(ctx context.Context, u *url.URL) error {
+	t.pingMu.Lock()
+	defer t.pingMu.Unlock()
+	if t.knownScheme() != "" {
+		return nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/v2/"}).String(), nil)
 	if err != nil {
 		return err
@@ -159,13 +173,19 @@ func (t *transport) ping(ctx context.Context, u *url.URL) error {
 	if c, ok := pickChallenge(challengesOf(resp.Header)); ok && resp.StatusCode == http.StatusUnauthorized {
 		t.learn(c)
 	} else {
-		t.mu.Lock()
-		if t.scheme == "" {
-			t.scheme = "none"
-		}
-		t.mu.Unlock()
+		t.noAuth()
 	}
 	return nil
+}
+
+// noAuth records that the host asked for no authentication, unless a
+// challenge was learned already.
+func (t *transport) noAuth() {
+	t.mu.Lock()
+	if t.scheme == "" {
+		t.scheme = "none"
+	}
+	t.mu.Unlock()
 }
 
 // authorize returns the Authorization value for a request needing scopes

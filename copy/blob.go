@@ -67,9 +67,9 @@ func (c *Copier) transfer(ctx context.Context, src store.Reader, dst store.Write
 	if srcLoc != nil {
 		c.o.cache.Add(srcLoc.Registry(), srcLoc.Repository(), desc.Digest)
 	}
-	ok, err := dst.Exists(ctx, desc)
+	ok, err := c.exists(ctx, dst, desc)
 	if err != nil {
-		return fmt.Errorf("check %s in the target: %w", describe(desc), err)
+		return err
 	}
 	if ok {
 		st.record(desc.Digest, BlobSkipped)

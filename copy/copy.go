@@ -25,6 +25,13 @@ type Copier struct {
 
 	mu       sync.Mutex
 	inflight map[flightKey]*flight
+	empty    map[store.Writer]*emptyCheck
+}
+
+// emptyCheck is the once-per-target answer to "was it empty?".
+type emptyCheck struct {
+	once  sync.Once
+	empty bool
 }
 
 type flightKey struct {
@@ -43,7 +50,7 @@ func New(opts ...Option) *Copier {
 	for _, f := range opts {
 		f(&o)
 	}
-	return &Copier{o: o, sem: make(chan struct{}, o.concurrency), inflight: map[flightKey]*flight{}}
+	return &Copier{o: o, sem: make(chan struct{}, o.concurrency), inflight: map[flightKey]*flight{}, empty: map[store.Writer]*emptyCheck{}}
 }
 
 // Result says what one copy did.
@@ -121,6 +128,12 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	res := &Result{Source: root, Descriptor: n.desc, Tag: tag}
 	res.Blobs = c.announce(n)
 	var st stats
+	if c.alreadyTagged(ctx, dst, n.desc, tag) {
+		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
+		c.o.events(Event{Kind: Tagged, Descriptor: n.desc, Tag: tag})
+		res.Skipped = res.Blobs
+		return res, nil
+	}
 	tagged, err := c.writeNode(ctx, src, dst, n, tag, &st)
 	if err != nil {
 		return nil, err
@@ -142,9 +155,9 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writer, n *node, tag string, st *stats) (tagged bool, err error) {
 	// A manifest the target has is complete there (stores only accept
 	// manifests after their children), so its whole subtree is skipped.
-	ok, err := dst.Exists(ctx, n.desc)
+	ok, err := c.exists(ctx, dst, n.desc)
 	if err != nil {
-		return false, fmt.Errorf("check %s in the target: %w", describe(n.desc), err)
+		return false, err
 	}
 	if ok {
 		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
@@ -174,6 +187,51 @@ func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writ
 	}
 	c.o.events(Event{Kind: ManifestPushed, Descriptor: n.desc, Bytes: n.desc.Size})
 	return tagged, nil
+}
+
+// exists asks dst whether it has desc, except when dst was empty when this
+// Copier first wrote to it: then only what this Copier wrote is there, and
+// its flights already account for that.
+func (c *Copier) exists(ctx context.Context, dst store.Writer, desc ocispec.Descriptor) (bool, error) {
+	if c.wasEmpty(ctx, dst) {
+		return false, nil
+	}
+	ok, err := dst.Exists(ctx, desc)
+	if err != nil {
+		return false, fmt.Errorf("check %s in the target: %w", describe(desc), err)
+	}
+	return ok, nil
+}
+
+// wasEmpty reports whether dst held nothing when this Copier first asked.
+func (c *Copier) wasEmpty(ctx context.Context, dst store.Writer) bool {
+	ec, ok := dst.(store.EmptyChecker)
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	e := c.empty[dst]
+	if e == nil {
+		e = &emptyCheck{}
+		c.empty[dst] = e
+	}
+	c.mu.Unlock()
+	e.once.Do(func() {
+		empty, err := ec.Empty(ctx)
+		e.empty = err == nil && empty // on doubt, check everything
+	})
+	return e.empty
+}
+
+// alreadyTagged reports whether dst's tag already names desc, in which case
+// there is nothing to copy at all.
+func (c *Copier) alreadyTagged(ctx context.Context, dst store.Writer, desc ocispec.Descriptor, tag string) bool {
+	r, ok := dst.(store.Reader)
+	if !ok || tag == "" || c.wasEmpty(ctx, dst) {
+		return false
+	}
+	d, err := r.Resolve(ctx, tag)
+	return err == nil && d.Digest == desc.Digest
 }
 
 // plan fetches the manifests of the graph under desc, applying the platform

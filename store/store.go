@@ -97,6 +97,15 @@ type TagPusher interface {
 	PushTagged(ctx context.Context, desc ocispec.Descriptor, r io.Reader, tag string) error
 }
 
+// EmptyChecker is a Writer that can tell cheaply whether it holds nothing
+// yet. A copy into an empty location skips its per-blob existence checks;
+// being wrong costs only an upload of a blob the location had.
+type EmptyChecker interface {
+	// Empty reports whether the location has no tags (a registry
+	// repository that does not exist yet, for one).
+	Empty(ctx context.Context) (bool, error)
+}
+
 // TagLister is a Reader that can list its tags.
 type TagLister interface {
 	// Tags returns every tag, in the order the location keeps them.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -44,6 +45,9 @@ type app struct {
 	tr     *transport.Transport
 	creds  *auth.ConfigStore
 	protos protocols
+
+	clientsMu sync.Mutex
+	clients   map[string]*http.Client
 
 	v1LoginStatus legacy.LoginStatus // what a v1 login did, for its message
 }

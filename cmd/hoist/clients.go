@@ -25,8 +25,20 @@ func (a *app) authOptions() []auth.Option {
 	return []auth.Option{auth.WithPlainHTTPAllowed(a.hosts.PlainHTTPAllowed)}
 }
 
-// registryClient returns an http.Client that authenticates to host with the
-// stored credentials, over the shared transport.
+// registryClient returns the http.Client that authenticates to host with
+// the stored credentials, over the shared transport. There is one per host
+// per invocation, so what auth learns (the challenge, tokens) is shared by
+// protocol detection and every store.
 func (a *app) registryClient(host string) *http.Client {
-	return transport.NewClient(auth.NewTransport(a.tr, host, a.credentials(), a.authOptions()...))
+	a.clientsMu.Lock()
+	defer a.clientsMu.Unlock()
+	if c, ok := a.clients[host]; ok {
+		return c
+	}
+	if a.clients == nil {
+		a.clients = map[string]*http.Client{}
+	}
+	c := transport.NewClient(auth.NewTransport(a.tr, host, a.credentials(), a.authOptions()...))
+	a.clients[host] = c
+	return c
 }

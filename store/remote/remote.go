@@ -174,6 +174,19 @@ func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from st
 	return r.repo.Mount(transport.WithRetryable(ctx), desc, from, nil)
 }
 
+// Empty reports whether the repository has no tags (or does not exist),
+// with one short tags listing.
+func (r *Repository) Empty(ctx context.Context) (bool, error) {
+	tags, err := r.repo.Tags(ctx, distribution.ListOptions{PageSize: 1, Limit: 1})
+	if errors.Is(err, errcode.ErrNotFound) {
+		return true, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return len(tags) == 0, nil
+}
+
 // Tags lists the repository's tags, following pagination to the end.
 func (r *Repository) Tags(ctx context.Context) ([]string, error) {
 	tags, err := r.repo.Tags(ctx, distribution.ListOptions{})
