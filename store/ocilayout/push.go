@@ -41,10 +41,11 @@ func (l *Layout) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 // Push stores desc, read from r, under blobs/. It returns at once, without
 // reading r, when the layout already has the blob (size checked). Otherwise
 // the bytes go to a staging file and are renamed into place only once
-// their size and digest match desc and they are fsync'd; a mismatch is an
-// error wrapping a *content.MismatchError and leaves nothing behind. When
-// r fails or ctx ends part way, the bytes so far stay staged for PushFrom
-// (see Partial).
+// their size and digest match desc and they are fsync'd. Content proved
+// wrong (digest mismatch, too long) is an error wrapping a
+// *content.MismatchError and leaves nothing behind. When r fails, ends
+// early or ctx ends part way, the bytes so far stay staged for PushFrom
+// (see Partial) and nothing is visible.
 //
 // A manifest or index (by media type) is read into memory (capped at
 // 64 MiB), verified, and refused unless every child it names (config,
@@ -148,14 +149,25 @@ func (l *Layout) write(ctx context.Context, desc ocispec.Descriptor, offset int6
 		return err
 	}
 	if _, err := copyTo(&skipWriter{w: f, skip: offset}, v); err != nil {
-		var mm *content.MismatchError
-		if errors.As(err, &mm) {
+		if wrongContent(err) {
 			os.Remove(f.Name())
 			l.tidy()
 		}
 		return fmt.Errorf("write %s to OCI layout %s: %w", desc.Digest, l.dir, err)
 	}
 	return l.commit(f, desc)
+}
+
+// wrongContent reports whether a failed copy proved the staged bytes wrong
+// (a digest mismatch, or more bytes than the descriptor says), so they must
+// go. A stream that merely ended early, or broke, leaves a prefix that may
+// well be right: it stays for PushFrom, which verifies the whole blob.
+func wrongContent(err error) bool {
+	var mm *content.MismatchError
+	if !errors.As(err, &mm) {
+		return false
+	}
+	return mm.GotDigest != "" || mm.GotSize > mm.Want.Size
 }
 
 // writePrivate writes a blob to a temporary file of its own, used when
