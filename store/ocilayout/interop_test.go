@@ -170,3 +170,33 @@ func sortedDigests(m map[digest.Digest][]byte) []digest.Digest {
 	slices.Sort(out)
 	return out
 }
+
+// A layout crane writes (crane pull --format oci: no ref.name) reads in
+// full, with the digest crane pushed from hoist's own layout.
+func TestCraneInterop(t *testing.T) {
+	crane := testutil.NeedBinary(t, "crane", ".ci/tools installs it into .tools/bin")
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "crane-layout", Platforms: []string{"linux/amd64", "linux/arm64"}})
+	l := newLayout(t)
+	put(t, l, img, "v1")
+	reg := testutil.NewRegistry(t)
+	ref := reg.Host + "/test/layout:v1"
+	run(t, crane, "push", l.Dir(), ref)
+
+	dir := filepath.Join(t.TempDir(), "by-crane")
+	run(t, crane, "pull", "--format", "oci", ref, dir)
+	c, err := Open(ctx, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := c.Resolve(ctx, "")
+	if err != nil || root.Digest != img.Root.Digest {
+		t.Fatalf("Resolve(\"\") in crane's layout = %v, %v; want %s", root.Digest, err, img.Root.Digest)
+	}
+	back := newLayout(t)
+	if err := testutil.CopyGraph(ctx, c, root, back); err != nil {
+		t.Fatal(err)
+	}
+	if files, want := blobFiles(t, back.Dir()), sortedDigests(img.Blobs); !slices.Equal(files, want) {
+		t.Errorf("copy of crane's layout holds %v, want %v", files, want)
+	}
+}
