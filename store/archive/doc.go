@@ -44,7 +44,9 @@
 // Manifests are kept in memory. Close adds the manifests, manifest.json,
 // repositories, index.json and oci-layout, and renames the finished tar to
 // FILE; until then FILE is untouched, so an interrupted copy leaves no half
-// archive.
+// archive. (A process killed outright leaves its hidden temporary files,
+// .FILE.hoist-*.tmp and .FILE.spool-*.tmp, beside FILE; they are safe to
+// delete.)
 //
 // Layers are stored as they come, compressed or not: docker load and
 // containerd decompress gzip and zstd layers and check diff_ids on the

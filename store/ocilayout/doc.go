@@ -31,4 +31,9 @@
 //
 // The flocks are advisory: they coordinate hoist processes (and anything
 // else that takes them), not other tools writing the same directory.
+//
+// DIR/.hoist-tmp exists only while something is staged or being written.
+// A process killed while writing a private copy (see above) or index.json
+// leaves a *.tmp file there; nothing reads those, and they are safe to
+// delete. Other tools ignore the directory.
 package ocilayout
