@@ -164,7 +164,8 @@ func (img *Image) Resolve(ctx context.Context, ref string) (ocispec.Descriptor, 
 	return ocispec.Descriptor{}, fmt.Errorf("test image has no manifest %q: %w", ref, store.ErrNotFound)
 }
 
-// Fetch returns the blob desc names, verified as it is read.
+// Fetch returns the blob desc names, verified as it is read; the reader
+// implements content.Verifying.
 func (img *Image) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	b, ok := img.Blobs[desc.Digest]
 	if !ok {
@@ -174,8 +175,14 @@ func (img *Image) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCl
 	if err != nil {
 		return nil, err
 	}
-	return io.NopCloser(v), nil
+	return verifyingCloser{v}, nil
 }
+
+// verifyingCloser keeps the Verifier's VerifiedAgainst visible
+// (content.Verifying), as stores' Fetch readers do.
+type verifyingCloser struct{ *content.Verifier }
+
+func (verifyingCloser) Close() error { return nil }
 
 // FetchFrom returns the blob from offset on.
 func (img *Image) FetchFrom(ctx context.Context, desc ocispec.Descriptor, offset int64) (io.ReadCloser, error) {

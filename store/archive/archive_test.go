@@ -216,6 +216,12 @@ func TestWriterBadBlobIsCutOut(t *testing.T) {
 	if err := w.Push(ctx, l1, bytes.NewReader(bad[:100])); !errors.Is(err, errcode.ErrSizeMismatch) {
 		t.Fatalf("Push of a short layer: %v", err)
 	}
+	// A source that verifies itself is trusted not to need hashing again,
+	// and its own mismatch still keeps the layer out.
+	v, _ := content.NewVerifier(bytes.NewReader(bad), l1)
+	if err := w.Push(ctx, l1, v); !errors.Is(err, errcode.ErrDigestMismatch) {
+		t.Fatalf("Push of a corrupt layer from a verifying source: %v", err)
+	}
 	if ok, _ := w.Exists(ctx, l1); ok {
 		t.Fatal("a rejected layer exists")
 	}

@@ -188,3 +188,13 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	}
 	return c.r.Read(p)
 }
+
+// VerifiedAgainst forwards the source's own verification (see
+// content.Verifying), so a blob a verifying store hands over is hashed
+// once, not twice.
+func (c ctxReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
+	if v, ok := c.r.(content.Verifying); ok {
+		return v.VerifiedAgainst()
+	}
+	return ocispec.Descriptor{}, false
+}

@@ -200,7 +200,8 @@ func (r *Reader) describeTags() string {
 
 // Fetch returns the content of desc: a manifest from memory, a config or
 // layer from the file. The reader checks size and digest as it is read
-// (see store.Reader); the caller closes it. Content the archive lacks
+// (see store.Reader) and implements content.Verifying; the caller closes
+// it. Content the archive lacks
 // matches store.ErrNotFound.
 func (r *Reader) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	src, err := r.open(ctx, desc, 0)
@@ -211,8 +212,15 @@ func (r *Reader) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClo
 	if err != nil {
 		return nil, err
 	}
-	return io.NopCloser(v), nil
+	return verified{v}, nil
 }
+
+// verified is what Fetch returns: a Verifier, whose VerifiedAgainst
+// (content.Verifying) lets a writer downstream skip hashing again, and a
+// Close that does nothing (the file is the Reader's).
+type verified struct{ *content.Verifier }
+
+func (verified) Close() error { return nil }
 
 // FetchFrom returns the bytes of desc from offset on, unverified (see
 // store.RangeReader). The caller closes the reader.

@@ -10,7 +10,10 @@ import (
 	"sync"
 	"time"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
+
+	"github.com/hoist-dev/hoist/content"
 )
 
 // lockWait takes an exclusive flock on f, waiting for another holder to let
@@ -145,6 +148,16 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// VerifiedAgainst forwards the source's own verification (see
+// content.Verifying), so a blob a verifying store hands over is hashed
+// once, not twice.
+func (c ctxReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
+	if v, ok := c.r.(content.Verifying); ok {
+		return v.VerifiedAgainst()
+	}
+	return ocispec.Descriptor{}, false
 }
 
 // copyBufs holds the buffers blob copies use: larger than io.Copy's 32 KiB,

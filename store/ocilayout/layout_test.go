@@ -154,6 +154,23 @@ func TestFetchVerifies(t *testing.T) {
 	if _, err := io.ReadAll(rc); !errors.As(err, new(*content.MismatchError)) {
 		t.Errorf("reading a corrupt blob: %v, want a mismatch", err)
 	}
+	// Copied into another layout, the corrupt blob is refused even though
+	// the target trusts the source's verification instead of hashing.
+	other := newLayout(t)
+	rc3, err := l.Fetch(ctx, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc3.Close()
+	if _, ok := rc3.(content.Verifying); !ok {
+		t.Error("Fetch's reader does not offer its verification downstream")
+	}
+	if err := other.Push(ctx, layer, rc3); !errors.As(err, new(*content.MismatchError)) || ok(other, layer) {
+		t.Errorf("pushing a corrupt blob from a verifying source: %v", err)
+	}
+	if n, _ := other.Partial(ctx, layer); n != 0 {
+		t.Errorf("the corrupt copy left %d staged bytes", n)
+	}
 	if _, err := l.Fetch(ctx, content.NewDescriptor("", []byte("absent"))); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Fetch of a missing blob: %v, want ErrNotFound", err)
 	}

@@ -142,8 +142,12 @@ func (l *Layout) write(ctx context.Context, desc ocispec.Descriptor, offset int6
 		return err
 	}
 	// The verifier sees the whole blob (the staged prefix, read back once,
-	// then r); only what comes after the prefix is written.
-	src := io.MultiReader(io.NewSectionReader(f, 0, offset), ctxReader{ctx, r})
+	// then r); only what comes after the prefix is written. From the start,
+	// it is r alone, which lets a verifying source spare it the hashing.
+	var src io.Reader = ctxReader{ctx, r}
+	if offset > 0 {
+		src = io.MultiReader(io.NewSectionReader(f, 0, offset), src)
+	}
 	v, err := content.NewVerifier(src, desc)
 	if err != nil {
 		return err

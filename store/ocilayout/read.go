@@ -162,8 +162,9 @@ func (l *Layout) Tags(ctx context.Context) ([]string, error) {
 }
 
 // Fetch opens blob desc (a manifest, config or layer alike). The reader
-// checks size and digest as it is read (see store.Reader); the caller
-// closes it. A blob the layout lacks matches store.ErrNotFound.
+// checks size and digest as it is read (see store.Reader) and implements
+// content.Verifying; the caller closes it. A blob the layout lacks matches
+// store.ErrNotFound.
 func (l *Layout) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	f, err := l.open(ctx, desc)
 	if err != nil {
@@ -174,8 +175,18 @@ func (l *Layout) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClo
 		f.Close()
 		return nil, err
 	}
-	return &readCloser{Reader: v, Closer: f}, nil
+	return &verifiedFile{Verifier: v, f: f}, nil
 }
+
+// verifiedFile is what Fetch returns: the file through a Verifier, whose
+// VerifiedAgainst (content.Verifying) lets a writer downstream skip hashing
+// the bytes again.
+type verifiedFile struct {
+	*content.Verifier
+	f *os.File
+}
+
+func (v *verifiedFile) Close() error { return v.f.Close() }
 
 // FetchFrom opens blob desc at offset, for serving a range or resuming a
 // copy elsewhere. The bytes are not verified (see store.RangeReader); the
