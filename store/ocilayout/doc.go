@@ -12,8 +12,14 @@
 //
 //   - Nothing partial is ever visible under blobs/. A blob is written to a
 //     staging file under DIR/.hoist-tmp, checked against its descriptor
-//     (size and digest), fsync'd, and only then renamed into place. A
-//     manifest or index is also checked to have all its children present.
+//     (size and digest), and only then renamed into place. A manifest or
+//     index is also checked to have all its children present.
+//   - A tag never lands before what it names is on disk. The fsync of each
+//     blob is deferred to the next Tag of the same Layout, which syncs every
+//     blob committed since (their writeback started at commit), then
+//     index.json: one wait at the end of a pull instead of one per blob.
+//     Untagged blobs of a crash can be lost to a power failure; Exists
+//     checks sizes, so a re-run fetches them again.
 //   - Interrupted downloads resume. A blob's staging file is named by its
 //     digest and keeps whatever arrived before the process was stopped,
 //     even by SIGKILL; Partial reports its length and PushFrom appends the

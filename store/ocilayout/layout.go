@@ -44,6 +44,11 @@ type Layout struct {
 	// indexMu serialises this process's index.json updates, so goroutines
 	// queue here rather than poll the file lock.
 	indexMu sync.Mutex
+
+	// pending lists blobs renamed into blobs/ whose data this Layout has
+	// not fsync'd yet; Tag syncs them before it names anything (see flush).
+	pendingMu sync.Mutex
+	pending   []string
 }
 
 // Open opens the existing layout in dir. A missing directory or oci-layout

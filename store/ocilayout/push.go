@@ -249,12 +249,13 @@ func (l *Layout) pushManifest(ctx context.Context, desc ocispec.Descriptor, r io
 	return nil
 }
 
-// commit makes the verified file f the blob desc: fsync, rename into
-// blobs/, fsync of the directory.
+// commit makes the verified file f the blob desc: rename into blobs/.
+// Its writeback starts now, but the wait for it (fsync) is left to flush,
+// which Tag calls before naming anything: a pull pays for one round of
+// syncs at the end instead of one stall per blob, and a tag still never
+// lands before the content it names is on disk.
 func (l *Layout) commit(f *os.File, desc ocispec.Descriptor) error {
-	if err := f.Sync(); err != nil {
-		return err
-	}
+	startWriteback(f)
 	dst := l.blobPath(desc.Digest)
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
@@ -263,7 +264,35 @@ func (l *Layout) commit(f *os.File, desc ocispec.Descriptor) error {
 		return err
 	}
 	l.tidy()
-	return syncDir(filepath.Dir(dst))
+	l.pendingMu.Lock()
+	l.pending = append(l.pending, dst)
+	l.pendingMu.Unlock()
+	return nil
+}
+
+// flush fsyncs the blobs committed since the last flush, and their
+// directories.
+func (l *Layout) flush() error {
+	l.pendingMu.Lock()
+	paths := l.pending
+	l.pending = nil
+	l.pendingMu.Unlock()
+	dirs := map[string]bool{}
+	for _, p := range paths {
+		if err := syncFile(p); err != nil {
+			l.pendingMu.Lock()
+			l.pending = append(l.pending, paths...)
+			l.pendingMu.Unlock()
+			return err
+		}
+		dirs[filepath.Dir(p)] = true
+	}
+	for d := range dirs {
+		if err := syncDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // skipWriter drops the first skip bytes written to it: the staged prefix

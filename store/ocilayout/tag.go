@@ -33,6 +33,9 @@ func (l *Layout) Tag(ctx context.Context, desc ocispec.Descriptor, tag string) e
 	if k := content.KindOf(desc.MediaType); k != content.KindImage && k != content.KindIndex {
 		return fmt.Errorf("tag %q in OCI layout %s: %s has media type %q, not a manifest or index", tag, l.dir, desc.Digest, desc.MediaType)
 	}
+	if err := l.flush(); err != nil {
+		return fmt.Errorf("tag %q in OCI layout %s: making the blobs durable: %w", tag, l.dir, err)
+	}
 	err = l.updateIndex(ctx, func(ix *index) (bool, error) { return ix.tag(desc, tag) })
 	if err != nil {
 		return fmt.Errorf("tag %q in OCI layout %s: %w", tag, l.dir, err)
