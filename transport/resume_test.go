@@ -184,7 +184,7 @@ func TestResumingBody(t *testing.T) {
 		{
 			name: "206 from a later byte is refused, and tried again", script: []misbehaviour{cut(300), {shift: 50}},
 			repeat: true, size: 1000, maxResumes: 2,
-			wantErr: `gave up after 2 resumes at byte 300: asked for bytes from 300, the server sent Content-Range "bytes 350-999/1000"`,
+			wantErr:    `gave up after 2 resumes at byte 300: asked for bytes from 300, the server sent Content-Range "bytes 350-999/1000"`,
 			wantRanges: []string{"", "bytes=300-", "bytes=300-"},
 		},
 		{
