@@ -10,6 +10,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // BlobHead checks that blob d exists in the repository and returns its
@@ -45,9 +46,10 @@ func (r *Repository) BlobHead(ctx context.Context, d digest.Digest) (ocispec.Des
 // unusable until it has seen io.EOF (e.g. write to a temp file and rename
 // it after).
 //
-// When the connection drops mid-body (or the transport reports a stall),
-// the reader re-requests the rest with Range: bytes=N- and carries on,
-// up to WithMaxResumes times; the caller sees one unbroken stream. If the
+// When the connection drops mid-body (or the transport reports a stall, or
+// the body ends before desc.Size bytes), the reader re-requests the rest
+// with Range: bytes=N- and carries on, up to WithMaxResumes times; the
+// caller sees one unbroken stream (see transport.ResumingBody). If the
 // server ignores Range and sends the whole blob again, the bytes the caller
 // already has are read and dropped, and the digest still covers exactly
 // what the caller received. Redirects to storage hosts are followed by the
@@ -57,21 +59,8 @@ func (r *Repository) Blob(ctx context.Context, desc ocispec.Descriptor) (io.Read
 	if err := desc.Digest.Validate(); err != nil {
 		return nil, fmt.Errorf("blob digest %q: %w", desc.Digest, err)
 	}
-	b := &resumingBody{
-		name:       fmt.Sprintf("blob %s@%s", r.name, desc.Digest),
-		size:       desc.Size,
-		maxResumes: r.reg.opts.maxResumes,
-		ctxErr:     ctx.Err,
-	}
-	u := r.url("blobs", desc.Digest.String())
-	b.open = func(offset int64) (*http.Response, error) {
-		hdr := http.Header{"Accept-Encoding": {"identity"}}
-		if offset > 0 {
-			hdr.Set("Range", fmt.Sprintf("bytes=%d-", offset))
-		}
-		return r.reg.do(ctx, http.MethodGet, u, hdr, nil, 0)
-	}
-	if err := b.start(); err != nil {
+	b, err := transport.OpenResumingBody(ctx, r.blobSource(ctx, desc), 0)
+	if err != nil {
 		return nil, err
 	}
 	v, err := content.NewVerifier(b, desc)
@@ -80,6 +69,23 @@ func (r *Repository) Blob(ctx context.Context, desc ocispec.Descriptor) (io.Read
 		return nil, err
 	}
 	return &verifiedBody{Verifier: v, body: b}, nil
+}
+
+// blobSource describes the GET of blob desc for a transport.ResumingBody.
+func (r *Repository) blobSource(ctx context.Context, desc ocispec.Descriptor) transport.Resumable {
+	u := r.url("blobs", desc.Digest.String())
+	return transport.Resumable{
+		Name:       fmt.Sprintf("blob %s@%s", r.name, desc.Digest),
+		Size:       desc.Size,
+		MaxResumes: r.reg.opts.maxResumes,
+		Open: func(offset int64) (*http.Response, error) {
+			hdr := http.Header{"Accept-Encoding": {"identity"}}
+			if offset > 0 {
+				hdr.Set("Range", fmt.Sprintf("bytes=%d-", offset))
+			}
+			return r.reg.do(ctx, http.MethodGet, u, hdr, nil, 0)
+		},
+	}
 }
 
 type verifiedBody struct {
