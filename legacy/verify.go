@@ -3,6 +3,7 @@ package legacy
 import (
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 
 	"github.com/hoist-dev/hoist/errcode"
@@ -105,7 +106,7 @@ func (v *verifiedLayer) Close() error {
 		v.ts.Close()
 	}
 	if v.done == nil {
-		v.done = fmt.Errorf("%s: %w", v.what, errReadAfterClose)
+		v.done = fmt.Errorf("%s: %w", v.what, http.ErrBodyReadAfterClose)
 	}
 	return v.rc.Close()
 }
