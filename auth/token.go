@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
 // defaultTokenLifetime applies when a token server does not say.
@@ -152,7 +154,7 @@ func safeRedirect(req *http.Request, via []*http.Request) error {
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
 		return fmt.Errorf("refusing a redirect from https to %s", redactURL(req.URL))
 	}
-	if !sameOrigin(req.URL, first.URL) {
+	if !hoisttransport.SameOrigin(req.URL, first.URL) {
 		if req.Method == http.MethodPost {
 			return fmt.Errorf("refusing to send a POST (it carries a secret) to another host (%s)", redactURL(req.URL))
 		}

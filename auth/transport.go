@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+
+	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
 // transport authenticates requests to one registry host; see NewTransport.
@@ -307,8 +309,7 @@ func hostMatches(u *url.URL, host string) bool {
 	if strings.EqualFold(u.Host, host) {
 		return true
 	}
-	h := &url.URL{Scheme: u.Scheme, Host: host}
-	return strings.EqualFold(u.Hostname(), h.Hostname()) && portOf(u) == portOf(h)
+	return hoisttransport.SameOrigin(u, &url.URL{Scheme: u.Scheme, Host: host})
 }
 
 func closeBody(req *http.Request) {
