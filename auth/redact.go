@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
-	"net/http"
 	"net/url"
 	"strings"
 )
@@ -14,47 +13,14 @@ import (
 // redacted replaces every secret these helpers hide.
 const redacted = "[redacted]"
 
-// secretHeaders carry credentials in requests or responses.
-var secretHeaders = map[string]bool{
-	"Authorization":       true,
-	"Proxy-Authorization": true,
-	"X-Registry-Auth":     true,
-	"X-Docker-Token":      true,
-	"Cookie":              true,
-	"Set-Cookie":          true,
-}
-
-// secretKeys are the JSON members, form fields and query parameters that
-// hold secrets, compared in lower case.
+// secretKeys are the JSON members and form fields that hold secrets,
+// compared in lower case. (URLs are redacted by errcode.RedactURL, headers
+// by transport.RedactHeaders.)
 var secretKeys = map[string]bool{
 	"password": true, "secret": true, "auth": true,
 	"token": true, "access_token": true, "refresh_token": true, "id_token": true,
 	"identitytoken": true, "registrytoken": true, "client_secret": true,
 	"signature": true, "x-amz-signature": true, "sig": true,
-}
-
-// RedactHeaders returns a copy of h fit for logs. The values of
-// Authorization, Proxy-Authorization, X-Registry-Auth, X-Docker-Token and
-// cookie headers are replaced by "[redacted]"; an Authorization value keeps
-// its scheme ("Bearer [redacted]"), which helps debugging and reveals
-// nothing. h is not modified.
-func RedactHeaders(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		if !secretHeaders[http.CanonicalHeaderKey(k)] {
-			out[k] = append([]string(nil), vs...)
-			continue
-		}
-		for _, v := range vs {
-			scheme, _, hasScheme := strings.Cut(strings.TrimSpace(v), " ")
-			if hasScheme && strings.HasSuffix(http.CanonicalHeaderKey(k), "Authorization") {
-				out[k] = append(out[k], scheme+" "+redacted)
-			} else {
-				out[k] = append(out[k], redacted)
-			}
-		}
-	}
-	return out
 }
 
 // RedactJSON returns body with the string values of secret members
@@ -106,15 +72,12 @@ func RedactForm(body string) string {
 	return q.Encode()
 }
 
-func redactValues(q url.Values) bool {
-	changed := false
+func redactValues(q url.Values) {
 	for k := range q {
 		if secretKeys[strings.ToLower(k)] {
 			q[k] = []string{redacted}
-			changed = true
 		}
 	}
-	return changed
 }
 
 // RedactBody redacts a request or response body for a log according to its
@@ -129,28 +92,6 @@ func RedactBody(contentType string, body []byte) []byte {
 		return []byte(RedactForm(string(body)))
 	}
 	return body
-}
-
-// RedactURL returns u as a string without user info or the values of
-// secret query parameters (tokens, passwords, presigned-URL signatures).
-func RedactURL(u *url.URL) string { return redactURL(u) }
-
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	if c.User != nil {
-		c.User = url.User(redacted)
-	}
-	if c.RawQuery != "" {
-		if q, err := url.ParseQuery(c.RawQuery); err != nil {
-			c.RawQuery = redacted
-		} else if redactValues(q) {
-			c.RawQuery = q.Encode()
-		}
-	}
-	return c.String()
 }
 
 func isContextErr(err error) bool {

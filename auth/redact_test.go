@@ -2,29 +2,9 @@ package auth
 
 import (
 	"fmt"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 )
-
-func TestRedactHeaders(t *testing.T) {
-	h := http.Header{
-		"Authorization":   {"Bearer eyJhbGciOi.secret.sig"},
-		"X-Registry-Auth": {"eyJ1c2VybmFtZSI6ImEiLCJwYXNzd29yZCI6ImIifQ=="},
-		"X-Docker-Token":  {"signature=abc,repository=\"a\",access=read"},
-		"Cookie":          {"session=s3cret"},
-		"Accept":          {"application/json"},
-	}
-	got := RedactHeaders(h)
-	if got.Get("Authorization") != "Bearer [redacted]" || got.Get("X-Registry-Auth") != "[redacted]" ||
-		got.Get("X-Docker-Token") != "[redacted]" || got.Get("Cookie") != "[redacted]" || got.Get("Accept") != "application/json" {
-		t.Fatalf("RedactHeaders = %v", got)
-	}
-	if h.Get("Authorization") != "Bearer eyJhbGciOi.secret.sig" {
-		t.Fatal("RedactHeaders modified its argument")
-	}
-}
 
 func TestRedactBodies(t *testing.T) {
 	tests := []struct {
@@ -54,14 +34,6 @@ func TestRedactBodies(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestRedactURL(t *testing.T) {
-	u, _ := url.Parse("https://user:pw@storage.example/blob?X-Amz-Signature=abc&X-Amz-Date=1&token=t")
-	got := RedactURL(u)
-	if strings.Contains(got, "pw") || strings.Contains(got, "abc") || strings.Contains(got, "=t") || !strings.Contains(got, "X-Amz-Date=1") {
-		t.Fatalf("RedactURL = %s", got)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hoist-dev/hoist/errcode"
 	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
@@ -57,7 +58,7 @@ func (tc tokenClient) fetch(ctx context.Context, tr tokenRequest) (issued, error
 	}
 	hasSecret := tr.cred.IdentityToken != "" || tr.cred.Password != ""
 	if hasSecret && u.Scheme == "http" && !tc.o.plainHTTP(u.Host) {
-		return issued{}, fmt.Errorf("token realm %s: %w to a host that is not on loopback; use an https realm, or mark %s insecure", redactURL(u), ErrPlainHTTP, u.Host)
+		return issued{}, fmt.Errorf("token realm %s: %w to a host that is not on loopback; use an https realm, or mark %s insecure", errcode.RedactURL(u), ErrPlainHTTP, u.Host)
 	}
 	var req *http.Request
 	if tr.cred.IdentityToken != "" {
@@ -108,33 +109,33 @@ func (tc tokenClient) fetch(ctx context.Context, tr tokenRequest) (issued, error
 	client := &http.Client{Transport: tc.base, CheckRedirect: safeRedirect}
 	resp, err := client.Do(req)
 	if err != nil {
-		return issued{}, fmt.Errorf("token realm %s: %w", redactURL(u), err)
+		return issued{}, fmt.Errorf("token realm %s: %w", errcode.RedactURL(u), err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, tc.o.tokenLimit+1))
 	if err != nil {
-		return issued{}, fmt.Errorf("token realm %s: reading the answer: %w", redactURL(u), err)
+		return issued{}, fmt.Errorf("token realm %s: reading the answer: %w", errcode.RedactURL(u), err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg := snippet(body)
 		if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-			return issued{}, fmt.Errorf("token realm %s answered %s for %s: %w: %s", redactURL(u), resp.Status, tr.cred.String(), ErrBadCredentials, msg)
+			return issued{}, fmt.Errorf("token realm %s answered %s for %s: %w: %s", errcode.RedactURL(u), resp.Status, tr.cred.String(), ErrBadCredentials, msg)
 		}
-		return issued{}, fmt.Errorf("token realm %s answered %s: %s", redactURL(u), resp.Status, msg)
+		return issued{}, fmt.Errorf("token realm %s answered %s: %s", errcode.RedactURL(u), resp.Status, msg)
 	}
 	if int64(len(body)) > tc.o.tokenLimit {
-		return issued{}, fmt.Errorf("token realm %s: the answer is larger than %d bytes", redactURL(u), tc.o.tokenLimit)
+		return issued{}, fmt.Errorf("token realm %s: the answer is larger than %d bytes", errcode.RedactURL(u), tc.o.tokenLimit)
 	}
 	var tresp tokenResponse
 	if err := json.Unmarshal(body, &tresp); err != nil {
-		return issued{}, fmt.Errorf("token realm %s: the answer is not a token document: %v", redactURL(u), err)
+		return issued{}, fmt.Errorf("token realm %s: the answer is not a token document: %v", errcode.RedactURL(u), err)
 	}
 	tok := tresp.Token
 	if tok == "" {
 		tok = tresp.AccessToken
 	}
 	if tok == "" {
-		return issued{}, fmt.Errorf("token realm %s: the answer has neither \"token\" nor \"access_token\"", redactURL(u))
+		return issued{}, fmt.Errorf("token realm %s: the answer has neither \"token\" nor \"access_token\"", errcode.RedactURL(u))
 	}
 	life := time.Duration(tresp.ExpiresIn) * time.Second
 	if tresp.ExpiresIn <= 0 {
@@ -152,11 +153,11 @@ func safeRedirect(req *http.Request, via []*http.Request) error {
 	}
 	first, prev := via[0], via[len(via)-1]
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("refusing a redirect from https to %s", redactURL(req.URL))
+		return fmt.Errorf("refusing a redirect from https to %s", errcode.RedactURL(req.URL))
 	}
 	if !hoisttransport.SameOrigin(req.URL, first.URL) {
 		if req.Method == http.MethodPost {
-			return fmt.Errorf("refusing to send a POST (it carries a secret) to another host (%s)", redactURL(req.URL))
+			return fmt.Errorf("refusing to send a POST (it carries a secret) to another host (%s)", errcode.RedactURL(req.URL))
 		}
 		req.Header.Del("Authorization")
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hoist-dev/hoist/errcode"
 	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
@@ -131,13 +132,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	if !replayable {
 		drain(resp)
-		return nil, fmt.Errorf("%s %s: the registry asks for authentication, but the %w (set Request.GetBody)", req.Method, redactURL(req.URL), ErrBodyNotReplayable)
+		return nil, fmt.Errorf("%s %s: the registry asks for authentication, but the %w (set Request.GetBody)", req.Method, errcode.RedactURL(req.URL), ErrBodyNotReplayable)
 	}
 	var body io.ReadCloser
 	if hasBody {
 		if body, err = req.GetBody(); err != nil {
 			drain(resp)
-			return nil, fmt.Errorf("%s %s: re-reading the request body: %w", req.Method, redactURL(req.URL), err)
+			return nil, fmt.Errorf("%s %s: re-reading the request body: %w", req.Method, errcode.RedactURL(req.URL), err)
 		}
 	}
 	drain(resp)

@@ -281,6 +281,25 @@ func TestRedactURL(t *testing.T) {
 	}
 }
 
+// A presigned storage URL, as auth and transport render realm and
+// redirect URLs in errors and logs, shows none of its secrets.
+func TestRedactURLPresigned(t *testing.T) {
+	u, _ := url.Parse("https://user:pw@storage.example/blob?X-Amz-Signature=abc&X-Amz-Date=1&token=t&access_token=at")
+	got := RedactURL(u)
+	r, err := url.Parse(got)
+	if err != nil {
+		t.Fatalf("%s does not parse: %v", got, err)
+	}
+	if pw, _ := r.User.Password(); pw != "REDACTED" || r.Host != "storage.example" || r.Path != "/blob" {
+		t.Errorf("%s: want the password hidden, host and path kept", got)
+	}
+	for _, k := range []string{"X-Amz-Signature", "token", "access_token"} {
+		if v := r.Query().Get(k); v != "REDACTED" {
+			t.Errorf("%s shows %s=%q", got, k, v)
+		}
+	}
+}
+
 func FuzzParseBody(f *testing.F) {
 	f.Add("application/json", []byte(`{"errors":[{"code":"DENIED","message":"no","detail":[1,2]}]}`))
 	f.Add("text/html", []byte(nginx403))

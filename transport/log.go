@@ -3,9 +3,10 @@ package transport
 import (
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
+
+	"github.com/hoist-dev/hoist/errcode"
 )
 
 // logger logs each attempt that reaches the network, at debug level.
@@ -21,7 +22,7 @@ func (l *logger) RoundTrip(req *http.Request) (*http.Response, error) {
 		return l.next.RoundTrip(req)
 	}
 	start := time.Now()
-	attrs := []any{"method", req.Method, "url", redactURL(req.URL), "headers", RedactHeaders(req.Header)}
+	attrs := []any{"method", req.Method, "url", errcode.RedactURL(req.URL), "headers", RedactHeaders(req.Header)}
 	if l.cert != "" {
 		attrs = append(attrs, "client_cert", l.cert)
 	}
@@ -35,6 +36,7 @@ func (l *logger) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
+// secretHeaders carry credentials in requests or responses.
 var secretHeaders = map[string]bool{
 	"Authorization":       true,
 	"Proxy-Authorization": true,
@@ -44,18 +46,22 @@ var secretHeaders = map[string]bool{
 	"X-Registry-Auth":     true,
 }
 
-// RedactHeaders returns a copy of h fit for logs: credentials are replaced
-// by "[redacted]", keeping the scheme word of Authorization ("Bearer
-// [redacted]") because it helps debugging and reveals nothing.
+// RedactHeaders returns a copy of h fit for logs. The values of
+// Authorization, Proxy-Authorization, X-Registry-Auth, X-Docker-Token and
+// cookie headers are replaced by "[redacted]"; an Authorization value keeps
+// its scheme ("Bearer [redacted]"), which helps debugging and reveals
+// nothing. h is not modified, and the copy shares no slice with it.
 func RedactHeaders(h http.Header) http.Header {
 	out := make(http.Header, len(h))
 	for k, vs := range h {
-		if !secretHeaders[http.CanonicalHeaderKey(k)] {
-			out[k] = vs
+		ck := http.CanonicalHeaderKey(k)
+		if !secretHeaders[ck] {
+			out[k] = append([]string(nil), vs...)
 			continue
 		}
 		for _, v := range vs {
-			if scheme, _, ok := strings.Cut(v, " "); ok && (k == "Authorization" || k == "Proxy-Authorization") {
+			scheme, _, hasScheme := strings.Cut(strings.TrimSpace(v), " ")
+			if hasScheme && strings.HasSuffix(ck, "Authorization") {
 				out[k] = append(out[k], scheme+" [redacted]")
 			} else {
 				out[k] = append(out[k], "[redacted]")
@@ -64,37 +70,3 @@ func RedactHeaders(h http.Header) http.Header {
 	}
 	return out
 }
-
-var secretParams = []string{"password", "token", "access_token", "refresh_token", "client_secret", "signature", "x-amz-signature", "sig"}
-
-// redactURL hides user info and query parameters that carry secrets (as
-// presigned storage URLs do).
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	if c.User != nil {
-		c.User = url.User("[redacted]")
-	}
-	if c.RawQuery != "" {
-		q := c.Query()
-		changed := false
-		for k := range q {
-			for _, s := range secretParams {
-				if strings.EqualFold(k, s) {
-					q.Set(k, "[redacted]")
-					changed = true
-				}
-			}
-		}
-		if changed {
-			c.RawQuery = q.Encode()
-		}
-	}
-	return c.String()
-}
-
-// RedactURL returns u as a string with credentials and secret query
-// parameters hidden, for error messages and logs.
-func RedactURL(u *url.URL) string { return redactURL(u) }

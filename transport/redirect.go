@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/hoist-dev/hoist/errcode"
 )
 
 // ErrInsecureRedirect is returned (wrapped) for a redirect from https to http.
@@ -19,11 +21,11 @@ var ErrInsecureRedirect = errors.New("refusing a redirect from https to plain ht
 //     (stricter than net/http, which also trusts subdomains).
 func CheckRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
-		return fmt.Errorf("stopped after 10 redirects, at %s", redactURL(req.URL))
+		return fmt.Errorf("stopped after 10 redirects, at %s", errcode.RedactURL(req.URL))
 	}
 	prev := via[len(via)-1]
 	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: %s redirected to %s", ErrInsecureRedirect, redactURL(prev.URL), redactURL(req.URL))
+		return fmt.Errorf("%w: %s redirected to %s", ErrInsecureRedirect, errcode.RedactURL(prev.URL), errcode.RedactURL(req.URL))
 	}
 	if !SameOrigin(req.URL, via[0].URL) {
 		req.Header.Del("Authorization")
