@@ -2,7 +2,6 @@ package distribution
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // url returns the registry URL for a path under /v2/NAME/.
@@ -20,32 +20,11 @@ func (r *Repository) url(parts ...string) *url.URL {
 	return &u
 }
 
-// do sends one request and returns the response whatever its status. body
-// may be nil; when it is not, size is its length (-1 if unknown). Network
-// errors name the method and the redacted URL.
+// do sends one request with the registry's client and returns the
+// response whatever its status; see transport.Send for body, size and
+// errors.
 func (r *Registry) do(ctx context.Context, method string, u *url.URL, hdr http.Header, body io.Reader, size int64) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
-	}
-	for k, vs := range hdr {
-		req.Header[k] = vs
-	}
-	if body != nil {
-		req.ContentLength = size
-		if size == 0 {
-			req.Body, req.GetBody = http.NoBody, nil
-		}
-	}
-	resp, err := r.opts.client.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
-	}
-	return resp, nil
+	return transport.Send(ctx, r.opts.client, method, u, hdr, body, size)
 }
 
 // expect returns nil when resp has one of the wanted statuses; otherwise it

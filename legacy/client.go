@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -84,35 +83,6 @@ func (c *Client) indexHeaders(ctx context.Context) (http.Header, error) {
 		h.Set("Authorization", basicAuth(cred))
 	}
 	return h, nil
-}
-
-// send sends one request with hc and returns the response whatever its
-// status. body may be nil; otherwise size is its length, or -1 to send it
-// with chunked transfer encoding. Network errors name the method and the
-// redacted URL.
-func send(ctx context.Context, hc *http.Client, method string, u *url.URL, hdr http.Header, body io.Reader, size int64) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
-	}
-	for k, vs := range hdr {
-		req.Header[k] = vs
-	}
-	if body != nil {
-		req.ContentLength = size
-		if size == 0 {
-			req.Body, req.GetBody = http.NoBody, nil
-		}
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
-	}
-	return resp, nil
 }
 
 // expect returns nil when resp has one of the wanted statuses; otherwise

@@ -67,7 +67,7 @@ func (c *Client) RepositoryData(ctx context.Context, name string) (*RepositoryDa
 		return nil, err
 	}
 	u := resolve(c.index, "repositories/"+remote+"/images")
-	resp, err := send(ctx, c.hc, http.MethodGet, u, hdr, nil, 0)
+	resp, err := transport.Send(ctx, c.hc, http.MethodGet, u, hdr, nil, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +193,7 @@ func (c *Client) putIndex(ctx context.Context, path string, list []ImageEntry, e
 	}
 	u := resolve(c.index, path)
 	for hops := 0; ; hops++ {
-		resp, err := send(ctx, noFollow, http.MethodPut, u, hdr, bytes.NewReader(body), int64(len(body)))
+		resp, err := transport.Send(ctx, noFollow, http.MethodPut, u, hdr, bytes.NewReader(body), int64(len(body)))
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/hoist-dev/hoist/auth"
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // LoginStatus is the outcome of a successful Login.
@@ -67,7 +68,7 @@ func (c *Client) Login(ctx context.Context, cred auth.Credential, email string) 
 			Email    string `json:"email"`
 		}{cred.Username, cred.Password, email})
 		hdr := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
-		resp, err := send(ctx, c.hc, http.MethodPost, u, hdr, bytes.NewReader(body), int64(len(body)))
+		resp, err := transport.Send(ctx, c.hc, http.MethodPost, u, hdr, bytes.NewReader(body), int64(len(body)))
 		if err != nil {
 			return 0, fmt.Errorf("v1 login to %s: %w", c.index.Host, err)
 		}
@@ -89,7 +90,7 @@ func (c *Client) Login(ctx context.Context, cred auth.Credential, email string) 
 	}
 
 	hdr := http.Header{"Authorization": {basicAuth(cred)}}
-	resp, err := send(ctx, c.hc, http.MethodGet, u, hdr, nil, 0)
+	resp, err := transport.Send(ctx, c.hc, http.MethodGet, u, hdr, nil, 0)
 	if err != nil {
 		return 0, fmt.Errorf("v1 login to %s: %w", c.index.Host, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // PingResult is what a v1 registry says about itself in answer to _ping.
@@ -61,7 +62,7 @@ func (c *Client) Ping(ctx context.Context) (PingResult, error) {
 
 func (c *Client) doPing(ctx context.Context) (PingResult, error) {
 	u := resolve(c.index, "_ping")
-	resp, err := send(ctx, c.hc, http.MethodGet, u, nil, nil, 0)
+	resp, err := transport.Send(ctx, c.hc, http.MethodGet, u, nil, nil, 0)
 	if err != nil {
 		return PingResult{}, fmt.Errorf("v1 ping of %s: %w", c.index.Host, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // SearchResult is one repository found by a search.
@@ -55,7 +56,7 @@ func (c *Client) SearchPage(ctx context.Context, term string, page, size int) (*
 	}
 	u := resolve(c.index, "search")
 	u.RawQuery = q.Encode()
-	resp, err := send(ctx, c.hc, http.MethodGet, u, hdr, nil, 0)
+	resp, err := transport.Send(ctx, c.hc, http.MethodGet, u, hdr, nil, 0)
 	if err != nil {
 		return nil, fmt.Errorf("search for %q: %w", term, err)
 	}

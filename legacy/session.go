@@ -94,7 +94,7 @@ func (s *Session) do(ctx context.Context, ep *url.URL, method, path string, hdr 
 			h.Set("Authorization", "Token "+strings.Join(s.tokens, ","))
 		}
 	}
-	return send(ctx, s.hc, method, resolve(ep, path), h, body, size)
+	return transport.Send(ctx, s.hc, method, resolve(ep, path), h, body, size)
 }
 
 // stopError ends an endpoint loop at once: the answer is definitive (a

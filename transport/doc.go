@@ -15,7 +15,9 @@
 // Authentication is not here: package auth wraps this transport. Redirect
 // policy lives in an http.Client's CheckRedirect; NewClient sets it.
 //
-// Above the RoundTripper, ResumingBody (resume.go) is the body of a GET that
-// survives dropped connections by asking for the rest with a Range request;
-// the v2 blob reader and the v1 layer reader both use it.
+// Above the RoundTripper, the protocol clients (distribution, legacy) share
+// two helpers: Send (send.go) builds and sends one request and keeps the
+// URL's secrets out of its errors, and ResumingBody (resume.go) is the body
+// of a GET that survives dropped connections by asking for the rest with a
+// Range request.
 package transport
