@@ -26,8 +26,8 @@ type Resumable struct {
 	MaxResumes int
 	// Open sends the GET and returns the answer whatever its status. For
 	// offset 0 it asks for the whole resource; for offset > 0 it must ask
-	// with "Range: bytes=OFFSET-". It is called from Read, never
-	// concurrently, and should use the context given to OpenResumingBody
+	// with "Range: bytes=OFFSET-". OpenResumingBody and Read call it, one
+	// call at a time; it should use the context given to OpenResumingBody
 	// or NewResumingBody.
 	Open func(offset int64) (*http.Response, error)
 }
