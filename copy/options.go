@@ -5,10 +5,12 @@ import (
 )
 
 // DefaultConcurrency is how many blobs move at once unless
-// WithConcurrency says otherwise. It was chosen with bench/ (see
-// bench/RESULTS.md): beyond it, pulls and pushes on loopback and on a
-// LAN gain nothing and memory grows.
-const DefaultConcurrency = 6
+// WithConcurrency says otherwise. It was chosen with bench/ (the sweep in
+// bench/RESULTS.md): from 3 up, pull and copy times are within noise of
+// each other, while memory grows with every extra stream; 4 keeps one
+// stream of headroom for registries with more per-request latency than
+// loopback.
+const DefaultConcurrency = 4
 
 // Format says which media types the copied manifests carry.
 type Format int
