@@ -56,12 +56,16 @@ func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, d
 // transfer moves one blob: skip if present, else mount if possible, else
 // resume a partial, else stream it.
 func (c *Copier) transfer(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
+	sem := c.sem
+	if desc.Size >= 0 && desc.Size < smallBlob {
+		sem = c.smallSem
+	}
 	select {
-	case c.sem <- struct{}{}:
+	case sem <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	defer func() { <-c.sem }()
+	defer func() { <-sem }()
 
 	srcLoc, _ := src.(located)
 	if srcLoc != nil {

@@ -20,8 +20,9 @@ import (
 // two of them need in the same target is transferred once. A Copier is safe
 // for concurrent use.
 type Copier struct {
-	o   options
-	sem chan struct{}
+	o        options
+	sem      chan struct{} // bulk transfers: WithConcurrency
+	smallSem chan struct{} // small blobs, bound by round trips, not bandwidth
 
 	mu       sync.Mutex
 	inflight map[flightKey]*flight
@@ -50,7 +51,7 @@ func New(opts ...Option) *Copier {
 	for _, f := range opts {
 		f(&o)
 	}
-	return &Copier{o: o, sem: make(chan struct{}, o.concurrency), inflight: map[flightKey]*flight{}, empty: map[store.Writer]*emptyCheck{}}
+	return &Copier{o: o, sem: make(chan struct{}, o.concurrency), smallSem: make(chan struct{}, smallConcurrency), inflight: map[flightKey]*flight{}, empty: map[store.Writer]*emptyCheck{}}
 }
 
 // Result says what one copy did.

@@ -12,6 +12,15 @@ import (
 // loopback.
 const DefaultConcurrency = 4
 
+// smallBlob and smallConcurrency: blobs under smallBlob bytes (configs,
+// small layers) cost a round trip or two, not bandwidth, so they move up to
+// smallConcurrency at once beside the bulk transfers; copying many small
+// images (--all-tags) is bound by registry round trips, not by bytes.
+const (
+	smallBlob        = 1 << 20
+	smallConcurrency = 16
+)
+
 // Format says which media types the copied manifests carry.
 type Format int
 
@@ -47,7 +56,8 @@ func WithPlatforms(p ...ocispec.Platform) Option {
 	return func(o *options) { o.platforms = append([]ocispec.Platform(nil), p...) }
 }
 
-// WithConcurrency bounds how many blobs are transferred at once (minimum 1).
+// WithConcurrency bounds how many blobs of 1 MiB or more are transferred at
+// once (minimum 1); smaller blobs move up to 16 at once beside them.
 func WithConcurrency(n int) Option {
 	return func(o *options) {
 		if n < 1 {
