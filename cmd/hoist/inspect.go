@@ -72,26 +72,14 @@ REF may be a registry reference, oci:DIR[:TAG] or docker-archive:FILE[:REF].`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			l, err := parseLocation(args[0])
+			r, err := a.resolveManifest(ctx, args[0], platform)
 			if err != nil {
 				return err
 			}
-			o, err := a.openReader(ctx, l)
-			if err != nil {
-				return err
-			}
-			defer o.finish(true)
-			desc, err := o.r.Resolve(ctx, srcRef(l))
-			if err != nil {
-				return err
-			}
-			m, err := fetchManifest(ctx, o.r, desc)
-			if err != nil {
-				return err
-			}
-			ins := &inspection{Reference: args[0], Digest: desc.Digest.String(), MediaType: m.Descriptor.MediaType,
-				Size: desc.Size, Annots: m.Annotations(), Subject: m.Subject(), Legacy: m.Legacy}
-			imgDesc := desc
+			defer r.o.finish(true)
+			m := r.root
+			ins := &inspection{Reference: args[0], Digest: r.rootDesc.Digest.String(), MediaType: m.Descriptor.MediaType,
+				Size: r.rootDesc.Size, Annots: m.Annotations(), Subject: m.Subject(), Legacy: m.Legacy}
 			if m.Index != nil {
 				for _, d := range m.Index.Manifests {
 					p := "unknown"
@@ -100,27 +88,13 @@ REF may be a registry reference, oci:DIR[:TAG] or docker-archive:FILE[:REF].`,
 					}
 					ins.Platforms = append(ins.Platforms, platformEntry{p, d.Digest.String(), d.MediaType, d.Size})
 				}
-				if platform != "" {
-					want, err := content.ParsePlatform(platform)
-					if err != nil {
-						return usageError{err}
-					}
-					d, ok := content.SelectPlatform(m.Index, want)
-					if !ok {
-						return fmt.Errorf("%s has no image for %s", args[0], platform)
-					}
-					if m, err = fetchManifest(ctx, o.r, d); err != nil {
-						return err
-					}
-					imgDesc = d
-				}
 			}
-			if m.Image != nil {
-				if ins.Image, err = inspectImage(ctx, o.r, m); err != nil {
+			if r.m.Image != nil {
+				if ins.Image, err = inspectImage(ctx, r.o.r, r.m); err != nil {
 					return err
 				}
-				if imgDesc.Digest != desc.Digest {
-					ins.Image.Digest = imgDesc.Digest.String()
+				if r.desc.Digest != r.rootDesc.Digest {
+					ins.Image.Digest = r.desc.Digest.String()
 				}
 			}
 			if a.jsonOut {

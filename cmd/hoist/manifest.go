@@ -1,11 +1,7 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
-
-	"github.com/hoist-dev/hoist/content"
 )
 
 func (a *app) manifestCommand() *cobra.Command {
@@ -22,41 +18,12 @@ manifest of that platform is printed instead.`,
   hoist manifest oci:./alpine:3.19`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := parseLocation(args[0])
+			r, err := a.resolveManifest(cmd.Context(), args[0], platform)
 			if err != nil {
 				return err
 			}
-			o, err := a.openReader(ctx, l)
-			if err != nil {
-				return err
-			}
-			defer o.finish(true)
-			desc, err := o.r.Resolve(ctx, srcRef(l))
-			if err != nil {
-				return err
-			}
-			m, err := fetchManifest(ctx, o.r, desc)
-			if err != nil {
-				return err
-			}
-			if platform != "" {
-				if m.Index == nil {
-					return fmt.Errorf("%s is an image manifest, not an index: --platform does not apply", args[0])
-				}
-				p, err := content.ParsePlatform(platform)
-				if err != nil {
-					return usageError{err}
-				}
-				d, ok := content.SelectPlatform(m.Index, p)
-				if !ok {
-					return fmt.Errorf("%s has no manifest for %s", args[0], platform)
-				}
-				if m, err = fetchManifest(ctx, o.r, d); err != nil {
-					return err
-				}
-			}
-			_, err = a.stdout.Write(m.Raw)
+			defer r.o.finish(true)
+			_, err = a.stdout.Write(r.m.Raw)
 			return err
 		},
 	}

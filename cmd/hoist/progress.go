@@ -30,6 +30,9 @@ type progress struct {
 	total *mpb.Bar
 	bars  map[digest.Digest]*mpb.Bar
 	last  map[digest.Digest]time.Time
+	// planned is the bytes of every Planned event so far: --all-tags plans
+	// one graph per tag, and the total bar grows with each.
+	planned int64
 }
 
 const (
@@ -74,7 +77,8 @@ func (pr *progress) event(e copy.Event) {
 					mpb.PrependDecorators(decor.Name("total", decor.WCSyncSpaceR), decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncSpace)),
 					mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 30, decor.WCSyncSpace), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
 			}
-			pr.total.SetTotal(pr.total.Current()+e.Bytes+remaining(pr.total), false)
+			pr.planned += e.Bytes
+			pr.total.SetTotal(pr.planned, false)
 		}
 	case copy.BlobStarted:
 		pr.start[d.Digest] = time.Now()
@@ -131,10 +135,6 @@ func (pr *progress) event(e copy.Event) {
 		}
 	}
 }
-
-// remaining is what a bar still has to go (used when a later copy of
-// --all-tags grows the total).
-func remaining(b *mpb.Bar) int64 { return 0 }
 
 // finish stops the bars; call it once after the copy, whatever its outcome.
 func (pr *progress) finish(ok bool) {
