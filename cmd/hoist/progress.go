@@ -75,7 +75,7 @@ func (pr *progress) event(e copy.Event) {
 			if pr.total == nil {
 				pr.total = pr.p.New(0, mpb.BarStyle(), mpb.BarPriority(1<<30),
 					mpb.PrependDecorators(decor.Name("total", decor.WCSyncSpaceR), decor.CountersKibiByte("% .1f / % .1f", decor.WCSyncSpace)),
-					mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 30, decor.WCSyncSpace), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 30)))
+					mpb.AppendDecorators(decor.AverageSpeed(decor.SizeB1024(0), "% .1f", decor.WCSyncSpace), decor.Name(" ETA "), decor.AverageETA(decor.ET_STYLE_GO)))
 			}
 			pr.planned += e.Bytes
 			pr.total.SetTotal(pr.planned, false)
