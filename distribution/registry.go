@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync/atomic"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/reference"
 )
 
 // Registry is a client for one registry host. It is safe for concurrent
@@ -53,9 +53,6 @@ func NewRegistry(host string, opts ...Option) (*Registry, error) {
 // Host returns the host the registry was created for.
 func (r *Registry) Host() string { return r.host }
 
-// nameRE is the distribution spec's repository name grammar.
-var nameRE = regexp.MustCompile(`^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$`)
-
 // Repository returns a client for the named repository on this registry,
 // e.g. "library/alpine". The name is checked against the distribution
 // spec's grammar; no I/O happens. A Repository is safe for concurrent use.
@@ -66,21 +63,11 @@ func (r *Registry) Repository(name string) (*Repository, error) {
 	return &Repository{reg: r, name: name}, nil
 }
 
-// ValidateRepositoryName checks name against the distribution spec:
-// lower-case path components of letters and digits, separated inside by
-// '.', '_', "__" or dashes, joined by '/', under 256 characters.
+// ValidateRepositoryName checks name against the distribution spec's
+// repository grammar; it is reference.ValidateRepository, the one place the
+// grammar is written down.
 func ValidateRepositoryName(name string) error {
-	switch {
-	case name == "":
-		return fmt.Errorf("repository name is empty")
-	case len(name) > 255:
-		return fmt.Errorf("repository name is %d characters long; the limit is 255", len(name))
-	case strings.ToLower(name) != name && nameRE.MatchString(strings.ToLower(name)):
-		return fmt.Errorf("repository name must be lowercase: %q", name)
-	case !nameRE.MatchString(name):
-		return fmt.Errorf("repository name %q is invalid: use lowercase letters and digits, separated by '.', '_' or '-' inside a component and '/' between components", name)
-	}
-	return nil
+	return reference.ValidateRepository(name)
 }
 
 // Repository is a client for one repository of a registry. It is safe for

@@ -90,3 +90,14 @@ func componentProblem(c string) string {
 func isLowerAlnum(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
 }
+
+// ValidateRepository checks a repository path on its own, without a
+// registry: lower-case components of letters and digits, joined inside by
+// '.', '_', "__" or dashes, separated by '/', at most NameTotalLengthMax
+// characters. Errors match ErrInvalid and name the bad component.
+func ValidateRepository(path string) error {
+	if len(path) > NameTotalLengthMax {
+		return invalidRef(path, fmt.Sprintf("the repository name is %d characters long; the limit is %d", len(path), NameTotalLengthMax))
+	}
+	return checkPath(path, "", path)
+}
