@@ -3,12 +3,12 @@ package probe
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 
+	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/transport"
 )
 
@@ -74,16 +74,7 @@ func Host(ctx context.Context, c *http.Client, host string) (*Report, error) {
 	}
 	rep.fromTrace(tr)
 
-	resp, v1err := get(tctx, c, "https://"+host+"/v1/_ping")
-	if v1err == nil {
-		rep.V1Status = resp.StatusCode
-		if resp.StatusCode == http.StatusOK {
-			rep.Protocols = append(rep.Protocols, "v1")
-			rep.V1Version = resp.Header.Get("X-Docker-Registry-Version")
-			rep.V1Standalone = v1Standalone(resp)
-		}
-		resp.Body.Close()
-	}
+	v1err := rep.pingV1(tctx, c, host)
 	if rep.Scheme == "" {
 		rep.fromTrace(tr)
 	}
@@ -137,18 +128,24 @@ func reason(a transport.CertAttempt) string {
 	return fmt.Sprintf("HTTP %d %s", a.Status, http.StatusText(a.Status))
 }
 
-// v1Standalone reads standalone-ness the way the original client did:
-// the header when present ("true" in any case, or "1"), else the JSON body,
-// else assume standalone.
-func v1Standalone(resp *http.Response) bool {
-	if h := resp.Header.Get("X-Docker-Registry-Standalone"); h != "" {
-		return strings.EqualFold(h, "true") || h == "1"
+// pingV1 asks /v1/_ping through the legacy client, which reads version and
+// standalone-ness the way the original client did.
+func (r *Report) pingV1(ctx context.Context, c *http.Client, host string) error {
+	v1, err := legacy.NewClient(host, legacy.WithTransport(c.Transport))
+	if err != nil {
+		return err
 	}
-	var body struct {
-		Standalone *bool `json:"standalone"`
+	res, err := v1.Ping(ctx)
+	var ee *errcode.Error
+	switch {
+	case err == nil:
+		r.V1Status = http.StatusOK
+		r.Protocols = append(r.Protocols, "v1")
+		r.V1Version, r.V1Standalone = res.Version, res.Standalone
+		return nil
+	case errors.As(err, &ee):
+		r.V1Status = ee.Status // an answer, just not a v1 one
+		return nil
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&body); err == nil && body.Standalone != nil {
-		return *body.Standalone
-	}
-	return true
+	return err
 }
