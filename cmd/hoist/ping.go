@@ -33,6 +33,9 @@ Exit status is 0 when the registry speaks v2 or v1, and 1 otherwise.`,
 				return usagef("ping takes a registry host such as registry.example.com:5000, not %q", args[0])
 			}
 			rep, err := probe.Host(cmd.Context(), a.client(), host)
+			if rep != nil && rep.Scheme == "" {
+				rep = nil // nothing answered: the error says it all
+			}
 			if a.jsonOut && rep != nil {
 				if jerr := a.printJSON(rep); jerr != nil {
 					return jerr

@@ -56,8 +56,8 @@ func TestPingPlainLoopback(t *testing.T) {
 }
 
 func TestPingUnreachable(t *testing.T) {
-	_, stderr, code := hoist(t, "", "ping", "127.0.0.1:1")
-	if code != 1 || !strings.Contains(stderr, "127.0.0.1:1") {
+	out, stderr, code := hoist(t, "", "ping", "127.0.0.1:1")
+	if code != 1 || !strings.Contains(stderr, "127.0.0.1:1") || out != "" {
 		t.Fatalf("exit %d, %q", code, stderr)
 	}
 }
