@@ -109,6 +109,10 @@ func (tc tokenClient) fetch(ctx context.Context, tr tokenRequest) (issued, error
 	client := &http.Client{Transport: tc.base, CheckRedirect: safeRedirect}
 	resp, err := client.Do(req)
 	if err != nil {
+		var ue *url.Error // it would print the realm URL again, unredacted
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
 		return issued{}, fmt.Errorf("token realm %s: %w", errcode.RedactURL(u), err)
 	}
 	defer resp.Body.Close()
