@@ -4,14 +4,17 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+
+	"github.com/hoist-dev/hoist/reference"
 )
 
-// The v1 naming rules. They are kept here rather than imported so that the
-// server depends on no client package.
+// The v1 naming rules for the path segments the server receives. Client
+// names go through reference.ParseV1, whose rules these are, but it reads a
+// first segment with a '.' as a registry host; a path has no host, so the
+// server checks its segments itself. Tags share reference's grammar.
 var (
 	v1NamespaceRE = regexp.MustCompile(`^[a-z0-9_]{4,30}$`)
 	v1RepoRE      = regexp.MustCompile(`^[a-z0-9_.-]+$`)
-	v1TagRE       = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$`)
 	v1ImageIDRE   = regexp.MustCompile(`^[a-f0-9]{64}$`)
 )
 
@@ -43,12 +46,7 @@ func parseV1Name(segs []string) (v1Name, error) {
 	return n, nil
 }
 
-func validTag(tag string) error {
-	if !v1TagRE.MatchString(tag) {
-		return fmt.Errorf("invalid tag %q: it must match %s", tag, v1TagRE)
-	}
-	return nil
-}
+func validTag(tag string) error { return reference.ValidateTag(tag) }
 
 func validImageID(id string) error {
 	if !v1ImageIDRE.MatchString(id) {
