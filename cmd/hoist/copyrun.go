@@ -28,7 +28,7 @@ type copyFlags struct {
 func (f *copyFlags) register(fs *pflag.FlagSet, allTags bool) {
 	fs.StringArrayVar(&f.platforms, "platform", nil, "copy only os/arch[/variant] from a multi-platform image (repeatable); one platform yields its image manifest, several a filtered index")
 	fs.StringVar(&f.format, "format", "", `"oci" converts Docker media types to OCI (new manifest digests); default: keep manifests byte for byte`)
-	fs.IntVar(&f.concurrency, "concurrency", copy.DefaultConcurrency, "blobs transferred at once")
+	fs.IntVar(&f.concurrency, "concurrency", copy.DefaultConcurrency, "blobs of 1 MiB or more transferred at once (smaller ones move up to 16 at once beside them)")
 	fs.BoolVar(&f.noCache, "no-blob-cache", false, "do not read or update the blob-location cache (~/.cache/hoist) used to mount blobs seen elsewhere")
 	if allTags {
 		fs.BoolVarP(&f.allTags, "all-tags", "a", false, "copy every tag of the source repository")
