@@ -22,7 +22,7 @@ func (c *Copier) CopyAll(ctx context.Context, src store.Reader, dst store.Writer
 	if !ok {
 		return nil, fmt.Errorf("the source cannot list its tags, so --all-tags does not apply to it")
 	}
-	tags, err := tl.Tags(ctx)
+	tags, err := tl.Tags(ctx, store.Page{})
 	if err != nil {
 		return nil, err
 	}

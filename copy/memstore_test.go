@@ -154,12 +154,12 @@ func (s *memStore) Tag(ctx context.Context, d ocispec.Descriptor, tag string) er
 	return nil
 }
 
-func (s *memStore) Tags(ctx context.Context) ([]string, error) {
+func (s *memStore) Tags(ctx context.Context, p store.Page) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := append([]string(nil), s.tagOrder...)
 	sort.Strings(out)
-	return out, nil
+	return store.PageOf(out, p), nil
 }
 
 // memMounter wraps a memStore of a registry so that it offers Mount.

@@ -2,15 +2,17 @@ package store
 
 import (
 	"context"
-	"errors"
 	"io"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/errdef"
 )
 
 // ErrNotFound is matched (errors.Is) by every store's error for a tag,
-// manifest or blob it does not have.
-var ErrNotFound = errors.New("not found")
+// manifest or blob it does not have. It is errdef.ErrNotFound, the value a
+// registry's 404 matches too.
+var ErrNotFound = errdef.ErrNotFound
 
 // Reader reads the content of one image location.
 //
@@ -108,8 +110,11 @@ type EmptyChecker interface {
 
 // TagLister is a Reader that can list its tags.
 type TagLister interface {
-	// Tags returns every tag, in the order the location keeps them.
-	Tags(ctx context.Context) ([]string, error)
+	// Tags returns the tags p selects, in lexical order; a registry
+	// answers in its own order, which the spec says is lexical. A
+	// repository that does not exist is an error matching ErrNotFound; one
+	// without tags is an empty list.
+	Tags(ctx context.Context, p Page) ([]string, error)
 }
 
 // Referencer is a Reader or Writer bound to a repository, whose Reference

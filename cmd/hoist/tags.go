@@ -63,11 +63,8 @@ listed.`,
 				if !ok {
 					return fmt.Errorf("%s cannot list tags", l)
 				}
-				if tags, err = tl.Tags(ctx); err != nil {
+				if tags, err = tl.Tags(ctx, store.Page{N: limit}); err != nil {
 					return err
-				}
-				if limit > 0 && len(tags) > limit {
-					tags = tags[:limit]
 				}
 			}
 			if a.jsonOut {

@@ -13,6 +13,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/ocilayout"
 )
 
@@ -47,7 +48,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	tags, _ := l.Tags(ctx)
+	tags, _ := l.Tags(ctx, store.Page{})
 	fmt.Println(got.Digest == md.Digest, tags)
 	// Output: true [v1]
 }

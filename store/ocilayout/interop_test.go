@@ -14,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/store"
 )
 
 func run(t *testing.T, name string, args ...string) []byte {
@@ -104,7 +105,7 @@ func TestUmociInterop(t *testing.T) {
 				t.Fatalf("reading umoci's image: %v", err)
 			}
 		}
-		if tags, _ := l.Tags(ctx); !slices.Equal(tags, []string{"base"}) {
+		if tags, _ := l.Tags(ctx, store.Page{}); !slices.Equal(tags, []string{"base"}) {
 			t.Errorf("Tags = %v", tags)
 		}
 	})
@@ -157,7 +158,7 @@ func TestReadUntaggedLayout(t *testing.T) {
 	if err != nil || d.Digest != img.Root.Digest || d.MediaType != img.Root.MediaType {
 		t.Fatalf("Resolve(\"\") = %+v, %v", d, err)
 	}
-	if tags, _ := l.Tags(ctx); len(tags) != 0 {
+	if tags, _ := l.Tags(ctx, store.Page{}); len(tags) != 0 {
 		t.Errorf("Tags = %v", tags)
 	}
 }

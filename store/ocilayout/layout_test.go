@@ -123,7 +123,7 @@ func TestRoundTripMultiPlatform(t *testing.T) {
 	if got := blobFiles(t, out.Dir()); !slices.Equal(got, want) {
 		t.Errorf("copy out of the layout holds %v, want %v", got, want)
 	}
-	tags, err := r.Tags(ctx)
+	tags, err := r.Tags(ctx, store.Page{})
 	if err != nil || !slices.Equal(tags, []string{"v1"}) {
 		t.Errorf("Tags = %v, %v", tags, err)
 	}
@@ -312,7 +312,7 @@ func TestTagMovesAndDedupes(t *testing.T) {
 	if err := l.Tag(ctx, a.Root, "latest"); err != nil {
 		t.Fatal(err)
 	}
-	if tags, _ := l.Tags(ctx); !slices.Equal(tags, []string{"v1", "v0", "latest"}) {
+	if tags, _ := l.Tags(ctx, store.Page{}); !slices.Equal(tags, []string{"latest", "v0", "v1"}) {
 		t.Errorf("Tags = %v", tags)
 	}
 	// Tagging something never pushed fails.

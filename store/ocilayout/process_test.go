@@ -15,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/store"
 )
 
 // The tests below run this test binary again as a second hoist process.
@@ -108,7 +109,7 @@ func TestTwoProcessesTagOneLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tags, err := l.Tags(ctx)
+		tags, err := l.Tags(ctx, store.Page{})
 		if err != nil {
 			t.Fatal(err)
 		}

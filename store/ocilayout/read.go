@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"strings"
 
 	digest "github.com/opencontainers/go-digest"
@@ -149,8 +150,8 @@ func (ix *index) tags() []string {
 	return tags
 }
 
-// Tags returns the tags of index.json, in file order, each once.
-func (l *Layout) Tags(ctx context.Context) ([]string, error) {
+// Tags returns the tags of index.json that p selects, sorted, each once.
+func (l *Layout) Tags(ctx context.Context, p store.Page) ([]string, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -158,7 +159,9 @@ func (l *Layout) Tags(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return ix.tags(), nil
+	tags := ix.tags()
+	sort.Strings(tags)
+	return store.PageOf(tags, p), nil
 }
 
 // Fetch opens blob desc (a manifest, config or layer alike). The reader

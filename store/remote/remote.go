@@ -187,9 +187,10 @@ func (r *Repository) Empty(ctx context.Context) (bool, error) {
 	return len(tags) == 0, nil
 }
 
-// Tags lists the repository's tags, following pagination to the end.
-func (r *Repository) Tags(ctx context.Context) ([]string, error) {
-	tags, err := r.repo.Tags(ctx, distribution.ListOptions{})
+// Tags lists the repository's tags that p selects, in the registry's
+// order, following the registry's pagination until p.N are listed.
+func (r *Repository) Tags(ctx context.Context, p store.Page) ([]string, error) {
+	tags, err := r.repo.Tags(ctx, distribution.ListOptions{Last: p.Last, Limit: p.N})
 	if err != nil {
 		return nil, notFound(err, r.ref.Name())
 	}

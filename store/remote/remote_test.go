@@ -73,7 +73,7 @@ func TestStoreAgainstRegistry(t *testing.T) {
 	if _, err := a.Resolve(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("missing tag: %v; want store.ErrNotFound", err)
 	}
-	tags, err := a.Tags(ctx)
+	tags, err := a.Tags(ctx, store.Page{})
 	if err != nil || len(tags) != 1 || tags[0] != "v1" {
 		t.Fatalf("Tags: %v %v", tags, err)
 	}

@@ -142,8 +142,9 @@ func (r *V1Repository) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.R
 	return stage.Fetch(ctx, desc)
 }
 
-// Tags lists the repository's tags, sorted.
-func (r *V1Repository) Tags(ctx context.Context) ([]string, error) {
+// Tags lists the repository's tags that p selects, sorted. v1 has no
+// paging: the whole list is fetched and then cut.
+func (r *V1Repository) Tags(ctx context.Context, p store.Page) ([]string, error) {
 	rd, err := r.client.RepositoryData(ctx, r.name.Remote())
 	if err != nil {
 		return nil, err
@@ -161,7 +162,7 @@ func (r *V1Repository) Tags(ctx context.Context) ([]string, error) {
 		tags = append(tags, t)
 	}
 	sort.Strings(tags)
-	return tags, nil
+	return store.PageOf(tags, p), nil
 }
 
 // Exists reports false: a v1 push decides per image whether the registry

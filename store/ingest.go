@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+)
+
+// IngestOptions describe an ingest when it is opened.
+type IngestOptions struct {
+	// Expected is the blob the ingest is expected to become, when known in
+	// advance: its digest chooses the hash algorithm, and a store may
+	// refuse a size over Expected.Size early. The zero value means unknown
+	// (the digest is named only at Commit, as a v2 upload names it at its
+	// final PUT); the store then hashes with sha256 and, if Commit names
+	// another algorithm, re-reads what it holds.
+	Expected ocispec.Descriptor
+}
+
+// Ingester is a Writer that takes blobs as sessions, as containerd's
+// content.Ingester does: bytes arrive over one or more opens of the same
+// ingest (several requests of a chunked upload, several processes after a
+// kill, several server instances on shared storage), and the digest and
+// size are checked when the ingest is committed.
+//
+// Writer.Push is the one-call form for content whose descriptor is known.
+type Ingester interface {
+	// Ingest opens the ingest named ref. A ref the store does not hold
+	// starts a new, empty ingest; the ref of an ingest left open (neither
+	// committed nor aborted) resumes it at its Offset. With ref "" the
+	// store chooses a new unique ref (Ingest.Ref returns it). A ref is
+	// opaque to the store: the copy engine uses the expected digest, so a
+	// re-run resumes; a registry server uses a random upload ID.
+	//
+	// The ingest's writes run under ctx. An ingest is not safe for
+	// concurrent use; two opens of one ref at once are the caller's error,
+	// and a store may refuse the second.
+	Ingest(ctx context.Context, ref string, opts IngestOptions) (Ingest, error)
+}
+
+// Ingest is one open blob ingest. Nothing of it is visible as content
+// until Commit succeeds.
+type Ingest interface {
+	// Ref names the ingest, for Ingester.Ingest to resume it.
+	Ref() string
+	// Offset is how many bytes the ingest holds: where the next Write
+	// goes.
+	Offset() int64
+	// Write appends p to the ingest.
+	Write(p []byte) (int, error)
+	// Commit ends the ingest: its content must be size bytes (any size
+	// when size < 0) and hash to expected. On success the blob is
+	// visible in the store and the ingest is gone. On a mismatch the
+	// ingest is discarded and the error matches errdef.ErrSizeMismatch or
+	// errdef.ErrDigestMismatch. It returns the committed blob's
+	// descriptor (digest and size).
+	Commit(ctx context.Context, size int64, expected digest.Digest) (ocispec.Descriptor, error)
+	// Abort discards the ingest and everything it holds.
+	Abort(ctx context.Context) error
+	// Close releases what the ingest holds open and keeps its content for
+	// a later Ingest of the same ref. After Commit or Abort it does
+	// nothing.
+	Close() error
+}
