@@ -23,7 +23,12 @@ type benchCase struct {
 	warmup bool
 	// peerTarget: hoist's median must be at most this times the fastest
 	// peer's. floorTarget: at most this times the floor's (0: no target).
+	// Both are the loopback targets; the WAN ones are in wanTargets.
 	peerTarget, floorTarget float64
+	// remoteTarget: under a profile, the target registry is the one
+	// behind the shaping (a push). Otherwise the source is, and a second
+	// registry is near (a copy mirrors a far registry into a near one).
+	remoteTarget bool
 }
 
 var allCases = []benchCase{
@@ -32,7 +37,7 @@ var allCases = []benchCase{
 		fresh: true, peerTarget: 0.85, floorTarget: 1.15},
 	{name: casePush, title: "push of a layout",
 		what:  "the big image from an OCI layout (written once by skopeo) to an empty registry",
-		fresh: true, peerTarget: 0.85, floorTarget: 1.15},
+		fresh: true, peerTarget: 0.85, floorTarget: 1.15, remoteTarget: true},
 	{name: caseMount, title: "copy within one registry (mount)",
 		what:   "the big image to a new repository of the same registry; blobs should be mounted, not moved",
 		warmup: true, peerTarget: 0.85, floorTarget: 1.15},
@@ -42,6 +47,8 @@ var allCases = []benchCase{
 	{name: caseAllTags, title: "copy --all-tags",
 		what:  "every tag of the tags repository to an empty second registry",
 		fresh: true, peerTarget: 0.7},
+	{name: caseIndex, title: "manifest of an index",
+		what: "the raw bytes of a 4-platform image index, printed to stdout (checked against its digest); one round trip is the floor"},
 }
 
 func caseNames() []string {
@@ -74,15 +81,12 @@ func parseCases(s string) ([]caseName, error) {
 	return out, nil
 }
 
-// floorName is the floor's name in tables and -tools.
-const floorName = "floor"
-
-// runCase times every tool and the floor on c, interleaving them run by
+// runCase times every tool and the floors on c, interleaving them run by
 // run and rotating who goes first, so drift in the machine's state spreads
 // over everyone.
 func (h *harness) runCase(ctx context.Context, c benchCase) caseResult {
-	res := caseResult{c: c, na: map[string]string{}, samples: map[string][]sample{}}
-	var who []*tool // nil is the floor
+	res := caseResult{c: c, profile: h.prof, link: h.link, floor: computeFloor(c.name, h.link, h.fx), na: map[string]string{}, samples: map[string][]sample{}}
+	var who []*tool
 	for _, t := range h.tools {
 		res.order = append(res.order, t.name)
 		if _, na := t.args(c.name, run{}); na != "" {
@@ -91,23 +95,20 @@ func (h *harness) runCase(ctx context.Context, c benchCase) caseResult {
 		}
 		who = append(who, t)
 	}
-	if h.cfg.tools == nil || h.cfg.tools[floorName] {
-		res.order = append(res.order, floorName)
-		who = append(who, nil)
-	}
 	if c.warmup {
 		for _, t := range who {
 			s := h.once(ctx, c, t, "warmup", 0)
 			h.progress(c, "warmup", t, s)
 		}
 	}
-	for i := range h.cfg.runs {
+	runs := h.runs()
+	for i := range runs {
 		for j := range who {
 			t := who[(i+j)%len(who)]
 			label := fmt.Sprintf("run%d", i+1)
 			s := h.once(ctx, c, t, label, 0)
-			res.samples[nameOf(t)] = append(res.samples[nameOf(t)], s)
-			h.progress(c, fmt.Sprintf("%d/%d", i+1, h.cfg.runs), t, s)
+			res.samples[t.name] = append(res.samples[t.name], s)
+			h.progress(c, fmt.Sprintf("%d/%d", i+1, runs), t, s)
 			if ctx.Err() != nil {
 				return res
 			}
@@ -116,36 +117,31 @@ func (h *harness) runCase(ctx context.Context, c benchCase) caseResult {
 	return res
 }
 
-func nameOf(t *tool) string {
-	if t == nil {
-		return floorName
-	}
-	return t.name
-}
-
 func (h *harness) progress(c benchCase, label string, t *tool, s sample) {
 	status := "ok"
 	if s.err != nil {
 		status = "FAILED: " + s.err.Error()
 	}
-	h.logf("%-14s %-7s %-7s %8.3fs %8s  %s", c.name, label, nameOf(t), s.wall.Seconds(), mibs(s.rss), status)
+	h.logf("%-9s %-14s %-7s %-12s %8.3fs %8s  %s", h.prof.name, c.name, label, t.name, s.wall.Seconds(), mibs(s.rss), status)
 }
 
-// once does one timed run of t (nil: the floor) on c and checks its result.
-// The run's directory is removed afterwards unless the run failed or -keep.
+// once does one timed run of t on c under the current profile and checks
+// its result. The run's directory is removed afterwards unless the run
+// failed or -keep.
 func (h *harness) once(ctx context.Context, c benchCase, t *tool, label string, concurrency int) sample {
-	name := nameOf(t)
+	name := t.name
 	if concurrency > 0 {
 		name = fmt.Sprintf("%s-c%d", name, concurrency)
 	}
-	dir := filepath.Join(h.work, "runs", string(c.name), name+"-"+label)
+	dir := filepath.Join(h.work, "runs", h.prof.name, string(c.name), name+"-"+label)
 	if err := os.RemoveAll(dir); err != nil {
 		return sample{err: err}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return sample{err: err}
 	}
-	r := run{src: h.src.addr, dst: h.src.addr, out: filepath.Join(dir, "out"), layout: h.fx.layout, concurrency: concurrency}
+	src := h.srcEnd
+	r := run{src: src.addr, dst: src.addr, out: filepath.Join(dir, "out"), layout: h.fx.layout, concurrency: concurrency}
 	switch c.name {
 	case casePush, caseCopy:
 		r.dstRepo = string(c.name) + "/" + name
@@ -154,14 +150,24 @@ func (h *harness) once(ctx context.Context, c benchCase, t *tool, label string, 
 	case caseAllTags:
 		r.dstRepo = "alltags/" + name + "/" + path.Base(tagsRepo)
 	}
+	// direct is r with the registries' own addresses, for checks the
+	// harness makes (they go round the shaping and the counting).
+	direct := r
+	direct.src, direct.dst = src.direct, src.direct
+	var dst *endpoint
 	var reg *registry
 	if c.fresh && c.name != casePull {
 		var err error
-		if reg, err = startRegistry(ctx, h.bins.registry, filepath.Join(dir, "registry"), h.cfg.accessLog); err != nil {
+		reg, err = startRegistry(ctx, h.bins.registry, filepath.Join(dir, "registry"), h.cfg.accessLog)
+		if err != nil {
 			return sample{err: err}
 		}
 		defer reg.stop()
-		r.dst = reg.addr
+		if dst, err = h.expose(ctx, reg.addr, c.remoteTarget); err != nil {
+			return sample{err: err}
+		}
+		defer dst.close(ctx)
+		r.dst, direct.dst = dst.addr, reg.addr
 	}
 	if c.fresh {
 		if err := h.clearSkopeoCache(); err != nil {
@@ -171,35 +177,37 @@ func (h *harness) once(ctx context.Context, c benchCase, t *tool, label string, 
 	// Write back what earlier runs left dirty, so this run does not pay
 	// for it.
 	syscall.Sync()
+	src.take() // drop what setup and earlier checks sent
 
 	var s sample
-	if t == nil {
-		s = h.floorRun(ctx, filepath.Join(dir, "logs"), func(cu *curls) error {
-			switch c.name {
-			case casePull:
-				return floorPull(ctx, cu, r, h.fx.big)
-			case casePush:
-				return floorPush(ctx, cu, r, h.fx.big)
-			case caseMount:
-				return floorMount(ctx, cu, r, h.fx.big)
-			case caseCopy:
-				return floorCopy(ctx, cu, r, h.fx.big)
-			default:
-				return floorAllTags(ctx, cu, r, h.fx.tags)
-			}
-		})
+	if t.floor != nil {
+		s = h.floorRun(ctx, filepath.Join(dir, "logs"), func(cu *curls) error { return t.floor(ctx, cu, h, c.name, r) })
 	} else {
 		args, _ := t.args(c.name, r)
-		s = measure(ctx, proc{argv: append([]string{t.bin}, args...), env: h.env(filepath.Join(dir, "cache")), log: filepath.Join(dir, "output.log")})
+		p := proc{argv: append([]string{t.bin}, args...), env: h.env(filepath.Join(dir, "cache")), log: filepath.Join(dir, "output.log")}
+		if c.name == caseIndex {
+			p.stdout = r.out
+		}
+		s = measure(ctx, p)
+	}
+	s.requests = runCounts{}
+	srcSide := "source"
+	if c.name == caseMount {
+		srcSide = "registry"
+	}
+	if rc := src.take(); rc != nil {
+		s.requests[srcSide] = rc
+	}
+	if rc := dst.take(); rc != nil {
+		s.requests["target"] = rc
 	}
 	if s.err == nil {
-		if err := h.verify(ctx, c, r, t == nil); err != nil {
+		if err := h.verify(ctx, c, direct, t.floor != nil); err != nil {
 			s.err = fmt.Errorf("%s finished but its result is wrong: %w", name, err)
 		}
 	}
-	if reg != nil {
-		reg.stop()
-	}
+	dst.close(ctx)
+	reg.stop()
 	if s.err == nil && !h.cfg.keep {
 		_ = os.RemoveAll(dir)
 	} else if s.err != nil {
@@ -218,6 +226,8 @@ func (h *harness) verify(ctx context.Context, c benchCase, r run, floor bool) er
 		return verifyLayout(r.out, h.fx.big)
 	case caseAllTags:
 		return verifyAllTags(ctx, r.dst, r.dstRepo, h.fx.tags)
+	case caseIndex:
+		return verifyDigest(r.out, h.fx.index.digest)
 	}
 	return verifyRemote(ctx, r.dst, r.dstRepo, bigTag, h.fx.big.digest)
 }

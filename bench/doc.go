@@ -12,6 +12,13 @@
 // and skopeo's blob-info cache is cleared before them, so no tool mounts
 // what it should transfer.
 //
+// With -profile (lan, far, throttled, slow) every case also runs with the
+// far registry behind toxiproxy, which adds latency and a per-connection
+// bandwidth cap, and every registry behind a counting proxy that counts
+// each tool's requests by endpoint kind. Floors computed from the measured
+// link and the blob sizes are printed beside the results, with the
+// measured curl floors (one connection per blob, and n ranged connections).
+//
 // The results, with the exact command line, the machine and every tool's
 // version, go to bench/RESULTS.md as Markdown and to standard output. The
 // -sweep mode times hoist alone at several --concurrency values, which is
@@ -22,8 +29,9 @@
 //
 // Usage:
 //
-//	go run ./bench -quick        # ~10 MB image, 5 tags, 1 run: the CI smoke test
+//	go run ./bench -quick -profile lan   # ~10 MB image, 5 tags, 1 run: the CI smoke test
 //	go run ./bench -runs 5       # the full benchmark
+//	go run ./bench -profile lan,far,throttled,slow
 //	go run ./bench -runs 5 -sweep -cases none
 //
 // See bench/README.md for how to read the tables.

@@ -5,8 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -42,6 +40,7 @@ type fixtures struct {
 	tagsRepo string
 	tags     []image
 	layout   string // OCI layout holding big, tagged bigTag (written by skopeo)
+	index    rawManifest
 }
 
 const (
@@ -145,6 +144,9 @@ func (h *harness) prepareSource(ctx context.Context, specs imageSpecs) error {
 		}
 		h.fx.tags = append(h.fx.tags, im)
 	}
+	if err := h.prepareIndex(ctx); err != nil {
+		return err
+	}
 	return h.prepareLayout(ctx)
 }
 
@@ -177,23 +179,9 @@ const manifestAccept = "application/vnd.oci.image.manifest.v1+json, application/
 
 // getImage fetches an image manifest from a registry and lists its blobs.
 func getImage(ctx context.Context, host, repo, tag string) (image, error) {
-	url := "http://" + host + "/v2/" + repo + "/manifests/" + tag
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	raw, err := getRaw(ctx, host, repo, tag)
 	if err != nil {
 		return image{}, err
-	}
-	req.Header.Set("Accept", manifestAccept)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return image{}, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
-	if err != nil {
-		return image{}, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return image{}, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	var m struct {
 		MediaType string `json:"mediaType"`
@@ -206,14 +194,14 @@ func getImage(ctx context.Context, host, repo, tag string) (image, error) {
 			Size   int64  `json:"size"`
 		} `json:"layers"`
 	}
-	if err := json.Unmarshal(body, &m); err != nil {
+	url := manifestURL(host, repo, tag)
+	if err := json.Unmarshal(raw.body, &m); err != nil {
 		return image{}, fmt.Errorf("GET %s: %w", url, err)
 	}
 	if m.Config.Digest == "" {
 		return image{}, fmt.Errorf("GET %s: not an image manifest (%s)", url, m.MediaType)
 	}
-	im := image{repo: repo, tag: tag, mediaType: m.MediaType, manifest: body,
-		digest: fmt.Sprintf("sha256:%x", sha256.Sum256(body))}
+	im := image{repo: repo, tag: tag, mediaType: m.MediaType, manifest: raw.body, digest: raw.digest}
 	im.blobs = append(im.blobs, blobRef{m.Config.Digest, m.Config.Size})
 	for _, l := range m.Layers {
 		im.blobs = append(im.blobs, blobRef{l.Digest, l.Size})

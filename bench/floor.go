@@ -116,6 +116,26 @@ func (c *curls) pipe(ctx context.Context, get, put []string) error {
 	return nil
 }
 
+// parallel runs fn(0) … fn(n-1) at once and returns the first error.
+func parallel(n int, fn func(i int) error) error {
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = fn(i)
+		}()
+	}
+	wg.Wait()
+	return firstErr(errs...)
+}
+
+// uploadStdin is a curl PUT of its standard input to an upload location.
+func uploadStdin(loc string) []string {
+	return []string{"-H", "Content-Type: application/octet-stream", "-T", "-", loc, "-o", "/dev/null"}
+}
+
 func firstErr(errs ...error) error {
 	for _, e := range errs {
 		if e != nil {
@@ -243,18 +263,9 @@ func floorCopy(ctx context.Context, c *curls, r run, im image) error {
 	if err != nil {
 		return err
 	}
-	errs := make([]error, len(im.blobs))
-	var wg sync.WaitGroup
-	for i, b := range im.blobs {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = c.pipe(ctx, []string{blobURL(r.src, im.repo, b.digest)},
-				[]string{"-H", "Content-Type: application/octet-stream", "-T", "-", locs[i], "-o", "/dev/null"})
-		}()
-	}
-	wg.Wait()
-	if err := firstErr(errs...); err != nil {
+	if err := parallel(len(im.blobs), func(i int) error {
+		return c.pipe(ctx, []string{blobURL(r.src, im.repo, im.blobs[i].digest)}, uploadStdin(locs[i]))
+	}); err != nil {
 		return err
 	}
 	return copyManifest(ctx, c, r, im, r.dstRepo, bigTag)

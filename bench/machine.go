@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"regexp"
@@ -63,6 +64,13 @@ func describeEnvironment(ctx context.Context, h *harness) (envInfo, error) {
 			v = m[1]
 		}
 		e.versions = append(e.versions, q.name+" "+v)
+	}
+	if h.bins.toxiproxy != "" {
+		v := "?"
+		if bi, err := buildinfo.ReadFile(h.bins.toxiproxy); err == nil {
+			v = bi.Main.Version
+		}
+		e.versions = append(e.versions, "toxiproxy "+v)
 	}
 	e.defaultConc = "?"
 	if out, err := output(ctx, h.env(""), h.bins.hoist, "pull", "--help"); err == nil {

@@ -31,16 +31,21 @@ type config struct {
 	accessLog     bool
 	keep          bool
 	work          string
+	profiles      []profile
+	runsSet       bool // -runs given: it holds under every profile
+	ranges        int  // N of the ranged floors
 }
 
 func parseFlags(args []string) (config, error) {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	var c config
-	var cases, tools, conc string
+	var cases, tools, conc, prof string
 	fs.BoolVar(&c.quick, "quick", false, "CI smoke size: ~10 MB image, 5 tags, 1 run (unless -runs says otherwise)")
-	fs.IntVar(&c.runs, "runs", 5, "timed runs per tool and case; the table shows medians")
+	fs.IntVar(&c.runs, "runs", 5, "timed runs per tool and case; the table shows medians (default per profile: loopback 5, lan and far 3, throttled and slow 1)")
+	fs.StringVar(&prof, "profile", loopbackProfile, "comma-separated network profiles to run every case under ("+strings.Join(profileNames(), ",")+"); see bench/README.md")
+	fs.IntVar(&c.ranges, "ranges", 8, "N of the floor that splits blobs over N parallel ranged connections")
 	fs.StringVar(&cases, "cases", "all", "comma-separated cases to run ("+strings.Join(caseNames(), ",")+"), all, or none")
-	fs.StringVar(&tools, "tools", "all", "comma-separated tools to time (hoist,crane,regctl,skopeo,oras,floor), or all")
+	fs.StringVar(&tools, "tools", "all", "comma-separated tools to time (hoist,crane,regctl,skopeo,oras,floor,floor-ranged), or all")
 	fs.BoolVar(&c.sweep, "sweep", false, "also time hoist alone at each -concurrencies value on pull and copy")
 	fs.IntVar(&c.sweepRuns, "sweep-runs", 0, "runs per concurrency in the sweep (default: -runs)")
 	fs.StringVar(&conc, "concurrencies", "1,2,3,4,6,8,12,16", "hoist --concurrency values the sweep tries")
@@ -53,10 +58,12 @@ func parseFlags(args []string) (config, error) {
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
-	runsSet := false
-	fs.Visit(func(f *flag.Flag) { runsSet = runsSet || f.Name == "runs" })
-	if c.quick && !runsSet {
-		c.runs = 1
+	fs.Visit(func(f *flag.Flag) { c.runsSet = c.runsSet || f.Name == "runs" })
+	if c.quick && !c.runsSet {
+		c.runs, c.runsSet = 1, true
+	}
+	if c.ranges < 1 {
+		return c, fmt.Errorf("-ranges must be at least 1, got %d", c.ranges)
 	}
 	if c.runs < 1 {
 		return c, fmt.Errorf("-runs must be at least 1, got %d", c.runs)
@@ -65,6 +72,9 @@ func parseFlags(args []string) (config, error) {
 		c.sweepRuns = c.runs
 	}
 	var err error
+	if c.profiles, err = parseProfiles(prof); err != nil {
+		return c, err
+	}
 	if c.cases, err = parseCases(cases); err != nil {
 		return c, err
 	}
@@ -121,11 +131,26 @@ type harness struct {
 	rssMethod    string // how peak RSS is measured, for the report
 	hoistVersion string // where the timed hoist came from
 	nonce        string // makes the mount case's target repositories unique per invocation
+
+	// The profile being run, and how the tools reach the source under it.
+	prof   profile
+	toxi   *toxiproxy // started for the first shaped profile
+	srcEnd *endpoint
+	link   linkParams // measured on srcEnd
+}
+
+// runs is the number of timed runs per tool and case under the current
+// profile.
+func (h *harness) runs() int {
+	if h.cfg.runsSet {
+		return h.cfg.runs
+	}
+	return h.prof.runs
 }
 
 // bins are the programs the benchmark runs.
 type bins struct {
-	hoist, crane, regctl, oras, skopeo, curl, registry string
+	hoist, crane, regctl, oras, skopeo, curl, registry, toxiproxy string
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -173,41 +198,54 @@ func (h *harness) main(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var results []caseResult
-	for _, c := range allCases {
-		if !contains(h.cfg.cases, c.name) {
-			continue
+	var all []profileResult
+	var sweep *sweepResult
+	for i, p := range h.cfg.profiles {
+		pr, err := h.runProfile(ctx, p)
+		if err != nil {
+			return err
 		}
-		results = append(results, h.runCase(ctx, c))
+		all = append(all, pr)
+		if i == 0 && h.cfg.sweep {
+			// The sweep runs under the first profile.
+			if sweep, err = h.runSweep(ctx); err != nil {
+				return err
+			}
+		}
+		h.leaveProfile(ctx)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 	}
-	var sweep *sweepResult
-	if h.cfg.sweep {
-		if sweep, err = h.runSweep(ctx); err != nil {
-			return err
+	sections := map[string]string{}
+	var order []string
+	for _, pr := range all {
+		if len(pr.results) > 0 {
+			name := resultsSection(pr.prof)
+			sections[name] = renderResults(env, h, pr)
+			order = append(order, name)
 		}
 	}
-	sections := map[string]string{}
-	if len(results) > 0 {
-		sections["results"] = renderResults(env, h, results)
+	if shapedIn(all) {
+		sections["targets"] = renderWANTargets(env, h, all)
+		order = append(order, "targets")
 	}
 	if sweep != nil {
 		sections["sweep"] = renderSweep(env, sweep)
+		order = append(order, "sweep")
 	}
-	for _, name := range []string{"results", "sweep"} {
-		if s, ok := sections[name]; ok {
-			fmt.Println(s)
-		}
+	for _, name := range order {
+		fmt.Println(sections[name])
 	}
 	if err := updateResultsFile(h.cfg.out, sections); err != nil {
 		return err
 	}
 	h.logf("wrote %s", h.cfg.out)
 	var failed []string
-	for _, r := range results {
-		failed = append(failed, r.failures()...)
+	for _, pr := range all {
+		for _, r := range pr.results {
+			failed = append(failed, r.failures()...)
+		}
 	}
 	if sweep != nil {
 		failed = append(failed, sweep.failures()...)
@@ -270,6 +308,13 @@ func (h *harness) setup(ctx context.Context) error {
 			return err
 		}
 	}
+	for _, p := range h.cfg.profiles {
+		if p.shaped() && h.bins.toxiproxy == "" {
+			if h.bins.toxiproxy, err = find("toxiproxy-server", toolsDir, "run .ci/tools"); err != nil {
+				return err
+			}
+		}
+	}
 	if h.rssMethod, err = chooseRSSWrapper(); err != nil {
 		return err
 	}
@@ -285,6 +330,10 @@ func (h *harness) setup(ctx context.Context) error {
 		{name: "regctl", bin: h.bins.regctl, args: regctlArgs},
 		{name: "skopeo", bin: h.bins.skopeo, args: skopeoArgs},
 		{name: "oras", bin: h.bins.oras, args: orasArgs},
+	}
+	all = append(all, curlFloor)
+	if h.bins.toxiproxy != "" {
+		all = append(all, rangedFloor)
 	}
 	for _, t := range all {
 		if h.cfg.tools == nil || h.cfg.tools[t.name] {
@@ -358,11 +407,11 @@ func (h *harness) warmPageCache(ctx context.Context) {
 	})
 }
 
-// close stops the source registry.
+// close stops the proxies, toxiproxy-server and the source registry.
 func (h *harness) close() {
-	if h.src != nil {
-		h.src.stop()
-	}
+	h.srcEnd.close(context.Background())
+	h.toxi.stop()
+	h.src.stop()
 }
 
 func moduleRoot() (string, error) {

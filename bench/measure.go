@@ -17,6 +17,8 @@ type sample struct {
 	cpu  time.Duration // user + system time of the child(ren)
 	rss  int64         // peak resident set size in bytes (largest child for a floor)
 	err  error         // the run failed or its result was wrong
+	// requests the run sent, by registry side (under a shaped profile).
+	requests runCounts
 }
 
 // usage accumulates what exited children cost: CPU is summed, peak RSS is
@@ -80,7 +82,9 @@ func readPeakRSS(statFile string) (int64, error) {
 type proc struct {
 	argv []string
 	env  []string
-	log  string // file that receives stdout and stderr
+	log  string // file that receives stderr, and stdout unless stdout is set
+	// stdout, if set, is the file that receives stdout alone.
+	stdout string
 }
 
 // measure runs p to completion and reports its wall time, CPU and peak RSS.
@@ -96,6 +100,14 @@ func measure(ctx context.Context, p proc) sample {
 	}
 	defer out.Close()
 	cmd.Stdout, cmd.Stderr = out, out
+	if p.stdout != "" {
+		f, err := os.Create(p.stdout)
+		if err != nil {
+			return sample{err: err}
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
 	start := time.Now()
 	err = cmd.Run()
 	s := sample{wall: time.Since(start)}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -17,8 +16,7 @@ import (
 type registry struct {
 	addr string // 127.0.0.1:PORT
 	dir  string // config, data and log
-	cmd  *exec.Cmd
-	done chan error
+	proc *child
 }
 
 // startRegistry starts Debian's docker-registry on a free loopback port,
@@ -59,11 +57,11 @@ http:
 	defer logf.Close() // the child holds its own descriptor
 	cmd := exec.Command(bin, "serve", confPath)
 	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
+	proc, err := startChild(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("start %s: %w (install it with apt-get install docker-registry)", bin, err)
 	}
-	r := &registry{addr: addr, dir: dir, cmd: cmd, done: make(chan error, 1)}
-	go func() { r.done <- cmd.Wait() }()
+	r := &registry{addr: addr, dir: dir, proc: proc}
 	if err := r.waitReady(ctx); err != nil {
 		r.stop()
 		return nil, err
@@ -82,10 +80,10 @@ func (r *registry) waitReady(ctx context.Context) error {
 				return nil
 			}
 		}
-		select {
-		case err := <-r.done:
-			r.done <- err
+		if done, err := r.proc.exited(); done {
 			return fmt.Errorf("docker-registry on %s exited: %v; see %s", r.addr, err, filepath.Join(r.dir, "registry.log"))
+		}
+		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -96,25 +94,10 @@ func (r *registry) waitReady(ctx context.Context) error {
 	}
 }
 
-// stop ends the registry by its PID: SIGTERM, then SIGKILL after 5s. It is
-// safe to call twice.
+// stop ends the registry by its PID. It is safe to call twice, and on nil.
 func (r *registry) stop() {
-	if r == nil || r.cmd.Process == nil {
-		return
-	}
-	select {
-	case err := <-r.done:
-		r.done <- err
-		return
-	default:
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-r.done:
-		r.done <- err
-	case <-time.After(5 * time.Second):
-		_ = r.cmd.Process.Kill()
-		r.done <- <-r.done
+	if r != nil {
+		r.proc.stop()
 	}
 }
 

@@ -13,6 +13,8 @@ var toolNotes = map[string]string{
 	"skopeo": "defaults; blob-info cache cleared before full-transfer runs; `sync` for all tags",
 	"oras":   "defaults (concurrency 3); `oras cp`",
 	"floor":  "curl, every blob at once, no hashing (see README)",
+
+	"floor-ranged": "curl, the big image's bytes split into -ranges equal slices, one connection each, ranged GETs (see README)",
 }
 
 func renderHeader(b *strings.Builder, e envInfo) {
@@ -24,12 +26,28 @@ func renderHeader(b *strings.Builder, e envInfo) {
 
 // renderResults renders the cases as Markdown: a targets summary, then one
 // table per case.
-func renderResults(e envInfo, h *harness, results []caseResult) string {
+func renderResults(e envInfo, h *harness, pr profileResult) string {
+	results := pr.results
 	var b strings.Builder
-	fmt.Fprintf(&b, "## Results (%s)\n\n", h.scale())
+	if pr.prof.shaped() {
+		fmt.Fprintf(&b, "## Results under the %s profile (%s)\n\n", pr.prof.name, h.scale())
+	} else {
+		fmt.Fprintf(&b, "## Results (%s)\n\n", h.scale())
+	}
 	renderHeader(&b, e)
+	fmt.Fprintf(&b, "- Profile: %s — %s\n", pr.prof.name, pr.prof.what)
+	if pr.prof.shaped() {
+		fmt.Fprintf(&b, "- Link to the far registry, measured through the proxies: %s\n", pr.link)
+		b.WriteString("- The far registry is the source (the target for push); a copy's second registry is near (loopback), reached through the counting proxy only\n")
+	}
 	fmt.Fprintf(&b, "- Peak RSS measured with %s\n", h.rssMethod)
-	fmt.Fprintf(&b, "- Runs: %d timed run(s) per tool and case, interleaved (the first tool rotates each run); medians shown\n", h.cfg.runs)
+	runs := 0
+	if len(results) > 0 {
+		for _, ss := range results[0].samples {
+			runs = max(runs, len(ss))
+		}
+	}
+	fmt.Fprintf(&b, "- Runs: %d timed run(s) per tool and case, interleaved (the first tool rotates each run); medians shown\n", runs)
 	big := h.fx.big
 	var layers []string
 	for i, bl := range big.blobs[1:] {
@@ -49,6 +67,15 @@ func renderResults(e envInfo, h *harness, results []caseResult) string {
 	if len(h.fx.tags) > 0 {
 		fmt.Fprintf(&b, "- Tags repository: %d tags sharing a %.1f MiB base layer, each with its own small layer; %d unique blobs, %.1f MiB in all\n",
 			len(h.fx.tags), float64(h.fx.tags[0].blobs[1].size)/mib, len(unique), float64(uniq)/mib)
+	}
+	renderFloors(&b, h, pr)
+	if pr.prof.shaped() {
+		// The WAN targets are judged in their own section.
+		for _, r := range results {
+			renderCase(&b, r)
+		}
+		renderHowRan(&b, h)
+		return b.String()
 	}
 	b.WriteString("\n### Targets\n\n")
 	b.WriteString("hoist against the fastest peer and the floor in the same run (pull, push, copy: ≤ 0.85× the fastest peer and ≤ 1.15× the floor; copy --all-tags: ≤ 0.7× the fastest peer; every case: peak RSS ≤ the lowest peer's).\n\n")
@@ -88,11 +115,15 @@ func renderResults(e envInfo, h *harness, results []caseResult) string {
 	for _, r := range results {
 		renderCase(&b, r)
 	}
-	b.WriteString("\n### How each tool ran\n\n")
-	for _, n := range []string{"hoist", "crane", "regctl", "skopeo", "oras", "floor"} {
-		fmt.Fprintf(&b, "- %s: %s\n", n, toolNotes[n])
-	}
+	renderHowRan(&b, h)
 	return b.String()
+}
+
+func renderHowRan(b *strings.Builder, h *harness) {
+	b.WriteString("\n### How each tool ran\n\n")
+	for _, t := range h.tools {
+		fmt.Fprintf(b, "- %s: %s\n", t.name, toolNotes[t.name])
+	}
 }
 
 func renderCase(b *strings.Builder, r caseResult) {
@@ -102,6 +133,14 @@ func renderCase(b *strings.Builder, r caseResult) {
 	}
 	if r.c.warmup {
 		b.WriteString(" One untimed warm-up run per tool first (skopeo mounts only what its blob-info cache has seen).")
+	}
+	if r.profile.shaped() {
+		f := r.floor
+		fmt.Fprintf(b, " Computed floors: one connection per blob %s", secs(f.one))
+		if f.ranged > 0 {
+			fmt.Fprintf(b, ", split over %d ranged connections %s", r.link.n, secs(f.ranged))
+		}
+		fmt.Fprintf(b, " (R = %s: %s).", msText(r.link.rtt), f.how)
 	}
 	b.WriteString("\n\n| tool | median | min – max | peak RSS | CPU (user+sys) | ÷ hoist | ÷ floor | |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
@@ -138,6 +177,7 @@ func renderCase(b *strings.Builder, r caseResult) {
 		fmt.Fprintf(b, "| %s | %s | %s – %s | %s | %s | %s | %s | |\n",
 			s.name, secs(s.median), secs(s.min), secs(s.max), mibs(s.rss), secs(s.cpu), vsHoist, vsFloor)
 	}
+	renderRequests(b, r)
 }
 
 // describeLayer says what a generated layer holds, for the report.
@@ -166,4 +206,38 @@ func oneLine(s string) string {
 		s = s[:300] + "…"
 	}
 	return s
+}
+
+// renderFloors writes the profile's summary: every tool's median per case
+// with the measured and the computed floors beside it.
+func renderFloors(b *strings.Builder, h *harness, pr profileResult) {
+	if len(pr.results) == 0 {
+		return
+	}
+	n := pr.link.n
+	fmt.Fprintf(b, "\n### Summary with floors (%s)\n\nMedians. The computed floors come from the measured link above and the blob sizes (see bench/README.md); curl's are measured.\n\n", pr.prof.name)
+	b.WriteString("| case |")
+	for _, t := range h.tools {
+		fmt.Fprintf(b, " %s |", t.name)
+	}
+	fmt.Fprintf(b, " computed: one connection per blob | computed: %d ranged connections |\n|---|", n)
+	b.WriteString(strings.Repeat("---:|", len(h.tools)+2) + "\n")
+	for _, r := range pr.results {
+		fmt.Fprintf(b, "| %s |", r.c.name)
+		for _, s := range r.stats() {
+			cell := secs(s.median)
+			switch {
+			case s.na != "":
+				cell = "N/A"
+			case !s.ok():
+				cell = "failed"
+			}
+			fmt.Fprintf(b, " %s |", cell)
+		}
+		ranged := "–"
+		if r.floor.ranged > 0 {
+			ranged = secs(r.floor.ranged)
+		}
+		fmt.Fprintf(b, " %s | %s |\n", secs(r.floor.one), ranged)
+	}
 }

@@ -9,6 +9,9 @@ import (
 // caseResult is every sample of one case.
 type caseResult struct {
 	c       benchCase
+	profile profile
+	link    linkParams
+	floor   modelFloor          // computed from link
 	order   []string            // table order: the tools, then the floor
 	na      map[string]string   // tool -> why it cannot do this case
 	samples map[string][]sample // tool -> its runs
@@ -104,8 +107,10 @@ func judge(c benchCase, stats []stat) (verdict, bool) {
 		case !s.ok():
 		case s.name == "hoist":
 			v.hoist, haveHoist = s, true
-		case s.name == floorName:
-			v.floor = s
+		case isFloor(s.name):
+			if s.name == floorName {
+				v.floor = s
+			}
 		default:
 			if v.fastest.name == "" || s.median < v.fastest.median {
 				v.fastest = s

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path"
 	"strconv"
 )
@@ -14,19 +15,21 @@ const (
 	caseMount   caseName = "copy-mount"
 	caseCopy    caseName = "copy"
 	caseAllTags caseName = "copy-all-tags"
+	caseIndex   caseName = "manifest-index"
 )
 
 // run is what one timed run of one tool works on.
 type run struct {
 	src         string // source registry host:port
 	dst         string // target registry host:port (src itself for the mount case)
-	out         string // a fresh, not yet existing directory for a pulled layout
+	out         string // a fresh, not yet existing directory for a pulled layout; for a manifest, the file stdout goes to
 	layout      string // the OCI layout pushes read (tagged bigTag)
 	dstRepo     string // target repository; for all tags, its last component is the source's
 	concurrency int    // hoist's --concurrency; 0 keeps its default
 }
 
 func (r run) srcRef() string        { return r.src + "/" + bigRepo + ":" + bigTag }
+func (r run) indexRef() string      { return r.src + "/" + indexRepo + ":" + indexTag }
 func (r run) dstRef() string        { return r.dst + "/" + r.dstRepo + ":" + bigTag }
 func (r run) srcTags() string       { return r.src + "/" + tagsRepo }
 func (r run) dstTags() string       { return r.dst + "/" + r.dstRepo }
@@ -39,6 +42,9 @@ type tool struct {
 	name string
 	bin  string
 	args func(c caseName, r run) (args []string, na string)
+	// floor, for a floor: does the transfer with curl instead of running
+	// bin (args then only says which cases it cannot do).
+	floor func(ctx context.Context, cu *curls, h *harness, c caseName, r run) error
 }
 
 func hoistArgs(c caseName, r run) ([]string, string) {
@@ -52,6 +58,8 @@ func hoistArgs(c caseName, r run) ([]string, string) {
 		a = []string{"copy", "-q", r.srcRef(), r.dstRef()}
 	case caseAllTags:
 		a = []string{"copy", "-q", "--all-tags", r.srcTags(), r.dstTags()}
+	case caseIndex:
+		return []string{"manifest", r.indexRef()}, ""
 	}
 	if r.concurrency > 0 {
 		a = append(a, "--concurrency", strconv.Itoa(r.concurrency))
@@ -69,6 +77,8 @@ func craneArgs(c caseName, r run) ([]string, string) {
 		return []string{"copy", r.srcRef(), r.dstRef()}, ""
 	case caseAllTags:
 		return []string{"copy", "--all-tags", r.srcTags(), r.dstTags()}, ""
+	case caseIndex:
+		return []string{"manifest", r.indexRef()}, ""
 	}
 	return nil, "unknown case"
 }
@@ -88,6 +98,8 @@ func regctlArgs(c caseName, r run) ([]string, string) {
 		return append(a, "image", "copy", r.srcRef(), r.dstRef()), ""
 	case caseAllTags:
 		return append(a, "repo", "copy", r.srcTags(), r.dstTags()), ""
+	case caseIndex:
+		return append(a, "manifest", "get", "--format", "raw-body", r.indexRef()), ""
 	}
 	return nil, "unknown case"
 }
@@ -105,6 +117,8 @@ func skopeoArgs(c caseName, r run) ([]string, string) {
 		// sync writes SRC's last path component under the destination.
 		return []string{"--insecure-policy", "sync", "--src", "docker", "--dest", "docker",
 			"--src-tls-verify=false", "--dest-tls-verify=false", r.srcTags(), r.dstTagsParent()}, ""
+	case caseIndex:
+		return []string{"inspect", "--raw", "--tls-verify=false", "docker://" + r.indexRef()}, ""
 	}
 	return nil, "unknown case"
 }
@@ -119,6 +133,8 @@ func orasArgs(c caseName, r run) ([]string, string) {
 		return []string{"cp", "--from-plain-http", "--to-plain-http", r.srcRef(), r.dstRef()}, ""
 	case caseAllTags:
 		return nil, "oras cp copies one reference; it has no all-tags mode"
+	case caseIndex:
+		return []string{"manifest", "fetch", "--plain-http", r.indexRef()}, ""
 	}
 	return nil, "unknown case"
 }
