@@ -16,6 +16,12 @@ type IngestOptions struct {
 	// final PUT); the store then hashes with sha256 and, if Commit names
 	// another algorithm, re-reads what it holds.
 	Expected ocispec.Descriptor
+	// Resume makes Ingest open only an ingest the store already holds: a
+	// ref it does not hold is an error matching errdef.ErrNotFound instead
+	// of a new ingest. A registry server sets it for every request after
+	// the one that started an upload, so an unknown upload ID is answered
+	// 404 rather than silently restarted.
+	Resume bool
 }
 
 // Ingester is a Writer that takes blobs as sessions, as containerd's

@@ -121,7 +121,7 @@ docker save tarball.`,
 	root.AddCommand(
 		a.pullCommand(), a.pushCommand(), a.copyCommand(),
 		a.tagsCommand(), a.inspectCommand(), a.manifestCommand(), a.blobCommand(),
-		a.deleteCommand(), a.catalogCommand(), a.searchCommand(),
+		a.deleteCommand(), a.catalogCommand(), a.searchCommand(), a.serveCommand(),
 		a.loginCommand(), a.logoutCommand(), a.pingCommand(),
 	)
 	return root

@@ -1,0 +1,156 @@
+package serve
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	driver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+
+	"github.com/hoist-dev/hoist/server/registry"
+	"github.com/hoist-dev/hoist/server/storage"
+)
+
+// Server is one `hoist serve` instance: the registry over its storage,
+// with TLS, access control, limits and observability around it.
+type Server struct {
+	cfg     config
+	ns      *storage.Namespace
+	handler http.Handler
+	tls     *tls.Config // nil for plain HTTP
+	metrics *metrics
+}
+
+// New builds a Server from opts. It reads the TLS and htpasswd files now,
+// so a bad file fails here with its name, not at the first request.
+func New(opts ...Option) (*Server, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	d := cfg.driver
+	if d == nil {
+		d = FilesystemDriver(cfg.root)
+	}
+	ns, err := storage.New(d, storage.WithAllowMissing(cfg.allowMissing), storage.WithMaxManifestSize(cfg.maxManifestSize))
+	if err != nil {
+		return nil, err
+	}
+	v2, err := registry.New(ns,
+		registry.WithReadOnly(cfg.readOnly),
+		registry.WithMaxUploads(cfg.maxUploads),
+		registry.WithChunkMinLength(cfg.chunkMinLength),
+		registry.WithLogger(cfg.logger))
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, ns: ns, metrics: newMetrics()}
+	if cfg.tlsCert != "" {
+		if s.tls, err = serverTLS(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	var h http.Handler = v2
+	if cfg.htpasswd != "" {
+		users, err := loadHtpasswd(cfg.htpasswd)
+		if err != nil {
+			return nil, err
+		}
+		h = basicAuth(h, users, cfg.realm)
+	}
+	if cfg.mode() == ClientCertOptional {
+		h = requireClientCert(h, cfg.clientCN)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/v2/", h)
+	mux.Handle("/v2", h)
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.Handle("/metrics", s.metrics)
+	s.handler = s.observe(stallDeadlines(mux, cfg.stallTimeout))
+	return s, nil
+}
+
+// FilesystemDriver is the storage driver for a registry kept under dir:
+// distribution's filesystem driver.
+func FilesystemDriver(dir string) driver.StorageDriver {
+	return filesystem.New(filesystem.DriverParameters{RootDirectory: dir, MaxThreads: 100})
+}
+
+// Namespace returns the storage the server serves.
+func (s *Server) Namespace() *storage.Namespace { return s.ns }
+
+// Handler returns the server's whole HTTP handler, for tests and for
+// embedding; TLS and its client-certificate checks apply only in Serve.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// healthz answers 200 once the storage answers.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.ns.Driver().List(ctx, "/"); err != nil && !isNotFoundErr(err) {
+		http.Error(w, "storage: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+func isNotFoundErr(err error) bool {
+	var nf driver.PathNotFoundError
+	return errors.As(err, &nf)
+}
+
+// Serve answers requests on ln until ctx ends, then shuts down: it stops
+// accepting, lets requests in flight finish for the WithShutdownGrace
+// period, and closes what is left. It returns nil after a shutdown and the
+// server's error otherwise. ln is closed when Serve returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.headerTimeout,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	if s.tls != nil {
+		srv.TLSConfig = s.tls
+		ln = tls.NewListener(ln, s.tls)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	s.cfg.logger.Info("serving", "addr", ln.Addr().String(), "tls", s.tls != nil)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.cfg.logger.Info("shutting down", "grace", s.cfg.shutdownGrace)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.shutdownGrace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.cfg.logger.Warn("requests still running after the grace period were cut off; their uploads stay resumable")
+		err = srv.Close()
+	}
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// ListenAndServe listens on addr (host:port) and calls Serve.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("serve: listening on %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}

@@ -1,0 +1,343 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
+
+	"github.com/hoist-dev/hoist/content"
+)
+
+// GCConfig says what a garbage collection may remove.
+type GCConfig struct {
+	// Grace keeps anything written or used more recently than this: a
+	// blob uploaded but not yet referenced by its manifest, an upload
+	// still going on. It must be longer than the longest push. Zero means
+	// DefaultGrace.
+	Grace time.Duration
+	// DryRun counts what would go and removes nothing.
+	DryRun bool
+}
+
+// DefaultGrace is the GC grace period unless GCConfig.Grace says otherwise.
+const DefaultGrace = time.Hour
+
+// GCReport is what a garbage collection found and did.
+type GCReport struct {
+	Manifests      int   // manifests found in repositories: the roots
+	BlobsKept      int   // blobs reachable, or within the grace period
+	BlobsRemoved   int   // blobs removed (or, in a dry run, that would be)
+	BytesRemoved   int64 // their size
+	UploadsRemoved int   // abandoned uploads removed
+	LinksRemoved   int   // repository links to removed blobs, and stale referrer entries
+}
+
+// GC removes every blob no manifest of any repository refers to, once it
+// is older than the grace period, and every upload untouched for that
+// long. It runs while the registry serves: a blob a manifest push is
+// checking is fenced by its used file (the push touches it, then checks
+// the blob; GC moves the blob aside, then reads used again and puts the
+// blob back if it was touched), so a push either sees its blob kept or is
+// refused with the blob missing, never accepted without it.
+func (ns *Namespace) GC(ctx context.Context, cfg GCConfig) (GCReport, error) {
+	if cfg.Grace <= 0 {
+		cfg.Grace = DefaultGrace
+	}
+	var rep GCReport
+	cutoff := ns.cfg.now().Add(-cfg.Grace)
+	var repos []string
+	if err := ns.walkAllRepos(ctx, rootRepos, "", &repos); err != nil {
+		return rep, err
+	}
+	marked := map[digest.Digest]bool{}
+	for _, name := range repos {
+		if err := ns.mark(ctx, name, marked, &rep); err != nil {
+			return rep, err
+		}
+	}
+	removed := map[digest.Digest]bool{}
+	if err := ns.sweepBlobs(ctx, marked, cutoff, cfg.DryRun, removed, &rep); err != nil {
+		return rep, err
+	}
+	for _, name := range repos {
+		if err := ns.sweepRepo(ctx, name, removed, cutoff, cfg.DryRun, &rep); err != nil {
+			return rep, err
+		}
+	}
+	if !cfg.DryRun {
+		ns.sweepOld(ctx, rootTmp, cutoff)
+	}
+	return rep, nil
+}
+
+// walkAllRepos lists every repository directory, whether or not it holds
+// manifests (one may hold only uploads).
+func (ns *Namespace) walkAllRepos(ctx context.Context, dir, name string, names *[]string) error {
+	if strings.Count(name, "/") > maxRepoDepth {
+		return nil
+	}
+	kids, err := ns.d.List(ctx, dir)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("gc: listing %s: %w", dir, err)
+	}
+	own := false
+	for _, k := range kids {
+		base := path.Base(k)
+		if strings.HasPrefix(base, "_") {
+			own = true
+			continue
+		}
+		child := base
+		if name != "" {
+			child = name + "/" + base
+		}
+		if err := ns.walkAllRepos(ctx, k, child, names); err != nil {
+			return err
+		}
+	}
+	if own && name != "" {
+		*names = append(*names, name)
+	}
+	return nil
+}
+
+// listDigests lists dir/ALG/HEX entries as digests.
+func (ns *Namespace) listDigests(ctx context.Context, dir string) ([]digest.Digest, error) {
+	algs, err := ns.d.List(ctx, dir)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []digest.Digest
+	for _, a := range algs {
+		hexes, err := ns.d.List(ctx, a)
+		if err != nil && !isNotFound(err) {
+			return nil, err
+		}
+		for _, h := range hexes {
+			d := digest.NewDigestFromEncoded(digest.Algorithm(path.Base(a)), path.Base(h))
+			if d.Validate() == nil {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// mark adds every manifest of repository name, and what they refer to, to
+// marked.
+func (ns *Namespace) mark(ctx context.Context, name string, marked map[digest.Digest]bool, rep *GCReport) error {
+	r, err := ns.repository(name)
+	if err != nil {
+		return nil // not a repository name: nothing of it is served
+	}
+	ds, err := ns.listDigests(ctx, path.Join(r.root, dirManifests))
+	if err != nil {
+		return fmt.Errorf("gc: manifests of %s: %w", name, err)
+	}
+	for _, d := range ds {
+		rep.Manifests++
+		marked[d] = true
+		mt, err := ns.d.GetContent(ctx, r.manifestLink(d))
+		if err != nil {
+			continue // deleted meanwhile
+		}
+		m, err := ns.readManifest(ctx, d, string(mt))
+		if err != nil {
+			if isNotFound(errors.Unwrap(err)) {
+				continue
+			}
+			return fmt.Errorf("gc: %s@%s: %w", name, d, err)
+		}
+		for _, c := range content.Children(m) {
+			if c.Role != content.RoleSubject {
+				marked[c.Descriptor.Digest] = true
+			}
+		}
+	}
+	return nil
+}
+
+// sweepBlobs removes unmarked blobs older than cutoff.
+func (ns *Namespace) sweepBlobs(ctx context.Context, marked map[digest.Digest]bool, cutoff time.Time, dry bool, removed map[digest.Digest]bool, rep *GCReport) error {
+	algs, err := ns.d.List(ctx, rootBlobs)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("gc: listing blobs: %w", err)
+	}
+	for _, a := range algs {
+		prefixes, err := ns.d.List(ctx, a)
+		if err != nil {
+			continue
+		}
+		for _, p := range prefixes {
+			hexes, err := ns.d.List(ctx, p)
+			if err != nil {
+				continue
+			}
+			for _, h := range hexes {
+				d := digest.NewDigestFromEncoded(digest.Algorithm(path.Base(a)), path.Base(h))
+				if d.Validate() != nil {
+					continue
+				}
+				if marked[d] {
+					rep.BlobsKept++
+					continue
+				}
+				gone, size, err := ns.sweepBlob(ctx, d, cutoff, dry)
+				if err != nil {
+					return err
+				}
+				if gone {
+					rep.BlobsRemoved++
+					rep.BytesRemoved += size
+					removed[d] = true
+				} else {
+					rep.BlobsKept++
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// sweepBlob removes the unmarked blob d unless it, or its used file, is
+// newer than cutoff. The used file is read again after the blob is moved
+// aside: a manifest push that touched it meanwhile gets it back.
+func (ns *Namespace) sweepBlob(ctx context.Context, d digest.Digest, cutoff time.Time, dry bool) (bool, int64, error) {
+	usedAt := func() time.Time {
+		if fi, err := ns.d.Stat(ctx, blobUsed(d)); err == nil {
+			return fi.ModTime()
+		}
+		return time.Time{}
+	}
+	fi, err := ns.d.Stat(ctx, blobData(d))
+	if isNotFound(err) {
+		// A used file alone: a push checked a blob that never came.
+		if !dry && usedAt().Before(cutoff) {
+			_ = ns.deleteIfExists(ctx, blobDir(d))
+		}
+		return false, 0, nil
+	}
+	if err != nil {
+		return false, 0, fmt.Errorf("gc: blob %s: %w", d, err)
+	}
+	used := usedAt()
+	if fi.ModTime().After(cutoff) || used.After(cutoff) {
+		return false, 0, nil
+	}
+	if dry {
+		return true, fi.Size(), nil
+	}
+	aside := path.Join(rootDir, "trash", string(d.Algorithm())+"-"+d.Encoded())
+	if err := ns.d.Move(ctx, blobData(d), aside); err != nil {
+		if isNotFound(err) {
+			return false, 0, nil
+		}
+		return false, 0, fmt.Errorf("gc: blob %s: %w", d, err)
+	}
+	if !usedAt().Equal(used) {
+		if err := ns.d.Move(ctx, aside, blobData(d)); err != nil {
+			return false, 0, fmt.Errorf("gc: putting back blob %s, which a push took meanwhile: %w", d, err)
+		}
+		return false, 0, nil
+	}
+	if err := ns.deleteIfExists(ctx, aside); err != nil {
+		return false, 0, err
+	}
+	// A push may have uploaded the blob again meanwhile: keep its data.
+	if _, err := ns.d.Stat(ctx, blobData(d)); isNotFound(err) {
+		_ = ns.deleteIfExists(ctx, blobUsed(d))
+	}
+	return true, fi.Size(), nil
+}
+
+// sweepRepo removes repository name's links to removed blobs, referrer
+// entries of deleted manifests, and uploads untouched since cutoff.
+func (ns *Namespace) sweepRepo(ctx context.Context, name string, removed map[digest.Digest]bool, cutoff time.Time, dry bool, rep *GCReport) error {
+	r, err := ns.repository(name)
+	if err != nil {
+		return nil
+	}
+	links, err := ns.listDigests(ctx, path.Join(r.root, dirBlobs))
+	if err != nil {
+		return fmt.Errorf("gc: blob links of %s: %w", name, err)
+	}
+	for _, d := range links {
+		if !removed[d] {
+			continue
+		}
+		if _, err := ns.d.Stat(ctx, blobData(d)); !isNotFound(err) {
+			continue // uploaded again since
+		}
+		rep.LinksRemoved++
+		if !dry {
+			_ = ns.deleteIfExists(ctx, r.blobLink(d))
+		}
+	}
+	subjects, err := ns.listDigests(ctx, path.Join(r.root, dirReferrers))
+	if err != nil {
+		return err
+	}
+	for _, s := range subjects {
+		dir := path.Join(r.root, dirReferrers, string(s.Algorithm()), s.Encoded())
+		entries, _ := ns.d.List(ctx, dir)
+		for _, e := range entries {
+			alg, hex, ok := strings.Cut(path.Base(e), "-")
+			if !ok {
+				continue
+			}
+			ref := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
+			if _, err := ns.d.Stat(ctx, r.manifestLink(ref)); !isNotFound(err) {
+				continue
+			}
+			if fi, err := ns.d.Stat(ctx, e); err == nil && fi.ModTime().Before(cutoff) {
+				rep.LinksRemoved++
+				if !dry {
+					_ = ns.deleteIfExists(ctx, e)
+				}
+			}
+		}
+	}
+	ups, err := ns.d.List(ctx, path.Join(r.root, dirUploads))
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	for _, u := range ups {
+		newest := time.Time{}
+		for _, f := range []string{"started", "data"} {
+			if fi, err := ns.d.Stat(ctx, path.Join(u, f)); err == nil && fi.ModTime().After(newest) {
+				newest = fi.ModTime()
+			}
+		}
+		if newest.Before(cutoff) {
+			rep.UploadsRemoved++
+			if !dry {
+				_ = ns.deleteIfExists(ctx, u)
+			}
+		}
+	}
+	return nil
+}
+
+// sweepOld deletes the files directly under dir older than cutoff.
+func (ns *Namespace) sweepOld(ctx context.Context, dir string, cutoff time.Time) {
+	kids, _ := ns.d.List(ctx, dir)
+	for _, k := range kids {
+		if fi, err := ns.d.Stat(ctx, k); err == nil && fi.ModTime().Before(cutoff) {
+			_ = ns.deleteIfExists(ctx, k)
+		}
+	}
+}

@@ -1,0 +1,216 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path"
+	"slices"
+	"strings"
+	"time"
+
+	driver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/opencontainers/go-digest"
+
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/errdef"
+	"github.com/hoist-dev/hoist/reference"
+	"github.com/hoist-dev/hoist/store"
+)
+
+// Namespace is hoist's registry storage over one storage driver: every
+// repository of one registry. It implements store.Namespace and is safe
+// for concurrent use, also by several processes sharing the driver's
+// storage (see the package doc for what that relies on).
+type Namespace struct {
+	d   driver.StorageDriver
+	cfg config
+}
+
+var _ store.Namespace = (*Namespace)(nil)
+
+// Option configures a Namespace; pass options to New.
+type Option func(*config)
+
+type config struct {
+	allowMissing    bool
+	maxManifestSize int64
+	registry        string
+	now             func() time.Time
+}
+
+// WithAllowMissing makes manifest pushes succeed even when blobs or
+// manifests they refer to are not in the repository (sparse manifests,
+// as a mirror of part of an index holds). The default refuses them.
+func WithAllowMissing(allow bool) Option {
+	return func(c *config) { c.allowMissing = allow }
+}
+
+// WithMaxManifestSize caps the size of a manifest Push accepts. The
+// default is content.DefaultMaxManifestSize (4 MiB).
+func WithMaxManifestSize(n int64) Option {
+	return func(c *config) { c.maxManifestSize = n }
+}
+
+// WithRegistry sets the host name repositories report from Registry (the
+// store.Mounter contract), for messages. The default is "hoist".
+func WithRegistry(host string) Option {
+	return func(c *config) { c.registry = host }
+}
+
+// WithClock replaces time.Now for GC's grace period, so tests can move
+// time.
+func WithClock(now func() time.Time) Option {
+	return func(c *config) { c.now = now }
+}
+
+// New returns the registry storage kept through d. It writes nothing until
+// the first push.
+func New(d driver.StorageDriver, opts ...Option) (*Namespace, error) {
+	if d == nil {
+		return nil, errors.New("registry storage: the storage driver is nil")
+	}
+	cfg := config{maxManifestSize: content.DefaultMaxManifestSize, registry: "hoist", now: time.Now}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.maxManifestSize <= 0 {
+		return nil, fmt.Errorf("registry storage: maximum manifest size %d must be positive", cfg.maxManifestSize)
+	}
+	if cfg.now == nil {
+		return nil, errors.New("registry storage: the clock must not be nil")
+	}
+	return &Namespace{d: d, cfg: cfg}, nil
+}
+
+// Driver returns the storage driver the namespace stands on.
+func (ns *Namespace) Driver() driver.StorageDriver { return ns.d }
+
+// Repository opens repository name; see store.Namespace.
+func (ns *Namespace) Repository(ctx context.Context, name string) (store.Repository, error) {
+	return ns.repository(name)
+}
+
+func (ns *Namespace) repository(name string) (*Repository, error) {
+	if err := reference.ValidateRepository(name); err != nil {
+		return nil, fmt.Errorf("%w: repository name %q: %v", errdef.ErrInvalid, name, err)
+	}
+	return &Repository{ns: ns, name: name, root: path.Join(rootRepos, name)}, nil
+}
+
+// Repositories lists the repositories that hold at least one manifest, in
+// lexical order, paged; see store.Namespace.
+func (ns *Namespace) Repositories(ctx context.Context, p store.Page) ([]string, error) {
+	var names []string
+	if err := ns.walkRepos(ctx, rootRepos, "", &names); err != nil {
+		return nil, err
+	}
+	slices.Sort(names)
+	return store.PageOf(names, p), nil
+}
+
+// maxRepoDepth bounds the catalog walk; the repository grammar allows at
+// most 255 characters, so 128 components.
+const maxRepoDepth = 128
+
+// walkRepos appends to names every repository at or below dir.
+func (ns *Namespace) walkRepos(ctx context.Context, dir, name string, names *[]string) error {
+	if strings.Count(name, "/") > maxRepoDepth {
+		return nil
+	}
+	kids, err := ns.d.List(ctx, dir)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", dir, err)
+	}
+	for _, k := range kids {
+		base := path.Base(k)
+		if base == dirManifests && name != "" {
+			*names = append(*names, name)
+			continue
+		}
+		if strings.HasPrefix(base, "_") {
+			continue
+		}
+		child := base
+		if name != "" {
+			child = name + "/" + base
+		}
+		if err := ns.walkRepos(ctx, k, child, names); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Storage paths; see the package doc.
+const (
+	rootDir      = "/hoist"
+	rootBlobs    = rootDir + "/blobs"
+	rootRepos    = rootDir + "/repositories"
+	rootTmp      = rootDir + "/tmp"
+	dirBlobs     = "_blobs"
+	dirManifests = "_manifests"
+	dirTags      = "_tags"
+	dirReferrers = "_referrers"
+	dirUploads   = "_uploads"
+)
+
+// blobDir is where the blob d lives, with its data and used files.
+func blobDir(d digest.Digest) string {
+	h := d.Encoded()
+	return path.Join(rootBlobs, string(d.Algorithm()), h[:2], h)
+}
+
+func blobData(d digest.Digest) string { return path.Join(blobDir(d), "data") }
+func blobUsed(d digest.Digest) string { return path.Join(blobDir(d), "used") }
+
+// isNotFound reports whether a driver error says the path does not exist.
+func isNotFound(err error) bool {
+	var nf driver.PathNotFoundError
+	return errors.As(err, &nf)
+}
+
+// putAtomic writes data to p so that a reader sees either the old content
+// or all of the new: written whole under tmp/, then moved.
+func (ns *Namespace) putAtomic(ctx context.Context, p string, data []byte) error {
+	tmp := path.Join(rootTmp, randomID())
+	if err := ns.d.PutContent(ctx, tmp, data); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	if err := ns.d.Move(ctx, tmp, p); err != nil {
+		_ = ns.d.Delete(ctx, tmp)
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return nil
+}
+
+// deleteIfExists deletes p; a p that does not exist is no error.
+func (ns *Namespace) deleteIfExists(ctx context.Context, p string) error {
+	if err := ns.d.Delete(ctx, p); err != nil && !isNotFound(err) {
+		return fmt.Errorf("deleting %s: %w", p, err)
+	}
+	return nil
+}
+
+// randomID returns 32 random hex digits: upload IDs and temporary names.
+func randomID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// validDigest checks d for use in a path: a known algorithm and hex of the
+// right length.
+func validDigest(d digest.Digest) error {
+	if err := d.Validate(); err != nil {
+		return fmt.Errorf("%w: digest %q: %v", errdef.ErrInvalid, d, err)
+	}
+	return nil
+}
