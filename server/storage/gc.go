@@ -51,7 +51,7 @@ func (ns *Namespace) GC(ctx context.Context, cfg GCConfig) (GCReport, error) {
 	var rep GCReport
 	cutoff := ns.cfg.now().Add(-cfg.Grace)
 	var repos []string
-	if err := ns.walkAllRepos(ctx, rootRepos, "", &repos); err != nil {
+	if err := ns.walkRepos(ctx, rootRepos, "", true, &repos); err != nil {
 		return rep, err
 	}
 	marked := map[digest.Digest]bool{}
@@ -73,40 +73,6 @@ func (ns *Namespace) GC(ctx context.Context, cfg GCConfig) (GCReport, error) {
 		ns.sweepOld(ctx, rootTmp, cutoff)
 	}
 	return rep, nil
-}
-
-// walkAllRepos lists every repository directory, whether or not it holds
-// manifests (one may hold only uploads).
-func (ns *Namespace) walkAllRepos(ctx context.Context, dir, name string, names *[]string) error {
-	if strings.Count(name, "/") > maxRepoDepth {
-		return nil
-	}
-	kids, err := ns.d.List(ctx, dir)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("gc: listing %s: %w", dir, err)
-	}
-	own := false
-	for _, k := range kids {
-		base := path.Base(k)
-		if strings.HasPrefix(base, "_") {
-			own = true
-			continue
-		}
-		child := base
-		if name != "" {
-			child = name + "/" + base
-		}
-		if err := ns.walkAllRepos(ctx, k, child, names); err != nil {
-			return err
-		}
-	}
-	if own && name != "" {
-		*names = append(*names, name)
-	}
-	return nil
 }
 
 // listDigests lists dir/ALG/HEX entries as digests.

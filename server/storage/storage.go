@@ -104,7 +104,7 @@ func (ns *Namespace) repository(name string) (*Repository, error) {
 // lexical order, paged; see store.Namespace.
 func (ns *Namespace) Repositories(ctx context.Context, p store.Page) ([]string, error) {
 	var names []string
-	if err := ns.walkRepos(ctx, rootRepos, "", &names); err != nil {
+	if err := ns.walkRepos(ctx, rootRepos, "", false, &names); err != nil {
 		return nil, err
 	}
 	slices.Sort(names)
@@ -115,8 +115,10 @@ func (ns *Namespace) Repositories(ctx context.Context, p store.Page) ([]string, 
 // most 255 characters, so 128 components.
 const maxRepoDepth = 128
 
-// walkRepos appends to names every repository at or below dir.
-func (ns *Namespace) walkRepos(ctx context.Context, dir, name string, names *[]string) error {
+// walkRepos appends to names every repository at or below dir: those
+// holding manifests, or with all every directory of one (GC wants those
+// holding only uploads or links too).
+func (ns *Namespace) walkRepos(ctx context.Context, dir, name string, all bool, names *[]string) error {
 	if strings.Count(name, "/") > maxRepoDepth {
 		return nil
 	}
@@ -127,22 +129,23 @@ func (ns *Namespace) walkRepos(ctx context.Context, dir, name string, names *[]s
 	if err != nil {
 		return fmt.Errorf("listing %s: %w", dir, err)
 	}
+	own := false
 	for _, k := range kids {
 		base := path.Base(k)
-		if base == dirManifests && name != "" {
-			*names = append(*names, name)
-			continue
-		}
 		if strings.HasPrefix(base, "_") {
+			own = own || all || base == dirManifests
 			continue
 		}
 		child := base
 		if name != "" {
 			child = name + "/" + base
 		}
-		if err := ns.walkRepos(ctx, k, child, names); err != nil {
+		if err := ns.walkRepos(ctx, k, child, all, names); err != nil {
 			return err
 		}
+	}
+	if own && name != "" {
+		*names = append(*names, name)
 	}
 	return nil
 }
