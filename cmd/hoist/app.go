@@ -7,17 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hoist-dev/hoist/auth"
-	"github.com/hoist-dev/hoist/hosts"
+	lib "github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/internal/version"
-	"github.com/hoist-dev/hoist/legacy"
-	"github.com/hoist-dev/hoist/transport"
+	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/remote"
 )
 
 // Exit codes, as DESIGN.md's CLI conventions fix them.
@@ -41,15 +38,7 @@ type app struct {
 	verbose      bool
 	quiet        bool
 
-	hosts  *hosts.Config
-	tr     *transport.Transport
-	creds  *auth.ConfigStore
-	protos protocols
-
-	clientsMu sync.Mutex
-	clients   map[string]*http.Client
-
-	v1LoginStatus legacy.LoginStatus // what a v1 login did, for its message
+	session *lib.Session // built from the global flags before a verb runs
 }
 
 // usageError marks an error as the user's invocation being wrong (exit 2).
@@ -69,7 +58,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	err := root.ExecuteContext(ctx)
+	err := cliError(root.ExecuteContext(ctx))
+	if a.session != nil {
+		a.session.Close()
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -79,6 +71,40 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return exitUsage
 	}
 	return exitFail
+}
+
+// optionFlags names the flag that sets each library option, so an error
+// about an option names what the user typed.
+var optionFlags = map[string]string{
+	"WithPlatforms":   "--platform",
+	"WithFormat":      "--format",
+	"WithAllTags":     "--all-tags",
+	"WithConcurrency": "--concurrency",
+	"WithLimit":       "--limit",
+	"WithIndex":       "--index",
+	"WithEmail":       "--email",
+	"WithProtocol":    "--protocol",
+	"WithConfigDir":   "--config",
+	"WithCertsDirs":   "--certs-dir",
+}
+
+// cliError maps the library's errors about the caller's input to usage
+// errors (exit 2), naming flags instead of options.
+func cliError(err error) error {
+	var oe *lib.OptionError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &oe):
+		name := oe.Option
+		if f, ok := optionFlags[name]; ok {
+			name = f
+		}
+		return usageError{fmt.Errorf("%s: %w", name, oe.Err)}
+	case errors.Is(err, store.ErrInvalidLocation):
+		return usageError{err}
+	}
+	return err
 }
 
 func oneLine(err error) string {
@@ -99,7 +125,8 @@ Credentials come from docker's config.json, credential helpers and .dockercfg.
 
 Image references: a plain reference (or docker://REF) is a registry;
 oci:DIR[:TAG] is an OCI image layout; docker-archive:FILE[:REF] is a
-docker save tarball.`,
+docker save tarball. A path (./dir, /abs/dir, app.tar) names a local layout
+or archive; a plain name such as alpine stays an image.`,
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -127,31 +154,32 @@ docker save tarball.`,
 	return root
 }
 
-// setup turns the global flags into the shared transport.
+// setup turns the global flags into the session every verb uses.
 func (a *app) setup() error {
+	opts := []lib.Option{lib.WithInsecureRegistries(a.insecure...), lib.WithCertsDirs(a.certsDirs...)}
 	switch a.protocolFlag {
-	case "", "v1", "v2":
+	case "":
+	case "v1", "v2":
+		opts = append(opts, lib.WithProtocol(remote.Protocol(a.protocolFlag)))
 	default:
 		return usagef("--protocol %q: use v1 or v2, or leave it out to detect", a.protocolFlag)
 	}
 	if a.quiet && a.verbose {
 		return usagef("--quiet and --verbose contradict each other; pick one")
 	}
-	a.hosts = &hosts.Config{Insecure: a.insecure}
-	if len(a.certsDirs) > 0 {
-		a.hosts.CertsDirs = a.certsDirs
+	if a.configDir != "" {
+		opts = append(opts, lib.WithConfigDir(a.configDir))
 	}
-	opts := []transport.Option{transport.WithHosts(a.hosts)}
 	if a.verbose {
-		opts = append(opts, transport.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+		opts = append(opts, lib.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
-	a.tr = transport.New(opts...)
+	s, err := lib.NewSession(opts...)
+	if err != nil {
+		return err
+	}
+	a.session = s
 	return nil
 }
-
-// client returns an http.Client over the shared transport with hoist's
-// redirect policy.
-func (a *app) client() *http.Client { return transport.NewClient(a.tr) }
 
 // printJSON writes v as the one JSON document of this invocation.
 func (a *app) printJSON(v any) error {

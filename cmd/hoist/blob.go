@@ -1,13 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
+
+	lib "github.com/hoist-dev/hoist"
 )
 
 func (a *app) blobCommand() *cobra.Command {
@@ -24,26 +26,10 @@ blob has arrived and matched, so it is never left partial or wrong.`,
   hoist blob -o layer.tar.gz registry.example.com/library/alpine@sha256:...`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := parseLocation(args[0])
-			if err != nil {
-				return err
+			rc, desc, err := a.session.Blob(cmd.Context(), args[0])
+			if errors.Is(err, lib.ErrNotRegistry) {
+				return usagef("blob reads from a registry; %s is not a registry reference", args[0])
 			}
-			if l.Ref.Digest == "" {
-				return usagef("blob needs REPOSITORY@DIGEST, e.g. localhost:5000/team/app@sha256:...; %q has no digest", args[0])
-			}
-			if err := a.requireV2(ctx, l.Ref.Registry, "blobs by digest"); err != nil {
-				return err
-			}
-			repo, err := a.openRemote(l.Ref)
-			if err != nil {
-				return err
-			}
-			desc, err := repo.Distribution().BlobHead(ctx, l.Ref.Digest)
-			if err != nil {
-				return err
-			}
-			rc, err := repo.Fetch(ctx, ocispec.Descriptor{MediaType: "application/octet-stream", Digest: desc.Digest, Size: desc.Size})
 			if err != nil {
 				return err
 			}
@@ -59,7 +45,7 @@ blob has arrived and matched, so it is never left partial or wrong.`,
 			defer os.Remove(tmp.Name())
 			if _, err := io.Copy(tmp, rc); err != nil {
 				tmp.Close()
-				return fmt.Errorf("blob %s: %w", l.Ref.Digest, err)
+				return fmt.Errorf("blob %s: %w", desc.Digest, err)
 			}
 			if err := tmp.Close(); err != nil {
 				return err

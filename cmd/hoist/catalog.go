@@ -6,8 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hoist-dev/hoist/distribution"
-	"github.com/hoist-dev/hoist/reference"
+	lib "github.com/hoist-dev/hoist"
 )
 
 func (a *app) catalogCommand() *cobra.Command {
@@ -22,26 +21,12 @@ public registries refuse the catalog; hoist then says what they answered.`,
   hoist catalog --limit 100 --json registry.example.com`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host := strings.TrimSuffix(args[0], "/")
-			if strings.Contains(host, "/") {
-				return usagef("catalog takes a registry host such as localhost:5000, not %q", args[0])
-			}
-			if err := a.requireV2(cmd.Context(), host, "catalog"); err != nil {
-				return err
-			}
-			reg, err := distribution.NewRegistry(reference.APIHost(host), distribution.WithHTTPClient(a.registryClient(reference.APIHost(host))))
-			if err != nil {
-				return usageError{err}
-			}
-			repos, err := reg.Catalog(cmd.Context(), distribution.ListOptions{Limit: limit})
+			repos, err := a.session.Catalog(cmd.Context(), args[0], lib.WithLimit(limit))
 			if err != nil {
 				return err
 			}
 			if a.jsonOut {
-				if repos == nil {
-					repos = []string{}
-				}
-				return a.printJSON(map[string]any{"registry": host, "repositories": repos})
+				return a.printJSON(map[string]any{"registry": strings.TrimSuffix(args[0], "/"), "repositories": repos})
 			}
 			for _, r := range repos {
 				fmt.Fprintln(a.stdout, r)

@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path"
-	"strings"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/pflag"
 
+	lib "github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/copy"
-	"github.com/hoist-dev/hoist/store"
 )
 
 // copyFlags are the flags pull, push and copy share.
@@ -49,81 +44,43 @@ type copyResult struct {
 	Bytes       int64  `json:"bytes"`
 }
 
-// runCopy copies src to dst with the shared flags, rendering progress and
-// printing the result.
-func (a *app) runCopy(ctx context.Context, src, dst store.Location, f copyFlags) error {
-	var opts []copy.Option
-	var platforms []ocispec.Platform
-	for _, p := range f.platforms {
-		pl, err := content.ParsePlatform(p)
-		if err != nil {
-			return usageError{err}
-		}
-		platforms = append(platforms, pl)
-	}
-	if len(platforms) > 0 {
-		opts = append(opts, copy.WithPlatforms(platforms...))
-	}
+// copyJob is one pull, push or copy: the session call that does it.
+type copyJob func(ctx context.Context, opts ...lib.Option) (*lib.CopyResult, error)
+
+// runCopy runs job with the shared flags as options, rendering progress
+// and printing the result.
+func (a *app) runCopy(ctx context.Context, f copyFlags, job copyJob) error {
+	opts := []lib.Option{lib.WithPlatforms(f.platforms...), lib.WithConcurrency(f.concurrency)}
 	switch f.format {
 	case "", "keep":
 	case "oci":
-		opts = append(opts, copy.WithFormat(copy.FormatOCI))
+		opts = append(opts, lib.WithFormat(copy.FormatOCI))
 	default:
 		return usagef("--format %q: the only conversion is --format oci", f.format)
 	}
-	if f.allTags && src.Kind != store.Registry && src.Kind != store.OCILayout {
-		return usagef("--all-tags copies a registry repository or a layout, not %s", src.Kind)
+	if f.allTags {
+		opts = append(opts, lib.WithAllTags())
 	}
-	opts = append(opts, copy.WithConcurrency(f.concurrency))
-	var cache *copy.BlobCache
-	if !f.noCache {
-		if p, err := copy.DefaultBlobCachePath(); err == nil {
-			if cache, err = copy.OpenBlobCache(p); err != nil {
-				fmt.Fprintf(a.stderr, "hoist: warning: %v; continuing without it\n", err)
-				cache = nil
-			}
-		}
-		opts = append(opts, copy.WithBlobCache(cache))
+	if f.noCache {
+		opts = append(opts, lib.WithoutBlobCache())
 	}
 	pr := a.newProgress()
-	opts = append(opts, copy.WithEvents(pr.event))
-
-	so, err := a.openReader(ctx, src)
-	if err != nil {
-		return err
-	}
-	defer so.finish(true)
-	do, err := a.openWriter(ctx, dst)
-	if err != nil {
-		return err
-	}
-	c := copy.New(opts...)
-	var results []*copy.Result
-	if f.allTags {
-		results, err = c.CopyAll(ctx, so.r, do.w)
-	} else {
-		var r *copy.Result
-		r, err = c.Copy(ctx, so.r, srcRef(src), do.w, dstTag(dst))
-		results = []*copy.Result{r}
-	}
+	opts = append(opts, lib.WithEvents(pr.event), lib.WithWarnings(func(err error) {
+		fmt.Fprintf(a.stderr, "hoist: warning: %v\n", err)
+	}))
+	res, err := job(ctx, opts...)
 	pr.finish(err == nil)
-	if cerr := do.finish(err == nil); err == nil && cerr != nil {
-		err = cerr
-	}
-	if serr := cache.Save(); serr != nil && err == nil {
-		fmt.Fprintf(a.stderr, "hoist: warning: saving the blob-location cache: %v\n", serr)
-	}
 	if err != nil {
 		return err
 	}
-	return a.printCopyResults(src, dst, results)
+	return a.printCopyResults(res)
 }
 
-func (a *app) printCopyResults(src, dst store.Location, results []*copy.Result) error {
+func (a *app) printCopyResults(res *lib.CopyResult) error {
 	var out []copyResult
-	for _, r := range results {
+	for _, r := range res.Images {
 		out = append(out, copyResult{
-			Source: src.String(), Destination: dst.String(),
+			Source: res.Source.String(), Destination: res.Destination.String(),
 			Digest: r.Descriptor.Digest.String(), MediaType: r.Descriptor.MediaType, Tag: r.Tag,
 			Blobs: r.Blobs, Copied: r.Transferred, Existed: r.Skipped, Mounted: r.Mounted, Bytes: r.Bytes,
 		})
@@ -149,31 +106,4 @@ func (a *app) printCopyResults(src, dst store.Location, results []*copy.Result) 
 		}
 	}
 	return nil
-}
-
-// localLocation reads a pull destination or push source that may be a bare
-// path: an existing directory or a path without ".tar" is an OCI layout, a
-// ".tar" file a docker archive. Anything with a transport prefix is parsed
-// as such.
-func localLocation(s string) (store.Location, error) {
-	if strings.HasPrefix(s, "oci:") || strings.HasPrefix(s, "docker-archive:") || strings.HasPrefix(s, "docker://") {
-		return parseLocation(s)
-	}
-	if fi, err := os.Stat(s); (err == nil && !fi.IsDir()) || (errors.Is(err, os.ErrNotExist) && strings.HasSuffix(s, ".tar")) {
-		return parseLocation("docker-archive:" + s)
-	}
-	return parseLocation("oci:" + s)
-}
-
-// defaultPullDest is ./NAME for REF, NAME being the repository's last path
-// component, tagged with REF's tag.
-func defaultPullDest(src store.Location) store.Location {
-	l := store.Location{Kind: store.OCILayout, Path: "./" + path.Base(src.Ref.Repository)}
-	switch {
-	case src.Ref.Tag != "":
-		l.Tag = src.Ref.Tag
-	case src.Ref.Digest == "":
-		l.Tag = "latest"
-	}
-	return l
 }

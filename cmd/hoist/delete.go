@@ -1,11 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/hoist-dev/hoist/store"
+	lib "github.com/hoist-dev/hoist"
 )
 
 func (a *app) deleteCommand() *cobra.Command {
@@ -21,33 +22,18 @@ The registry must allow deletion (distribution: storage.delete.enabled).`,
   hoist delete localhost:5000/team/app@sha256:...`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := parseLocation(args[0])
+			ref, err := a.session.Delete(cmd.Context(), args[0])
+			if errors.Is(err, lib.ErrNotRegistry) {
+				return usagef("delete works on registry references, not %s", args[0])
+			}
 			if err != nil {
-				return err
-			}
-			if l.Kind != store.Registry {
-				return usagef("delete works on registry references, not %s", l.Kind)
-			}
-			if err := a.requireV2(ctx, l.Ref.Registry, "manifest deletion"); err != nil {
-				return err
-			}
-			repo, err := a.openRemote(l.Ref)
-			if err != nil {
-				return err
-			}
-			desc, err := repo.Resolve(ctx, "")
-			if err != nil {
-				return err
-			}
-			if err := repo.Distribution().DeleteManifest(ctx, desc.Digest.String()); err != nil {
 				return err
 			}
 			switch {
 			case a.jsonOut:
-				return a.printJSON(map[string]any{"deleted": l.Ref.Name() + "@" + desc.Digest.String()})
+				return a.printJSON(map[string]any{"deleted": ref.Name() + "@" + ref.Digest.String()})
 			case !a.quiet:
-				fmt.Fprintf(a.stdout, "Deleted %s@%s\n", l.Ref.Name(), desc.Digest)
+				fmt.Fprintf(a.stdout, "Deleted %s@%s\n", ref.Name(), ref.Digest)
 			}
 			return nil
 		},

@@ -1,58 +1,17 @@
 package main
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
 
+	lib "github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/content"
-	"github.com/hoist-dev/hoist/store"
 )
-
-// inspection is what `hoist inspect` reports, also its --json form.
-type inspection struct {
-	Reference string              `json:"reference"`
-	Digest    string              `json:"digest"`
-	MediaType string              `json:"mediaType"`
-	Size      int64               `json:"size"`
-	Platforms []platformEntry     `json:"platforms,omitempty"`
-	Image     *imageInspection    `json:"image,omitempty"`
-	Legacy    *content.Schema1    `json:"legacy,omitempty"`
-	Annots    map[string]string   `json:"annotations,omitempty"`
-	Subject   *ocispec.Descriptor `json:"subject,omitempty"`
-}
-
-type platformEntry struct {
-	Platform  string `json:"platform"`
-	Digest    string `json:"digest"`
-	MediaType string `json:"mediaType"`
-	Size      int64  `json:"size"`
-}
-
-type imageInspection struct {
-	Digest     string               `json:"digest,omitempty"` // when chosen from an index
-	Platform   string               `json:"platform"`
-	Created    *time.Time           `json:"created,omitempty"`
-	Author     string               `json:"author,omitempty"`
-	Config     ocispec.Descriptor   `json:"config"`
-	Entrypoint []string             `json:"entrypoint,omitempty"`
-	Cmd        []string             `json:"cmd,omitempty"`
-	WorkingDir string               `json:"workingDir,omitempty"`
-	User       string               `json:"user,omitempty"`
-	Env        []string             `json:"env,omitempty"`
-	Labels     map[string]string    `json:"labels,omitempty"`
-	Ports      []string             `json:"exposedPorts,omitempty"`
-	Layers     []ocispec.Descriptor `json:"layers"`
-	TotalSize  int64                `json:"totalSize"`
-	History    int                  `json:"historyEntries"`
-}
 
 func (a *app) inspectCommand() *cobra.Command {
 	var platform string
@@ -65,37 +24,16 @@ platform, creation time, entrypoint and command, environment, labels and
 exposed ports, and its layers with their sizes. With --platform, the image
 of that platform is shown from an index.
 
-REF may be a registry reference, oci:DIR[:TAG] or docker-archive:FILE[:REF].`,
+REF may be a registry reference, oci:DIR[:TAG], docker-archive:FILE[:REF],
+or the path of a layout directory or an archive file.`,
 		Example: `  hoist inspect localhost:5000/team/app:v1
   hoist inspect --platform linux/arm64 registry.example.com/library/alpine:3.19
   hoist inspect --json oci:./alpine:3.19`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			r, err := a.resolveManifest(ctx, args[0], platform)
+			ins, err := a.session.Inspect(cmd.Context(), args[0], platformOption(platform)...)
 			if err != nil {
 				return err
-			}
-			defer r.o.finish(true)
-			m := r.root
-			ins := &inspection{Reference: args[0], Digest: r.rootDesc.Digest.String(), MediaType: m.Descriptor.MediaType,
-				Size: r.rootDesc.Size, Annots: m.Annotations(), Subject: m.Subject(), Legacy: m.Legacy}
-			if m.Index != nil {
-				for _, d := range m.Index.Manifests {
-					p := "unknown"
-					if d.Platform != nil {
-						p = content.FormatPlatform(*d.Platform)
-					}
-					ins.Platforms = append(ins.Platforms, platformEntry{p, d.Digest.String(), d.MediaType, d.Size})
-				}
-			}
-			if r.m.Image != nil {
-				if ins.Image, err = inspectImage(ctx, r.o.r, r.m); err != nil {
-					return err
-				}
-				if r.desc.Digest != r.rootDesc.Digest {
-					ins.Image.Digest = r.desc.Digest.String()
-				}
 			}
 			if a.jsonOut {
 				return a.printJSON(ins)
@@ -108,45 +46,7 @@ REF may be a registry reference, oci:DIR[:TAG] or docker-archive:FILE[:REF].`,
 	return cmd
 }
 
-func inspectImage(ctx context.Context, r store.Reader, m *content.Manifest) (*imageInspection, error) {
-	img := &imageInspection{Config: m.Image.Config, Layers: m.Image.Layers}
-	for _, l := range m.Image.Layers {
-		img.TotalSize += l.Size
-	}
-	rc, err := r.Fetch(ctx, m.Image.Config)
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", m.Image.Config.Digest, err)
-	}
-	defer rc.Close()
-	raw, err := content.ReadCapped(rc, 8<<20, "image config")
-	if err != nil {
-		return nil, err
-	}
-	var cfg ocispec.Image
-	if err := json.Unmarshal(raw, &cfg); err != nil {
-		// An artifact's config need not be an image config: show the rest.
-		img.Platform = "n/a (config is " + m.Image.Config.MediaType + ")"
-		return img, nil
-	}
-	img.Platform = "unknown"
-	if cfg.OS != "" {
-		img.Platform = content.FormatPlatform(cfg.Platform)
-	}
-	if cfg.Created != nil && !cfg.Created.IsZero() {
-		img.Created = cfg.Created
-	}
-	img.Author = cfg.Author
-	c := cfg.Config
-	img.Entrypoint, img.Cmd, img.WorkingDir, img.User, img.Env, img.Labels = c.Entrypoint, c.Cmd, c.WorkingDir, c.User, c.Env, c.Labels
-	for p := range c.ExposedPorts {
-		img.Ports = append(img.Ports, p)
-	}
-	sort.Strings(img.Ports)
-	img.History = len(cfg.History)
-	return img, nil
-}
-
-func (a *app) printInspection(ins *inspection) {
+func (a *app) printInspection(ins *lib.Inspection) {
 	w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(w, "reference:\t%s\n", ins.Reference)
 	fmt.Fprintf(w, "digest:\t%s\n", ins.Digest)
@@ -157,8 +57,8 @@ func (a *app) printInspection(ins *inspection) {
 	if len(ins.Platforms) > 0 {
 		fmt.Fprintf(w, "platforms:\t%d\n", len(ins.Platforms))
 	}
-	for _, k := range sortedKeys(ins.Annots) {
-		fmt.Fprintf(w, "annotation:\t%s=%s\n", k, ins.Annots[k])
+	for _, k := range sortedKeys(ins.Annotations) {
+		fmt.Fprintf(w, "annotation:\t%s=%s\n", k, ins.Annotations[k])
 	}
 	if ins.Subject != nil {
 		fmt.Fprintf(w, "subject:\t%s\n", ins.Subject.Digest)
@@ -209,7 +109,7 @@ func (a *app) printInspection(ins *inspection) {
 	a.printPlatforms(ins)
 }
 
-func (a *app) printPlatforms(ins *inspection) {
+func (a *app) printPlatforms(ins *lib.Inspection) {
 	if len(ins.Platforms) == 0 {
 		return
 	}
@@ -240,4 +140,12 @@ func quoteArgs(args []string) string {
 		}
 	}
 	return strings.Join(q, " ")
+}
+
+// platformOption is the option of a --platform flag ("" for none).
+func platformOption(platform string) []lib.Option {
+	if platform == "" {
+		return nil
+	}
+	return []lib.Option{lib.WithPlatforms(platform)}
 }

@@ -9,10 +9,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	lib "github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/auth"
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
-	"github.com/hoist-dev/hoist/store/remote"
 )
 
 func (a *app) loginCommand() *cobra.Command {
@@ -67,17 +67,13 @@ the reason and leaves every file as it was.`,
 			if err != nil {
 				return err
 			}
-			cred := auth.Credential{Username: user, Password: password}
-			v, err := a.loginVerifier(cmd, server, email)
+			status, err := a.session.Login(cmd.Context(), server, user, password, lib.WithEmail(email))
 			if err != nil {
 				return err
 			}
-			if err := auth.Login(cmd.Context(), a.credentials(), server, cred, v); err != nil {
-				return err
-			}
 			if !a.quiet {
-				if a.v1LoginStatus == legacy.AccountCreated {
-					fmt.Fprintln(a.stdout, a.v1LoginStatus.String())
+				if status == legacy.AccountCreated {
+					fmt.Fprintln(a.stdout, status.String())
 				} else {
 					fmt.Fprintln(a.stdout, "Login Succeeded")
 				}
@@ -90,24 +86,6 @@ the reason and leaves every file as it was.`,
 	f.BoolVar(&passwordStdin, "password-stdin", false, "read the password (or token) from stdin")
 	f.StringVar(&email, "email", "", "e-mail address, for v1 registries that create accounts on login")
 	return cmd
-}
-
-// loginVerifier picks how to check credentials for server: v2 unless the
-// registry speaks only v1.
-func (a *app) loginVerifier(cmd *cobra.Command, server, email string) (auth.Verifier, error) {
-	host := auth.NormalizeHost(server)
-	p := remote.V2
-	if !reference.IsDockerHub(host) { // Docker Hub's v2 answers; its v1 login is gone
-		var err error
-		if p, err = a.protocol(cmd.Context(), host); err != nil {
-			return nil, err
-		}
-	}
-	if p == remote.V1 {
-		report := func(server string, s legacy.LoginStatus) { a.v1LoginStatus = s }
-		return legacy.NewVerifier(email, report, legacy.WithTransport(a.tr)), nil
-	}
-	return auth.NewV2Verifier(a.tr, a.authOptions()...), nil
 }
 
 func (a *app) logoutCommand() *cobra.Command {
@@ -126,7 +104,7 @@ hoist has no credentials for is not an error.`,
 			if len(args) == 1 {
 				server = args[0]
 			}
-			err := a.credentials().Erase(cmd.Context(), auth.NormalizeHost(server))
+			err := a.session.Logout(cmd.Context(), server)
 			switch {
 			case errors.Is(err, auth.ErrNotLoggedIn):
 				if !a.quiet {

@@ -18,12 +18,11 @@ manifest of that platform is printed instead.`,
   hoist manifest oci:./alpine:3.19`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			r, err := a.resolveManifest(cmd.Context(), args[0], platform)
+			raw, err := a.session.Manifest(cmd.Context(), args[0], platformOption(platform)...)
 			if err != nil {
 				return err
 			}
-			defer r.o.finish(true)
-			_, err = a.stdout.Write(r.m.Raw)
+			_, err = a.stdout.Write(raw)
 			return err
 		},
 	}

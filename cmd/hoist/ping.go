@@ -28,11 +28,7 @@ Exit status is 0 when the registry speaks v2 or v1, and 1 otherwise.`,
   hoist ping --json 127.0.0.1:5000`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			host := strings.TrimSuffix(args[0], "/")
-			if strings.Contains(host, "/") {
-				return usagef("ping takes a registry host such as registry.example.com:5000, not %q", args[0])
-			}
-			rep, err := probe.Host(cmd.Context(), a.client(), host)
+			rep, err := a.session.Ping(cmd.Context(), args[0])
 			if rep != nil && rep.Scheme == "" {
 				rep = nil // nothing answered: the error says it all
 			}

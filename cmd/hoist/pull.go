@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
+	"errors"
+
 	"github.com/spf13/cobra"
 
-	"github.com/hoist-dev/hoist/store"
+	lib "github.com/hoist-dev/hoist"
 )
 
 func (a *app) pullCommand() *cobra.Command {
@@ -30,25 +33,17 @@ goes to stdout; -q prints only the digest, --json a JSON document.`,
   hoist pull localhost:5000/team/app:v1 app.tar`,
 		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := parseLocation(args[0])
-			if err != nil {
-				return err
+			dest := ""
+			if len(args) == 2 {
+				dest = args[1]
 			}
-			if src.Kind != store.Registry {
+			err := a.runCopy(cmd.Context(), f, func(ctx context.Context, opts ...lib.Option) (*lib.CopyResult, error) {
+				return a.session.Pull(ctx, args[0], dest, opts...)
+			})
+			if errors.Is(err, lib.ErrNotRegistry) {
 				return usagef("pull reads from a registry; to copy %s, use hoist copy", args[0])
 			}
-			dst := defaultPullDest(src)
-			if len(args) == 2 {
-				if dst, err = localLocation(args[1]); err != nil {
-					return err
-				}
-			}
-			if dst.Kind == store.DockerArchive && dst.Ref.Repository == "" {
-				// docker save names what it writes; so does pull.
-				dst.Ref = src.Ref
-				dst.Ref.Digest = ""
-			}
-			return a.runCopy(cmd.Context(), src, dst, f)
+			return err
 		},
 	}
 	f.register(cmd.Flags(), false)
@@ -72,18 +67,13 @@ an interrupted push never leaves a tag pointing at missing content.`,
   hoist push app.tar registry.example.com/team/app:v1`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := localLocation(args[0])
-			if err != nil {
-				return err
-			}
-			dst, err := parseLocation(args[1])
-			if err != nil {
-				return err
-			}
-			if dst.Kind != store.Registry {
+			err := a.runCopy(cmd.Context(), f, func(ctx context.Context, opts ...lib.Option) (*lib.CopyResult, error) {
+				return a.session.Push(ctx, args[0], args[1], opts...)
+			})
+			if errors.Is(err, lib.ErrNotRegistry) {
 				return usagef("push writes to a registry; to copy to %s, use hoist copy", args[1])
 			}
-			return a.runCopy(cmd.Context(), src, dst, f)
+			return err
 		},
 	}
 	f.register(cmd.Flags(), false)
@@ -112,15 +102,9 @@ in DST; blobs shared between tags move once.`,
   hoist copy --format oci docker-archive:app.tar oci:./app:v1`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, err := parseLocation(args[0])
-			if err != nil {
-				return err
-			}
-			dst, err := parseLocation(args[1])
-			if err != nil {
-				return err
-			}
-			return a.runCopy(cmd.Context(), src, dst, f)
+			return a.runCopy(cmd.Context(), f, func(ctx context.Context, opts ...lib.Option) (*lib.CopyResult, error) {
+				return a.session.Copy(ctx, args[0], args[1], opts...)
+			})
 		},
 	}
 	f.register(cmd.Flags(), true)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	lib "github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/legacy"
 )
 
@@ -25,21 +26,11 @@ description, stars, and whether the image is official or automated.
   hoist search --index localhost:5000 --limit 5 --json busybox`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if limit < 0 {
-				return usagef("--limit must be positive, got %d", limit)
-			}
-			c, err := legacy.NewClient(index, a.v1Options()...)
-			if err != nil {
-				return usageError{err}
-			}
-			page, err := c.Search(cmd.Context(), args[0], limit)
+			page, err := a.session.Search(cmd.Context(), args[0], lib.WithIndex(index), lib.WithLimit(limit))
 			if err != nil {
 				return err
 			}
 			if a.jsonOut {
-				if page.Results == nil {
-					page.Results = []legacy.SearchResult{}
-				}
 				return a.printJSON(page)
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)

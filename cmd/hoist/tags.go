@@ -5,10 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/hoist-dev/hoist/distribution"
-	"github.com/hoist-dev/hoist/reference"
-	"github.com/hoist-dev/hoist/store"
-	"github.com/hoist-dev/hoist/store/remote"
+	lib "github.com/hoist-dev/hoist"
 )
 
 func (a *app) tagsCommand() *cobra.Command {
@@ -26,51 +23,11 @@ listed.`,
   hoist tags oci:./alpine`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			l, err := parseLocation(args[0])
+			tags, err := a.session.Tags(cmd.Context(), args[0], lib.WithLimit(limit))
 			if err != nil {
 				return err
 			}
-			var tags []string
-			isV2 := false
-			if l.Kind == store.Registry {
-				p, err := a.protocol(ctx, l.Ref.Registry)
-				if err != nil {
-					return err
-				}
-				isV2 = p == remote.V2
-			}
-			if isV2 {
-				name, err := reference.ParseName(l.Ref.Name())
-				if err != nil {
-					return usageError{err}
-				}
-				repo, err := a.openRemote(name)
-				if err != nil {
-					return err
-				}
-				tags, err = repo.Distribution().Tags(ctx, distribution.ListOptions{Limit: limit})
-				if err != nil {
-					return err
-				}
-			} else {
-				o, err := a.openReader(ctx, l)
-				if err != nil {
-					return err
-				}
-				defer o.finish(true)
-				tl, ok := o.r.(store.TagLister)
-				if !ok {
-					return fmt.Errorf("%s cannot list tags", l)
-				}
-				if tags, err = tl.Tags(ctx, store.Page{N: limit}); err != nil {
-					return err
-				}
-			}
 			if a.jsonOut {
-				if tags == nil {
-					tags = []string{}
-				}
 				return a.printJSON(map[string]any{"repository": args[0], "tags": tags})
 			}
 			for _, t := range tags {

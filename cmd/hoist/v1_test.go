@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	lib "github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/server"
@@ -113,7 +114,7 @@ func layoutImage(t *testing.T, dir, tag string) (layers, diffIDs []string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := fetchManifest(ctx, l, d)
+	m, err := lib.FetchManifest(ctx, l, d)
 	if err != nil || m.Kind != content.KindImage {
 		t.Fatalf("manifest: %v", err)
 	}

@@ -1,0 +1,153 @@
+package hoist
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/hoist-dev/hoist/auth"
+	"github.com/hoist-dev/hoist/copy"
+	"github.com/hoist-dev/hoist/store/remote"
+)
+
+// Option configures a Session (NewSession) or one call of it. Session
+// options (WithConfigDir, WithCertsDirs, WithInsecureRegistries,
+// WithKeychain, WithProtocol, WithLogger) set up the session and are an
+// error in a method call. Call options (the others) given to NewSession
+// become the session's defaults, which a call's own options override. The
+// package-level functions take both kinds.
+type Option func(*options)
+
+type options struct {
+	// session
+	sessionSet []string // names of the session options applied
+	configDir  string
+	certsDirs  []string
+	insecure   []string
+	keychain   auth.Keychain
+	protocol   remote.Protocol
+	logger     *slog.Logger
+
+	// call
+	platforms   []string
+	format      copy.Format
+	allTags     bool
+	concurrency int
+	events      func(copy.Event)
+	noCache     bool
+	warn        func(error)
+	limit       int
+	email       string
+	index       string
+}
+
+func sessionOption(name string, f func(*options)) Option {
+	return func(o *options) {
+		o.sessionSet = append(o.sessionSet, name)
+		f(o)
+	}
+}
+
+// WithConfigDir reads credentials from the docker config directory dir
+// (config.json) instead of $DOCKER_CONFIG or ~/.docker. Session option.
+func WithConfigDir(dir string) Option {
+	return sessionOption("WithConfigDir", func(o *options) { o.configDir = dir })
+}
+
+// WithCertsDirs looks up each registry's TLS settings (certs.d/HOST) in dirs
+// instead of /etc/docker/certs.d, /etc/containers/certs.d and
+// ~/.config/containers/certs.d. Session option.
+func WithCertsDirs(dirs ...string) Option {
+	return sessionOption("WithCertsDirs", func(o *options) { o.certsDirs = append(o.certsDirs, dirs...) })
+}
+
+// WithInsecureRegistries lets hosts (host[:port] or CIDR) use plain http and
+// unverified TLS. Loopback hosts may always fall back to plain http.
+// Session option.
+func WithInsecureRegistries(hosts ...string) Option {
+	return sessionOption("WithInsecureRegistries", func(o *options) { o.insecure = append(o.insecure, hosts...) })
+}
+
+// WithKeychain takes credentials from k instead of docker's config
+// (config.json, credential helpers, .dockercfg). Login and Logout need k to
+// be an auth.Store. Session option.
+func WithKeychain(k auth.Keychain) Option {
+	return sessionOption("WithKeychain", func(o *options) { o.keychain = k })
+}
+
+// WithProtocol fixes the protocol of every registry (remote.V1 or
+// remote.V2) instead of detecting it (/v2/ first, then /v1/_ping). Session
+// option.
+func WithProtocol(p remote.Protocol) Option {
+	return sessionOption("WithProtocol", func(o *options) { o.protocol = p })
+}
+
+// WithLogger logs every HTTP request at debug level to l, credentials
+// redacted. Session option.
+func WithLogger(l *slog.Logger) Option {
+	return sessionOption("WithLogger", func(o *options) { o.logger = l })
+}
+
+// WithPlatforms copies only these platforms (os/arch[/variant]) of a
+// multi-platform image: one yields its image manifest, several a filtered
+// index. Inspect and Manifest take one, to pick the image of that platform
+// from an index.
+func WithPlatforms(platforms ...string) Option {
+	return func(o *options) { o.platforms = append([]string(nil), platforms...) }
+}
+
+// WithFormat chooses the media types of copied manifests: copy.FormatKeep
+// (the default) copies them byte for byte; copy.FormatOCI converts Docker
+// media types to OCI, giving the manifests new digests.
+func WithFormat(f copy.Format) Option { return func(o *options) { o.format = f } }
+
+// WithAllTags makes Copy copy every tag of the source repository or layout
+// to the same tag in the destination; blobs shared between tags move once.
+func WithAllTags() Option { return func(o *options) { o.allTags = true } }
+
+// WithConcurrency bounds how many blobs of 1 MiB or more a copy transfers at
+// once (default copy.DefaultConcurrency, minimum 1).
+func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
+
+// WithEvents has a copy report its progress to f, from many goroutines at
+// once: f must be fast and safe for concurrent use.
+func WithEvents(f func(copy.Event)) Option { return func(o *options) { o.events = f } }
+
+// WithoutBlobCache neither reads nor updates the blob-location cache
+// (~/.cache/hoist/blob-locations.json) a copy uses by default to mount blobs
+// seen in other repositories of the target registry.
+func WithoutBlobCache() Option { return func(o *options) { o.noCache = true } }
+
+// WithWarnings has f told of what went wrong without failing the call (the
+// blob-location cache could not be read or saved). By default warnings are
+// dropped.
+func WithWarnings(f func(error)) Option { return func(o *options) { o.warn = f } }
+
+// WithLimit makes Tags, Catalog and Search list at most n names (0: all).
+func WithLimit(n int) Option { return func(o *options) { o.limit = n } }
+
+// WithEmail is the e-mail address a v1 Login sends; v1 indexes that create
+// accounts on login require one.
+func WithEmail(email string) Option { return func(o *options) { o.email = email } }
+
+// WithIndex makes Search ask index (a v1 registry host or URL) instead of
+// Docker Hub's.
+func WithIndex(index string) Option { return func(o *options) { o.index = index } }
+
+// OptionError is the error for an option that is malformed or does not fit
+// the call (a platform that does not parse, WithAllTags for a source that
+// cannot list tags). Retrying cannot help.
+type OptionError struct {
+	// Option is the option's function name: "WithPlatforms".
+	Option string
+	// Err says what is wrong.
+	Err error
+}
+
+func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+func optionErrorf(option, format string, args ...any) error {
+	return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
+}

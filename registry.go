@@ -1,0 +1,118 @@
+package hoist
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/hoist-dev/hoist/distribution"
+	"github.com/hoist-dev/hoist/legacy"
+	"github.com/hoist-dev/hoist/probe"
+	"github.com/hoist-dev/hoist/reference"
+	"github.com/hoist-dev/hoist/store"
+)
+
+// Delete removes the manifest ref names from its v2 registry and returns
+// its reference by digest. A tag is first resolved to its digest and the
+// manifest deleted by digest, as skopeo does: registries delete manifests,
+// not tags, so every tag naming that manifest goes with it. The blobs stay
+// until the registry garbage-collects. The registry must allow deletion
+// (distribution: storage.delete.enabled).
+func (s *Session) Delete(ctx context.Context, ref string) (reference.Reference, error) {
+	l, err := registryLocation("Delete", ref)
+	if err != nil {
+		return reference.Reference{}, err
+	}
+	if err := s.requireV2(ctx, l.Ref.Registry, "manifest deletion"); err != nil {
+		return reference.Reference{}, err
+	}
+	st, err := s.OpenLocationReader(ctx, l)
+	if err != nil {
+		return reference.Reference{}, err
+	}
+	defer st.Close()
+	desc, err := st.Reader.Resolve(ctx, l.SourceRef())
+	if err != nil {
+		return reference.Reference{}, err
+	}
+	d, ok := st.Reader.(store.Deleter)
+	if !ok {
+		return reference.Reference{}, fmt.Errorf("%s cannot delete manifests", l)
+	}
+	if err := d.Delete(ctx, desc); err != nil {
+		return reference.Reference{}, err
+	}
+	return reference.Reference{Registry: l.Ref.Registry, Repository: l.Ref.Repository, Digest: desc.Digest}, nil
+}
+
+// Catalog lists the repositories of the v2 registry host (host or
+// host:port) with the catalog API, following its pagination to the end or
+// to WithLimit. Many public registries refuse the catalog; the error then
+// says what they answered.
+func (s *Session) Catalog(ctx context.Context, host string, opts ...Option) ([]string, error) {
+	o, err := s.call(opts)
+	if err != nil {
+		return nil, err
+	}
+	host = strings.TrimSuffix(host, "/")
+	if host == "" || strings.Contains(host, "/") {
+		return nil, store.InvalidLocation(fmt.Errorf("Catalog takes a registry host such as localhost:5000, not %q", host))
+	}
+	if err := s.requireV2(ctx, host, "catalog"); err != nil {
+		return nil, err
+	}
+	api := reference.APIHost(host)
+	reg, err := distribution.NewRegistry(api, distribution.WithHTTPClient(s.RegistryClient(api)))
+	if err != nil {
+		return nil, store.InvalidLocation(err)
+	}
+	repos, err := reg.Catalog(ctx, distribution.ListOptions{Limit: o.limit})
+	if err != nil {
+		return nil, err
+	}
+	if repos == nil {
+		repos = []string{}
+	}
+	return repos, nil
+}
+
+// Search asks a v1 index (Docker Hub's, or WithIndex) for repositories
+// matching term, at most WithLimit of them (0: the index's first page).
+func (s *Session) Search(ctx context.Context, term string, opts ...Option) (*legacy.SearchPage, error) {
+	o, err := s.call(opts)
+	if err != nil {
+		return nil, err
+	}
+	if o.limit < 0 {
+		return nil, optionErrorf("WithLimit", "%d: the limit must be positive", o.limit)
+	}
+	index := o.index
+	if index == "" {
+		index = legacy.DockerHubIndex
+	}
+	c, err := legacy.NewClient(index, s.LegacyOptions()...)
+	if err != nil {
+		return nil, &OptionError{Option: "WithIndex", Err: err}
+	}
+	page, err := c.Search(ctx, term, o.limit)
+	if err != nil {
+		return nil, err
+	}
+	if page.Results == nil {
+		page.Results = []legacy.SearchResult{}
+	}
+	return page, nil
+}
+
+// Ping checks the registry host (host or host:port) at /v2/ and then
+// /v1/_ping, and reports the protocols it speaks, the scheme, TLS and
+// client-certificate facts and its authentication challenge. It fails when
+// the host speaks neither protocol; the report then says what answered,
+// and has no Scheme when nothing did.
+func (s *Session) Ping(ctx context.Context, host string) (*probe.Report, error) {
+	host = strings.TrimSuffix(host, "/")
+	if host == "" || strings.Contains(host, "/") {
+		return nil, store.InvalidLocation(fmt.Errorf("Ping takes a registry host such as registry.example.com:5000, not %q", host))
+	}
+	return probe.Host(ctx, s.HTTPClient(), host)
+}

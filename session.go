@@ -1,0 +1,174 @@
+package hoist
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/hoist-dev/hoist/auth"
+	"github.com/hoist-dev/hoist/hosts"
+	"github.com/hoist-dev/hoist/legacy"
+	"github.com/hoist-dev/hoist/reference"
+	"github.com/hoist-dev/hoist/store/remote"
+	"github.com/hoist-dev/hoist/transport"
+)
+
+// Session is what talking to registries takes, built once: the per-host
+// settings (certs.d TLS, insecure hosts), one transport with its connection
+// pool, the credential store, one authenticated http.Client per registry
+// host (so a copy between two registries uses each host's own credentials,
+// and the token a host granted is reused by every request to it) and the
+// protocol each registry speaks, detected once.
+//
+// Its methods open any location string as a store (OpenReader, OpenWriter)
+// and do the common jobs in one call (Copy, Pull, Push, Tags, Digest,
+// Manifest, Inspect, Delete, Login, ...). A Session is safe for concurrent
+// use. Close it to release idle connections.
+type Session struct {
+	hosts    *hosts.Config
+	tr       *transport.Transport
+	keychain auth.Keychain
+	protocol remote.Protocol
+	defaults []Option // call options given to NewSession
+
+	mu      sync.Mutex
+	clients map[string]*http.Client
+	protos  map[string]remote.Protocol
+}
+
+// NewSession returns a session configured by opts: by default credentials
+// come from docker's config ($DOCKER_CONFIG or ~/.docker/config.json and
+// its credential helpers), TLS settings from the standard certs.d
+// directories, and each registry's protocol is detected. Nothing is read
+// or dialled until a call needs it.
+func NewSession(opts ...Option) (*Session, error) {
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
+	switch o.protocol {
+	case "", remote.V1, remote.V2:
+	default:
+		return nil, optionErrorf("WithProtocol", "%q: use remote.V1 or remote.V2, or leave it out to detect", o.protocol)
+	}
+	s := &Session{
+		hosts:    &hosts.Config{Insecure: o.insecure, CertsDirs: o.certsDirs},
+		keychain: o.keychain,
+		protocol: o.protocol,
+	}
+	for _, f := range opts {
+		var probe options
+		f(&probe)
+		if len(probe.sessionSet) == 0 {
+			s.defaults = append(s.defaults, f)
+		}
+	}
+	if s.keychain == nil {
+		var aopts []auth.Option
+		if o.configDir != "" {
+			aopts = append(aopts, auth.WithConfigDir(o.configDir))
+		}
+		s.keychain = auth.NewConfigStore(aopts...)
+	}
+	topts := []transport.Option{transport.WithHosts(s.hosts)}
+	if o.logger != nil {
+		topts = append(topts, transport.WithLogger(o.logger))
+	}
+	s.tr = transport.New(topts...)
+	return s, nil
+}
+
+// Close releases the session's idle connections. The session stays usable.
+func (s *Session) Close() error {
+	s.tr.CloseIdleConnections()
+	return nil
+}
+
+// Hosts returns the per-host settings the session was built with.
+func (s *Session) Hosts() *hosts.Config { return s.hosts }
+
+// Transport returns the session's transport: TLS per host, retries, stall
+// timeouts and the https-to-http policy, without credentials.
+func (s *Session) Transport() *transport.Transport { return s.tr }
+
+// Keychain returns where the session's credentials come from.
+func (s *Session) Keychain() auth.Keychain { return s.keychain }
+
+// HTTPClient returns an http.Client over the session's transport, with
+// hoist's redirect policy and no credentials.
+func (s *Session) HTTPClient() *http.Client { return transport.NewClient(s.tr) }
+
+// RegistryClient returns the http.Client that authenticates to host (an
+// API host, see reference.APIHost) with the credentials the keychain has
+// for it, over the session's transport. It returns the same client for the
+// same host, so what auth learns (the challenge, tokens) is shared by
+// protocol detection and every store of that host.
+func (s *Session) RegistryClient(host string) *http.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.clients[host]; ok {
+		return c
+	}
+	if s.clients == nil {
+		s.clients = map[string]*http.Client{}
+	}
+	c := transport.NewClient(auth.NewTransport(s.tr, host, s.keychain, s.authOptions()...))
+	s.clients[host] = c
+	return c
+}
+
+// authOptions are the options of every auth transport: the transport's
+// plain-http rule.
+func (s *Session) authOptions() []auth.Option {
+	return []auth.Option{auth.WithPlainHTTPAllowed(s.hosts.PlainHTTPAllowed)}
+}
+
+// Protocol returns the protocol registry speaks: the one WithProtocol
+// fixed, else detected (/v2/ first, then /v1/_ping) on first use and
+// remembered for the session.
+func (s *Session) Protocol(ctx context.Context, registry string) (remote.Protocol, error) {
+	if s.protocol != "" {
+		return s.protocol, nil
+	}
+	s.mu.Lock()
+	p, ok := s.protos[registry]
+	s.mu.Unlock()
+	if ok {
+		return p, nil
+	}
+	p, err := remote.Detect(ctx, registry, s.RegistryClient(reference.APIHost(registry)), s.LegacyOptions()...)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.protos == nil {
+		s.protos = map[string]remote.Protocol{}
+	}
+	s.protos[registry] = p
+	return p, nil
+}
+
+// LegacyOptions returns the options of every v1 client: the session's
+// transport and keychain.
+func (s *Session) LegacyOptions() []legacy.Option {
+	return []legacy.Option{legacy.WithTransport(s.tr), legacy.WithKeychain(s.keychain)}
+}
+
+var _ remote.Env = (*Session)(nil)
+
+// call returns the options of one call: the session's defaults, then opts.
+// A session option among opts is an error.
+func (s *Session) call(opts []Option) (options, error) {
+	var o options
+	for _, f := range s.defaults {
+		f(&o)
+	}
+	for _, f := range opts {
+		f(&o)
+	}
+	if len(o.sessionSet) > 0 {
+		return o, optionErrorf(o.sessionSet[0], "configures a Session: pass it to NewSession, not to a call")
+	}
+	return o, nil
+}
