@@ -5,8 +5,8 @@ package integration
 import (
 	"crypto/tls"
 	"net/http"
-	"os/exec"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
