@@ -191,9 +191,11 @@ func (ns *Namespace) sweepBlob(ctx context.Context, d digest.Digest, cutoff time
 	}
 	fi, err := ns.d.Stat(ctx, blobData(d))
 	if isNotFound(err) {
-		// A used file alone: a push checked a blob that never came.
-		if !dry && usedAt().Before(cutoff) {
-			_ = ns.deleteIfExists(ctx, blobDir(d))
+		// A used file alone: a push checked a blob that never came. A
+		// directory without even that may be a blob being moved in right
+		// now: leave it.
+		if u := usedAt(); !dry && !u.IsZero() && u.Before(cutoff) {
+			_ = ns.deleteIfExists(ctx, blobUsed(d))
 		}
 		return false, 0, nil
 	}

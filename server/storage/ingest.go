@@ -266,7 +266,7 @@ func (u *upload) Commit(ctx context.Context, size int64, expected digest.Digest)
 		}
 	} else if !isNotFound(err) {
 		return ocispec.Descriptor{}, err
-	} else if err := ns.d.Move(ctx, u.path("data"), blobData(expected)); err != nil {
+	} else if err := ns.move(ctx, u.path("data"), blobData(expected)); err != nil {
 		return ocispec.Descriptor{}, fmt.Errorf("upload %s: storing blob %s: %w", u.ref, expected, err)
 	}
 	if err := u.r.linkBlob(ctx, expected); err != nil {

@@ -185,11 +185,24 @@ func (ns *Namespace) putAtomic(ctx context.Context, p string, data []byte) error
 	if err := ns.d.PutContent(ctx, tmp, data); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
-	if err := ns.d.Move(ctx, tmp, p); err != nil {
+	if err := ns.move(ctx, tmp, p); err != nil {
 		_ = ns.d.Delete(ctx, tmp)
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil
+}
+
+// move moves src to dst, once more if the first try failed while src is
+// still there: a concurrent GC may have removed dst's empty parent
+// between the driver creating it and renaming into it.
+func (ns *Namespace) move(ctx context.Context, src, dst string) error {
+	err := ns.d.Move(ctx, src, dst)
+	if err != nil {
+		if _, serr := ns.d.Stat(ctx, src); serr == nil {
+			err = ns.d.Move(ctx, src, dst)
+		}
+	}
+	return err
 }
 
 // deleteIfExists deletes p; a p that does not exist is no error.
