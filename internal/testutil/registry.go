@@ -102,10 +102,31 @@ func init() {
 // and asks for no auth.
 func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	t.Helper()
+	r, stop, err := StartRegistry(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return r
+}
+
+// StartRegistry is NewRegistry without a testing.TB, for Example functions
+// and package registrytest: stop stops the registry and removes the files
+// it made.
+func StartRegistry(opts ...RegistryOption) (r *Registry, stop func(), err error) {
 	var c registryConfig
 	for _, o := range opts {
 		o(&c)
 	}
+	tmp, err := os.MkdirTemp("", "hoist-registry-")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(tmp)
+		}
+	}()
 	var y strings.Builder
 	y.WriteString("version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\n")
 	y.WriteString("http:\n  secret: hoist-test-secret\n")
@@ -118,17 +139,17 @@ func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	fmt.Fprintf(&y, "  delete:\n    enabled: %t\n", !c.noDelete)
 	switch {
 	case c.htpasswd != nil:
-		path := filepath.Join(t.TempDir(), "htpasswd")
+		path := filepath.Join(tmp, "htpasswd")
 		var lines strings.Builder
 		for u, p := range c.htpasswd {
 			h, err := bcrypt.GenerateFromPassword([]byte(p), bcrypt.MinCost)
 			if err != nil {
-				t.Fatal(err)
+				return nil, nil, err
 			}
 			fmt.Fprintf(&lines, "%s:%s\n", u, h)
 		}
 		if err := os.WriteFile(path, []byte(lines.String()), 0o600); err != nil {
-			t.Fatal(err)
+			return nil, nil, err
 		}
 		fmt.Fprintf(&y, "auth:\n  htpasswd:\n    realm: hoist-test\n    path: %q\n", path)
 	case c.token != nil:
@@ -137,7 +158,7 @@ func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	}
 	cfg, err := configuration.Parse(strings.NewReader(y.String()))
 	if err != nil {
-		t.Fatalf("registry configuration: %v\n%s", err, y.String())
+		return nil, nil, fmt.Errorf("registry configuration: %v\n%s", err, y.String())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var h http.Handler = handlers.NewApp(ctx, cfg)
@@ -151,10 +172,10 @@ func NewRegistry(t testing.TB, opts ...RegistryOption) *Registry {
 	} else {
 		srv.Start()
 	}
-	t.Cleanup(func() {
+	u, _ := url.Parse(srv.URL)
+	return &Registry{URL: srv.URL, Host: u.Host, Server: srv}, func() {
 		srv.Close()
 		cancel()
-	})
-	u, _ := url.Parse(srv.URL)
-	return &Registry{URL: srv.URL, Host: u.Host, Server: srv}
+		os.RemoveAll(tmp)
+	}, nil
 }
