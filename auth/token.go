@@ -155,11 +155,11 @@ func safeRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
 	}
-	first, prev := via[0], via[len(via)-1]
-	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
+	first, prev := hoisttransport.HopURL(req, via, 0), hoisttransport.HopURL(req, via, len(via)-1)
+	if prev.Scheme == "https" && req.URL.Scheme != "https" {
 		return fmt.Errorf("refusing a redirect from https to %s", errcode.RedactURL(req.URL))
 	}
-	if !hoisttransport.SameOrigin(req.URL, first.URL) {
+	if !hoisttransport.SameOrigin(req.URL, first) {
 		if req.Method == http.MethodPost {
 			return fmt.Errorf("refusing to send a POST (it carries a secret) to another host (%s)", errcode.RedactURL(req.URL))
 		}

@@ -377,3 +377,36 @@ func TestProxyFromEnvironment(t *testing.T) {
 		t.Fatalf("NO_PROXY host proxied via %v (%v)", u, err)
 	}
 }
+
+// A registry reached over plain http (loopback, after the https attempt
+// failed) may redirect to plain http elsewhere: the hop is judged by the
+// scheme it was sent with, not by the https URL asked for first.
+func TestRedirectFromPlainHTTPRegistry(t *testing.T) {
+	var storageAuth atomic.Value
+	storage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		storageAuth.Store(r.Header.Get("Authorization") + "|" + r.Header.Get("Cookie"))
+		io.WriteString(w, "blob bytes")
+	}))
+	defer storage.Close()
+	reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, storage.URL+"/bucket/blob?X-Amz-Signature=s", http.StatusTemporaryRedirect)
+	}))
+	defer reg.Close()
+	u, _ := url.Parse(reg.URL)
+	client := NewClient(New(noRetry()))
+	req, _ := http.NewRequest(http.MethodGet, "https://"+u.Host+"/v2/app/blobs/sha256:0", nil)
+	req.Header.Set("Authorization", "Bearer secret")
+	req.Header.Set("Cookie", "session=1")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("307 from a plain-http loopback registry to another port: %v", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "blob bytes" || resp.Request.URL.Scheme != "http" {
+		t.Fatalf("got %q from %s", body, resp.Request.URL)
+	}
+	if got := storageAuth.Load(); got != "|" {
+		t.Fatalf("the storage host (another origin) received Authorization|Cookie %q", got)
+	}
+}

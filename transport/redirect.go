@@ -19,20 +19,42 @@ var ErrInsecureRedirect = errors.New("refusing a redirect from https to plain ht
 //   - headers carry over, but Authorization and Cookie only when the new
 //     URL has the same scheme, host and port as the original request
 //     (stricter than net/http, which also trusts subdomains).
+//
+// Schemes are judged by the URL each hop was actually sent to, which for a
+// loopback or insecure registry is the plain http URL the Transport fell
+// back to, not the https URL the caller asked for: a plain-http registry
+// may redirect to plain http (another port, a storage host); an https one
+// may not.
 func CheckRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return fmt.Errorf("stopped after 10 redirects, at %s", errcode.RedactURL(req.URL))
 	}
-	prev := via[len(via)-1]
-	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return fmt.Errorf("%w: %s redirected to %s", ErrInsecureRedirect, errcode.RedactURL(prev.URL), errcode.RedactURL(req.URL))
+	prev := HopURL(req, via, len(via)-1)
+	if prev.Scheme == "https" && req.URL.Scheme != "https" {
+		return fmt.Errorf("%w: %s redirected to %s", ErrInsecureRedirect, errcode.RedactURL(prev), errcode.RedactURL(req.URL))
 	}
-	if !SameOrigin(req.URL, via[0].URL) {
+	if !SameOrigin(req.URL, HopURL(req, via, 0)) {
 		req.Header.Del("Authorization")
 		req.Header.Del("Cookie")
 		req.Header.Del("Proxy-Authorization")
 	}
 	return nil
+}
+
+// HopURL returns the URL that hop i of a redirect chain (as CheckRedirect
+// functions see it: via, then req) was actually sent to. The answer to hop
+// i is the Response of hop i+1 (req for the last), and its Request is what
+// the Transport sent, after any https→http fallback; when that is not
+// known, it is via[i].URL.
+func HopURL(req *http.Request, via []*http.Request, i int) *url.URL {
+	next := req
+	if i+1 < len(via) {
+		next = via[i+1]
+	}
+	if r := next.Response; r != nil && r.Request != nil && r.Request.URL != nil && strings.EqualFold(r.Request.URL.Host, via[i].URL.Host) {
+		return r.Request.URL
+	}
+	return via[i].URL
 }
 
 // SameOrigin reports whether a and b have the same scheme, host and port,
