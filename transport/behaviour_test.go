@@ -244,7 +244,7 @@ func TestPlainHTTPPolicy(t *testing.T) {
 
 	// A non-loopback host is never spoken to over http.
 	_, _, err = get(t, New(), "http://registry.example.com/v2/")
-	if !errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "--insecure-registry registry.example.com") {
+	if !errors.Is(err, ErrPlainHTTP) || !strings.Contains(err.Error(), "allow plain http with hosts.Config.Insecure for registry.example.com") {
 		t.Fatalf("got %v; want ErrPlainHTTP with the fix", err)
 	}
 }
@@ -408,5 +408,30 @@ func TestRedirectFromPlainHTTPRegistry(t *testing.T) {
 	}
 	if got := storageAuth.Load(); got != "|" {
 		t.Fatalf("the storage host (another origin) received Authorization|Cookie %q", got)
+	}
+}
+
+type rtFunc func(*http.Request) (*http.Response, error)
+
+func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// A host that is not loopback and answers https with plain http is
+// refused, with the host-policy setting that would allow it named.
+func TestNoTLSHostNamesTheSetting(t *testing.T) {
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	defer plain.Close()
+	addr := plain.Listener.Addr().String()
+	// registry.example.com is reached at the plain server, as DNS would.
+	tr := New(noRetry(), WithHosts(&hosts.Config{CertsDirs: []string{}}), WithBaseWrapper(func(host string, rt http.RoundTripper) http.RoundTripper {
+		return rtFunc(func(r *http.Request) (*http.Response, error) {
+			r = r.Clone(r.Context())
+			r.URL.Host = addr
+			return rt.RoundTrip(r)
+		})
+	}))
+	_, _, err := get(t, tr, "https://registry.example.com/v2/")
+	var oh *OptionHint
+	if !errors.Is(err, ErrNoTLS) || !errors.Is(err, ErrPlainHTTP) || !errors.As(err, &oh) || oh.Option != "hosts.Config.Insecure" || oh.Value != "registry.example.com" {
+		t.Fatalf("got %v; want ErrNoTLS naming hosts.Config.Insecure for the host", err)
 	}
 }

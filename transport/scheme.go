@@ -32,7 +32,7 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 			if req.Body != nil {
 				req.Body.Close()
 			}
-			return nil, fmt.Errorf("%s: %w: the host is not on loopback; if it really has no TLS, pass --insecure-registry %s", s.host, ErrPlainHTTP, s.host)
+			return nil, insecureHint(s.host, fmt.Errorf("%s: %w: the host is not on loopback", s.host, ErrPlainHTTP))
 		}
 		return s.next.RoundTrip(req)
 	case "https":
@@ -40,7 +40,11 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 		return s.next.RoundTrip(req)
 	}
 	if !s.allowHTTP {
-		return s.next.RoundTrip(req)
+		resp, err := s.next.RoundTrip(req)
+		if err != nil && speaksPlainHTTP(err) && req.Context().Err() == nil {
+			return nil, insecureHint(s.host, fmt.Errorf("%s: %w, and it is not on loopback: %w", s.host, ErrNoTLS, ErrPlainHTTP))
+		}
+		return resp, err
 	}
 	if s.useHTTP.Load() {
 		return s.next.RoundTrip(toHTTP(req))
@@ -60,6 +64,11 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err = s.next.RoundTrip(toHTTP(r))
 	rp.done()
 	return resp, err
+}
+
+// insecureHint names the host-policy setting that allows plain http.
+func insecureHint(host string, err error) error {
+	return &OptionHint{Err: err, Action: "if it really has no TLS, allow plain http", Option: "hosts.Config.Insecure", Value: host}
 }
 
 func toHTTP(req *http.Request) *http.Request {

@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(stderr, "hoist: "+oneLine(err))
+	fmt.Fprintln(stderr, "hoist: "+flagHints(oneLine(err), err))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
