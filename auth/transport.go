@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,6 +82,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.plain(req)
 	}
 	ctx := req.Context()
+	if withoutCredentials(ctx) {
+		return t.passThrough(req)
+	}
 	scopes := requestScopes(req)
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	replayable := !hasBody || req.GetBody != nil
@@ -124,6 +128,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	retry, err := t.authorize(ctx, need)
 	if err != nil {
+		if errors.Is(err, ErrBadCredentials) && t.anonymous(ctx) {
+			// A token realm that refuses anonymous requests says what the
+			// 401 says: credentials are needed. The answer goes back as
+			// the registry gave it, for the caller to name the login.
+			return resp, nil
+		}
 		drain(resp)
 		return nil, err
 	}
@@ -153,7 +163,10 @@ func (t *transport) plain(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	drain(resp)
-	return nil, fmt.Errorf("%s asks for authentication over plain http: %w to a host that is not on loopback; use https, or mark it insecure (--insecure-registry %s) if it really has no TLS", t.host, ErrPlainHTTP, t.host)
+	return nil, &hoisttransport.OptionHint{
+		Err:    fmt.Errorf("%s asks for authentication over plain http: %w to a host that is not on loopback; use https", t.host, ErrPlainHTTP),
+		Action: "if it really has no TLS, allow plain http", Option: "hosts.Config.Insecure (and auth.WithPlainHTTPAllowed)", Value: t.host,
+	}
 }
 
 // ping learns the host's challenge with GET /v2/, unless a concurrent
@@ -249,6 +262,12 @@ func (t *transport) credential(ctx context.Context) (Credential, error) {
 	c = *t.cred
 	t.mu.Unlock()
 	return c, nil
+}
+
+// anonymous reports whether the host has no credential to offer.
+func (t *transport) anonymous(ctx context.Context) bool {
+	c, err := t.credential(ctx)
+	return err == nil && c.IsZero()
 }
 
 func (t *transport) knownScheme() string {

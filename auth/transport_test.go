@@ -263,3 +263,56 @@ func uploadRequest(t *testing.T, c *http.Client, base string, data []byte, body 
 	req.ContentLength = int64(len(data))
 	return req
 }
+
+// A token realm that refuses anonymous requests (distribution's
+// contrib/token-server) means what the registry's 401 means: credentials
+// are needed. The caller gets that 401, not a token error.
+func TestAnonymousRefusedByTokenRealm(t *testing.T) {
+	ts := testutil.NewTokenServer(t, alice, time.Hour, false)
+	ts.RefuseAnonymous()
+	reg := testutil.NewRegistry(t, testutil.WithTokenAuth(ts))
+	c := newClient(NewTransport(&http.Transport{}, reg.Host, nil))
+	body := expect(t, do(t, c, http.MethodGet, reg.URL+"/v2/team/app/manifests/latest", nil), http.StatusUnauthorized)
+	if !strings.Contains(string(body), "UNAUTHORIZED") {
+		t.Fatalf("body %q is not the registry's 401", body)
+	}
+
+	// Wrong credentials are still an error that says so.
+	c = newClient(NewTransport(&http.Transport{}, reg.Host, Static(Credential{Username: "alice", Password: "wrong"})))
+	if _, err := c.Get(reg.URL + "/v2/team/app/manifests/latest"); !errors.Is(err, ErrBadCredentials) {
+		t.Fatalf("wrong password: %v, want ErrBadCredentials", err)
+	}
+}
+
+// ContextWithoutCredentials sends the request bare, even with stale
+// credentials stored, and the challenge it meets is learnt: the next
+// request authenticates up front.
+func TestContextWithoutCredentials(t *testing.T) {
+	ts := testutil.NewTokenServer(t, alice, time.Hour, false)
+	ts.RefuseAnonymous()
+	rec := &recorder{}
+	reg := testutil.NewRegistry(t, testutil.WithTokenAuth(ts), testutil.WithMiddleware(rec.wrap))
+	for _, cred := range []Credential{{Username: "alice", Password: "stale"}, {Username: "alice", Password: "secret"}} {
+		c := newClient(NewTransport(&http.Transport{}, reg.Host, Static(cred)))
+		req, _ := http.NewRequestWithContext(ContextWithoutCredentials(context.Background()), http.MethodGet, reg.URL+"/v2/", nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("probe with %s: %v", cred, err)
+		}
+		expect(t, resp, http.StatusUnauthorized)
+	}
+	if n := len(ts.Requests()); n != 0 {
+		t.Fatalf("%d token requests for two probes, want none", n)
+	}
+	// The last client (good credentials) learnt the challenge: a pull now
+	// gets its token first and is not refused.
+	c := newClient(NewTransport(&http.Transport{}, reg.Host, Static(Credential{Username: "alice", Password: "secret"})))
+	req, _ := http.NewRequestWithContext(ContextWithoutCredentials(context.Background()), http.MethodGet, reg.URL+"/v2/", nil)
+	resp, _ := c.Do(req)
+	expect(t, resp, http.StatusUnauthorized)
+	before := rec.count(http.StatusUnauthorized)
+	expect(t, do(t, c, http.MethodGet, reg.URL+"/v2/team/app/tags/list", nil), http.StatusNotFound)
+	if rec.count(http.StatusUnauthorized) != before {
+		t.Fatal("the request after the probe met a 401: the challenge was not learnt")
+	}
+}

@@ -47,6 +47,7 @@ type TokenServer struct {
 	users    map[string]string
 	expiry   time.Duration
 	anonPull bool
+	noAnon   bool
 	requests []TokenRequest
 	refresh  map[string]string // refresh token -> user
 	key      *ecdsa.PrivateKey
@@ -90,6 +91,15 @@ func NewTokenServer(t testing.TB, users map[string]string, expiry time.Duration,
 	return ts
 }
 
+// RefuseAnonymous makes the server answer 401 to every token request that
+// carries no credentials, as distribution's contrib/token-server does,
+// instead of issuing a token that grants nothing.
+func (ts *TokenServer) RefuseAnonymous() {
+	ts.mu.Lock()
+	ts.noAnon = true
+	ts.mu.Unlock()
+}
+
 // Requests returns a copy of the requests answered so far.
 func (ts *TokenServer) Requests() []TokenRequest {
 	ts.mu.Lock()
@@ -124,6 +134,14 @@ func (ts *TokenServer) serve(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			user = u
+		}
+		ts.mu.Lock()
+		noAnon := ts.noAnon
+		ts.mu.Unlock()
+		if user == "" && noAnon {
+			w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
+			fail(http.StatusUnauthorized, "authentication required")
+			return
 		}
 		offline = q.Get("offline_token") == "true"
 	case http.MethodPost:
