@@ -59,6 +59,7 @@ type FaultProxy struct {
 	faults []Fault
 	used   []int
 	log    []ProxiedRequest
+	struck []ProxiedRequest
 }
 
 // NewFaultProxy starts a proxy to target (a base URL such as
@@ -83,6 +84,11 @@ func NewFaultProxy(t testing.TB, target string, faults ...Fault) *FaultProxy {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusWriter{ResponseWriter: w}
 		entry := ProxiedRequest{Method: r.Method, Path: r.URL.RequestURI(), Range: r.Header.Get("Range"), Fault: p.pick(r)}
+		if entry.Fault >= 0 {
+			p.mu.Lock()
+			p.struck = append(p.struck, entry)
+			p.mu.Unlock()
+		}
 		defer func() {
 			entry.Status = rec.status
 			p.mu.Lock()
@@ -122,6 +128,15 @@ func (p *FaultProxy) Requests() []ProxiedRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]ProxiedRequest(nil), p.log...)
+}
+
+// Struck returns the requests a fault applied to so far, recorded as they
+// arrived (Status is 0): unlike Requests, it includes requests whose fault
+// is still under way, a stall say.
+func (p *FaultProxy) Struck() []ProxiedRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]ProxiedRequest(nil), p.struck...)
 }
 
 // MatchRequest matches requests with this method ("" for any) whose path
