@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // acceptManifests is the Accept header for manifest requests: every kind
@@ -45,11 +47,33 @@ func parseRef(ref string) (digest.Digest, bool, error) {
 // A manifest larger than the cap (WithMaxManifestSize) is refused with
 // errcode.ErrTooLarge before it is read whole. A missing manifest is an
 // *errcode.Error matching errcode.ErrNotFound.
+//
+// An answer whose body breaks off, is empty, is shorter or longer than its
+// Content-Length, does not decode or does not match its digest is asked
+// for again, up to maxManifestAttempts times in all; the last failure is
+// returned. An HTTP error answer is not: the transport has retried those
+// that are worth it.
 func (r *Repository) Manifest(ctx context.Context, ref string) (*content.Manifest, error) {
 	d, byDigest, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
+	for attempt := 1; ; attempt++ {
+		m, err := r.manifestOnce(ctx, ref, d, byDigest)
+		var ee *errcode.Error
+		if err == nil || attempt >= maxManifestAttempts || ctx.Err() != nil ||
+			errors.As(err, &ee) || errors.Is(err, errcode.ErrTooLarge) {
+			return m, err
+		}
+	}
+}
+
+// maxManifestAttempts bounds the GETs of one Manifest call whose answers
+// came with a broken body.
+const maxManifestAttempts = 3
+
+// manifestOnce is one GET of manifest ref.
+func (r *Repository) manifestOnce(ctx context.Context, ref string, d digest.Digest, byDigest bool) (*content.Manifest, error) {
 	resp, err := r.reg.do(ctx, http.MethodGet, r.url("manifests", ref), http.Header{"Accept": {acceptManifests}}, nil, 0)
 	if err != nil {
 		return nil, err
@@ -60,12 +84,21 @@ func (r *Repository) Manifest(ctx context.Context, ref string) (*content.Manifes
 	defer resp.Body.Close()
 	limit := r.reg.opts.maxManifest
 	what := fmt.Sprintf("manifest %s:%s", r.name, ref)
+	if byDigest {
+		what = fmt.Sprintf("manifest %s@%s", r.name, ref)
+	}
 	if resp.ContentLength > limit {
-		return nil, fmt.Errorf("%w (raise the cap with WithMaxManifestSize)", content.TooLargeError(what, limit))
+		return nil, manifestCapHint(content.TooLargeError(what, limit))
 	}
 	raw, err := content.ReadCapped(resp.Body, limit, what)
 	if err != nil {
-		return nil, fmt.Errorf("%w (raise the cap with WithMaxManifestSize)", err)
+		if errors.Is(err, errcode.ErrTooLarge) {
+			return nil, manifestCapHint(err)
+		}
+		return nil, err
+	}
+	if resp.ContentLength >= 0 && int64(len(raw)) != resp.ContentLength {
+		return nil, fmt.Errorf("%s: the registry sent %d bytes of the %d its Content-Length announced: %w", what, len(raw), resp.ContentLength, errcode.ErrSizeMismatch)
 	}
 	m, err := content.Decode(resp.Header.Get("Content-Type"), raw)
 	if err != nil {
@@ -87,6 +120,11 @@ func (r *Repository) Manifest(ctx context.Context, ref string) (*content.Manifes
 		}
 	}
 	return m, nil
+}
+
+// manifestCapHint names the option that raises the manifest size cap.
+func manifestCapHint(err error) error {
+	return &transport.OptionHint{Err: err, Action: "raise the cap", Option: "distribution.WithMaxManifestSize"}
 }
 
 // ManifestHead returns the descriptor of manifest ref (a tag or a digest)
