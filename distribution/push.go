@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -75,13 +76,23 @@ func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from st
 	return false, r.pushTo(ctx, up, desc, src)
 }
 
-// pushTo sends src through u and commits it, cancelling u on failure.
+// pushTo sends src through u and commits it, cancelling u on failure. A
+// failure whose answer may simply have been lost (the commit went through,
+// the connection did not) is checked with a HEAD of the blob: when the
+// registry has it, at its size, the push succeeded.
 func (r *Repository) pushTo(ctx context.Context, u *Upload, desc ocispec.Descriptor, src io.Reader) error {
-	if err := r.send(ctx, u, desc, src); err != nil {
-		u.cancelQuietly(ctx)
-		return fmt.Errorf("push blob %s@%s: %w", r.name, desc.Digest, err)
+	err := r.send(ctx, u, desc, src)
+	if err == nil {
+		return nil
 	}
-	return nil
+	var me *content.MismatchError
+	if ctx.Err() == nil && !errors.As(err, &me) {
+		if got, herr := r.BlobHead(ctx, desc.Digest); herr == nil && got.Size == desc.Size {
+			return nil
+		}
+	}
+	u.cancelQuietly(ctx)
+	return fmt.Errorf("push blob %s@%s: %w", r.name, desc.Digest, err)
 }
 
 // send moves the bytes of src into u and commits.
@@ -91,20 +102,32 @@ func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descripto
 		return err
 	}
 	resumes := 0
-	chunk := r.reg.opts.maxChunk
+	chunk := r.reg.chunkSize()
 	if chunk == 0 || desc.Size <= chunk {
 		// One PUT with the whole blob.
 		err := u.put(ctx, desc, hs, desc.Size)
 		if hs.mismatch != nil {
 			return hs.mismatch
 		}
-		if resumes++; err == nil || !r.canResume(ctx, hs, err, resumes) {
+		if err == nil {
+			return nil
+		}
+		if r.reg.tooLarge(err, desc.Size) {
+			// A proxy caps the body: go on in chunks under the cap, from
+			// wherever the session stands.
+			if hs.seeker == nil {
+				return err
+			}
+		} else if resumes++; !r.canResume(ctx, hs, err, resumes) {
 			return err
 		}
 		if err := hs.resume(ctx, u, err); err != nil {
 			return err
 		}
-		chunk = desc.Size
+		chunk = max(r.reg.chunkSize(), 1)
+		if r.reg.chunkSize() == 0 {
+			chunk = desc.Size
+		}
 	}
 	chunk = max(chunk, u.minChunk)
 	for u.offset < desc.Size {
@@ -116,7 +139,12 @@ func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descripto
 		if err == nil {
 			continue
 		}
-		if resumes++; !r.canResume(ctx, hs, err, resumes) {
+		if r.reg.tooLarge(err, n) {
+			if hs.seeker == nil {
+				return err
+			}
+			chunk = max(r.reg.chunkSize(), u.minChunk)
+		} else if resumes++; !r.canResume(ctx, hs, err, resumes) {
 			return err
 		}
 		if err := hs.resume(ctx, u, err); err != nil {
@@ -136,16 +164,35 @@ func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descripto
 
 // canResume reports whether a failed upload request may be picked up from
 // where the registry stands: the source can be rewound, the budget allows
-// it, and the failure was the connection, a 5xx or a 416 (out of step).
+// it, and the failure was the connection, a 5xx, a 416 (out of step) or a
+// 429 whose Retry-After (waited out here) is at most maxUploadWait.
 func (r *Repository) canResume(ctx context.Context, hs *hashedSource, err error, used int) bool {
 	if hs.seeker == nil || used > r.reg.opts.maxResumes || r.reg.opts.maxResumes == 0 || ctx.Err() != nil {
 		return false
 	}
 	var ee *errcode.Error
 	if errors.As(err, &ee) {
+		if ee.Status == http.StatusTooManyRequests {
+			return ee.RetryAfter <= maxUploadWait && sleep(ctx, max(ee.RetryAfter, time.Second)) == nil
+		}
 		return ee.Status >= 500 || ee.Status == http.StatusRequestedRangeNotSatisfiable
 	}
 	return true
+}
+
+// maxUploadWait is the longest Retry-After an upload waits out itself.
+const maxUploadWait = time.Minute
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // hashedSource is the source of an upload, seen through a Verifier, with

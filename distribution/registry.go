@@ -26,6 +26,9 @@ type Registry struct {
 	// linkPaging records that the registry paginates lists with Link
 	// headers, so a full page without one is the last.
 	linkPaging atomic.Bool
+	// learnedChunk is the upload body size a 413 answer taught (see
+	// chunking.go); 0 when none has.
+	learnedChunk atomic.Int64
 }
 
 // NewRegistry returns a client for host, written as in an image reference:

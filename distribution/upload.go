@@ -179,10 +179,18 @@ func (u *Upload) put(ctx context.Context, desc ocispec.Descriptor, body io.Reade
 		return err
 	}
 	drain(resp)
-	if h := resp.Header.Get("Docker-Content-Digest"); h != "" {
+	h := resp.Header.Get("Docker-Content-Digest")
+	if h != "" {
 		got, err := digest.Parse(h)
 		if err == nil && got.Algorithm() == desc.Digest.Algorithm() && got != desc.Digest {
 			return fmt.Errorf("upload to %s: the registry stored %s, not %s: %w", u.repo.name, got, desc.Digest, errcode.ErrDigestMismatch)
+		}
+	}
+	if h == "" && resp.StatusCode != http.StatusCreated {
+		// Not the spec's answer (201 with the digest): a front that says
+		// yes without asking the registry looks just like this. Check.
+		if _, err := u.repo.BlobHead(ctx, desc.Digest); err != nil {
+			return fmt.Errorf("upload to %s: the commit was answered %d without a digest, and then the blob is not there (%v)", u.repo.name, resp.StatusCode, err)
 		}
 	}
 	u.offset += n
