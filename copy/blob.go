@@ -149,6 +149,16 @@ func (c *Copier) stream(ctx context.Context, src store.Reader, dst store.Writer,
 			}
 		}
 	}
+	err := c.streamOnce(ctx, src, dst, desc, st)
+	if err == nil || !worthAnotherTry(ctx, err) {
+		return err
+	}
+	// Once more from the start: a fresh read of the source (whose bytes
+	// may have failed their check) and a new upload session.
+	return c.streamOnce(ctx, src, dst, desc, st)
+}
+
+func (c *Copier) streamOnce(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
 	c.o.events(Event{Kind: BlobStarted, Descriptor: desc})
 	rc, err := src.Fetch(ctx, desc)
 	if err != nil {
