@@ -1,0 +1,289 @@
+//go:build integration
+
+package integration
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/auth"
+	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/copy"
+	"github.com/hoist-dev/hoist/distribution"
+	"github.com/hoist-dev/hoist/hosts"
+	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/reference"
+	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/ocilayout"
+	"github.com/hoist-dev/hoist/store/remote"
+	"github.com/hoist-dev/hoist/transport"
+)
+
+// requestKind is a row group of the fault matrix: the request a fault
+// strikes.
+type requestKind struct {
+	name  string
+	match func(*http.Request) bool
+	// chunked pushes in PATCH chunks, so that PATCHes are sent at all.
+	chunked bool
+}
+
+var requestKinds = []requestKind{
+	{name: "manifest GET", match: testutil.MatchRequest(http.MethodGet, "/manifests/")},
+	{name: "blob GET", match: testutil.MatchRequest(http.MethodGet, "/blobs/sha256:")},
+	{name: "upload POST", match: testutil.MatchRequest(http.MethodPost, "/blobs/uploads/")},
+	{name: "upload PATCH", match: testutil.MatchRequest(http.MethodPatch, "/blobs/uploads/"), chunked: true},
+	{name: "upload PUT", match: testutil.MatchRequest(http.MethodPut, "/blobs/uploads/")},
+}
+
+var operations = []string{"pull", "push", "copy"}
+
+// quickClock lets the transport's backoff and Retry-After pass quickly:
+// what is tested is that the waits happen and end, not how long they are.
+type quickClock struct{}
+
+func (quickClock) Now() time.Time { return time.Now() }
+
+func (quickClock) Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(min(d, 20*time.Millisecond))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// matrixStore opens repository app on host through hoist's stack as the
+// command builds it (transport, auth, redirect policy), with a short
+// stall timeout so that stalls end quickly.
+func matrixStore(t *testing.T, host string, opts ...distribution.Option) *remote.Repository {
+	t.Helper()
+	tr := transport.New(transport.WithHosts(&hosts.Config{CertsDirs: []string{}}),
+		transport.WithStallTimeout(750*time.Millisecond), transport.WithClock(quickClock{}))
+	t.Cleanup(tr.CloseIdleConnections)
+	ref, err := reference.Parse(host + "/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := remote.New(ref, transport.NewClient(auth.NewTransport(tr, host, nil)), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkImage reads every manifest and blob of tag v1 in s, verified.
+func checkImage(ctx context.Context, s store.Reader, want ocispec.Descriptor) error {
+	root, err := s.Resolve(ctx, "v1")
+	if err != nil {
+		return err
+	}
+	if root.Digest != want.Digest {
+		return fmt.Errorf("v1 is %s, want %s", root.Digest, want.Digest)
+	}
+	rc, err := s.Fetch(ctx, root)
+	if err != nil {
+		return err
+	}
+	raw, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	m, err := content.Decode(root.MediaType, raw)
+	if err != nil {
+		return err
+	}
+	for _, d := range append([]ocispec.Descriptor{m.Image.Config}, m.Image.Layers...) {
+		rc, err := s.Fetch(ctx, d)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("blob %s: %w", d.Digest, err)
+		}
+	}
+	return nil
+}
+
+// TestFaultMatrix runs pull, push and copy with one fault on one request,
+// for every fault kind and every request kind: each must complete, and
+// leave the whole image, verified, in the target. A fault on a request the
+// operation never sends is reported as such. HOIST_FAULT_TABLE=FILE writes
+// the table there as Markdown.
+func TestFaultMatrix(t *testing.T) {
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "matrix", Layers: 2, LayerBytes: 300_000})
+	var mu sync.Mutex
+	results := map[string]string{}
+	for _, op := range operations {
+		for _, rk := range requestKinds {
+			for _, fk := range testutil.FaultKinds {
+				op, rk, fk := op, rk, fk
+				t.Run(op+"/"+rk.name+"/"+string(fk), func(t *testing.T) {
+					t.Parallel()
+					res := runFaultCase(t, img, op, rk, fk)
+					mu.Lock()
+					results[op+"|"+rk.name+"|"+string(fk)] = res
+					mu.Unlock()
+				})
+			}
+		}
+	}
+	t.Cleanup(func() {
+		table := faultTable(results)
+		t.Log("\n" + table)
+		if p := os.Getenv("HOIST_FAULT_TABLE"); p != "" {
+			os.WriteFile(p, []byte(table), 0o644)
+		}
+	})
+}
+
+// runFaultCase runs one operation under one fault and returns the table
+// cell: "ok", "not sent", or the failure.
+func runFaultCase(t *testing.T, img *testutil.Image, op string, rk requestKind, fk testutil.FaultKind) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	src := testutil.NewRegistry(t)
+	if err := testutil.CopyGraph(ctx, img, img.Root, matrixStore(t, src.Host)); err != nil {
+		t.Fatal(err)
+	}
+	if err := matrixStore(t, src.Host).Tag(ctx, img.Root, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	fault := func(target string) *testutil.FaultProxy {
+		second := testutil.NewFaultProxy(t, target) // where a redirect goes: correct
+		return testutil.NewFaultProxy(t, target, testutil.Fault{Match: testutil.FirstOf(rk.match), Action: fk.Action(second.URL)})
+	}
+	var opts []distribution.Option
+	if rk.chunked {
+		opts = append(opts, distribution.WithMaxChunkSize(100_000))
+	}
+	var (
+		from    store.Reader
+		to      store.Writer
+		check   func() error
+		proxies []*testutil.FaultProxy
+	)
+	upload := strings.HasPrefix(rk.name, "upload")
+	switch op {
+	case "pull":
+		p := fault(src.URL)
+		proxies = append(proxies, p)
+		from = matrixStore(t, p.Host)
+		dir := filepath.Join(t.TempDir(), "layout")
+		lay, err := ocilayout.Create(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to = lay
+		check = func() error {
+			l, err := ocilayout.Open(ctx, dir)
+			if err != nil {
+				return err
+			}
+			return checkImage(ctx, l, img.Root)
+		}
+	case "push", "copy":
+		dst := testutil.NewRegistry(t)
+		if op == "push" {
+			lay, err := ocilayout.Create(ctx, filepath.Join(t.TempDir(), "src"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := testutil.CopyGraph(ctx, img, img.Root, lay); err != nil {
+				t.Fatal(err)
+			}
+			if err := lay.Tag(ctx, img.Root, "v1"); err != nil {
+				t.Fatal(err)
+			}
+			from = lay
+		} else if upload {
+			from = matrixStore(t, src.Host)
+		} else {
+			p := fault(src.URL)
+			proxies = append(proxies, p)
+			from = matrixStore(t, p.Host)
+		}
+		target := dst.Host
+		if upload || op == "push" {
+			p := fault(dst.URL)
+			proxies = append(proxies, p)
+			target = p.Host
+		}
+		to = matrixStore(t, target, opts...)
+		check = func() error { return checkImage(ctx, matrixStore(t, dst.Host), img.Root) }
+	}
+	_, err := copy.New().Copy(ctx, from, "v1", to, "v1")
+	var struck []testutil.ProxiedRequest
+	for _, p := range proxies {
+		struck = append(struck, p.Struck()...)
+	}
+	switch {
+	case err != nil:
+		t.Errorf("%s under %q on the first %s: %v", op, fk, rk.name, err)
+		return "FAIL: " + err.Error()
+	case len(struck) == 0:
+		return "not sent"
+	case fk == testutil.FaultIgnoreRange && struck[0].Range == "":
+		// Without a Range header there is nothing to ignore: the fault
+		// passed the request through as it was.
+		if err := check(); err != nil {
+			return "FAIL (target): " + err.Error()
+		}
+		return "ok (inert: no Range)"
+	}
+	if err := check(); err != nil {
+		t.Errorf("%s under %q on the first %s succeeded, but the target is wrong: %v", op, fk, rk.name, err)
+		return "FAIL (target): " + err.Error()
+	}
+	return "ok"
+}
+
+// faultTable renders the results: one row per request kind and fault kind,
+// one column per operation.
+func faultTable(results map[string]string) string {
+	var b strings.Builder
+	b.WriteString("| request | fault | " + strings.Join(operations, " | ") + " |\n|---|---|---|---|---|\n")
+	counts := map[string]int{}
+	for _, rk := range requestKinds {
+		for _, fk := range testutil.FaultKinds {
+			fmt.Fprintf(&b, "| %s | %s |", rk.name, fk)
+			for _, op := range operations {
+				cell, ok := results[op+"|"+rk.name+"|"+string(fk)]
+				if !ok {
+					cell = "not run"
+				}
+				if len(cell) > 80 {
+					cell = cell[:80] + "…"
+				}
+				counts[strings.SplitN(cell, ":", 2)[0]]++
+				fmt.Fprintf(&b, " %s |", strings.ReplaceAll(cell, "|", "/"))
+			}
+			b.WriteString("\n")
+		}
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&b, "\n%s: %d", k, counts[k])
+	}
+	return b.String() + "\n"
+}
