@@ -115,7 +115,7 @@ func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descripto
 		if r.reg.tooLarge(err, desc.Size) {
 			// A proxy caps the body: go on in chunks under the cap, from
 			// wherever the session stands.
-			if hs.seeker == nil {
+			if hs.seeker == nil || errors.Is(err, errBodyInFlight) {
 				return err
 			}
 		} else if resumes++; !r.canResume(ctx, hs, err, resumes) {
@@ -140,7 +140,7 @@ func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descripto
 			continue
 		}
 		if r.reg.tooLarge(err, n) {
-			if hs.seeker == nil {
+			if hs.seeker == nil || errors.Is(err, errBodyInFlight) {
 				return err
 			}
 			chunk = max(r.reg.chunkSize(), u.minChunk)
@@ -167,7 +167,7 @@ func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descripto
 // it, and the failure was the connection, a 5xx, a 416 (out of step) or a
 // 429 whose Retry-After (waited out here) is at most maxUploadWait.
 func (r *Repository) canResume(ctx context.Context, hs *hashedSource, err error, used int) bool {
-	if hs.seeker == nil || used > r.reg.opts.maxResumes || r.reg.opts.maxResumes == 0 || ctx.Err() != nil {
+	if hs.seeker == nil || used > r.reg.opts.maxResumes || r.reg.opts.maxResumes == 0 || ctx.Err() != nil || errors.Is(err, errBodyInFlight) {
 		return false
 	}
 	var ee *errcode.Error

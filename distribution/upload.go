@@ -128,7 +128,7 @@ func (u *Upload) WriteChunk(ctx context.Context, r io.Reader, n int64) error {
 		"Content-Type":  {"application/octet-stream"},
 		"Content-Range": {fmt.Sprintf("%d-%d", u.offset, u.offset+n-1)},
 	}
-	resp, err := u.repo.reg.do(ctx, http.MethodPatch, u.loc, hdr, io.NopCloser(io.LimitReader(r, n)), n)
+	resp, err := u.repo.reg.doBody(ctx, http.MethodPatch, u.loc, hdr, r, n)
 	if err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func (u *Upload) put(ctx context.Context, desc ocispec.Descriptor, body io.Reade
 	} else {
 		hdr.Set("Content-Type", "application/octet-stream")
 	}
-	resp, err := u.repo.reg.do(ctx, http.MethodPut, withQuery(u.loc, "digest", desc.Digest.String()), hdr, body, n)
+	resp, err := u.repo.reg.doBody(ctx, http.MethodPut, withQuery(u.loc, "digest", desc.Digest.String()), hdr, body, n)
 	if err != nil {
 		return err
 	}
