@@ -12,6 +12,7 @@ import (
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/archive"
 	"github.com/hoist-dev/hoist/store/ocilayout"
+	"github.com/hoist-dev/hoist/store/remote"
 )
 
 // CopyResult is what a Copy, Pull or Push did.
@@ -121,6 +122,14 @@ func (s *Session) CopyLocations(ctx context.Context, src, dst store.Location, op
 	do, err := s.OpenLocationWriter(ctx, dst)
 	if err != nil {
 		return nil, err
+	}
+	if rr, ok := do.Writer.(*remote.Repository); ok && o.chunkSize != 0 {
+		if o.chunkSize < 0 {
+			return nil, optionErrorf("WithChunkSize", "%d: want a number of bytes, or 0 for none", o.chunkSize)
+		}
+		if do.Writer, err = rr.WithMaxChunkSize(o.chunkSize); err != nil {
+			return nil, err
+		}
 	}
 	c := copy.New(copts...)
 	res := &CopyResult{Source: src, Destination: dst}

@@ -32,6 +32,7 @@ type options struct {
 	format      copy.Format
 	allTags     bool
 	concurrency int
+	chunkSize   int64
 	events      func(copy.Event)
 	noCache     bool
 	warn        func(error)
@@ -103,6 +104,12 @@ func WithFormat(f copy.Format) Option { return func(o *options) { o.format = f }
 // WithAllTags makes Copy copy every tag of the source repository or layout
 // to the same tag in the destination; blobs shared between tags move once.
 func WithAllTags() Option { return func(o *options) { o.allTags = true } }
+
+// WithChunkSize makes pushes to a v2 registry send a blob larger than n
+// bytes in chunks of n (distribution.WithMaxChunkSize), for a proxy that
+// caps request bodies. The default, 0, sends each blob in one request and
+// switches to chunks by itself when the registry answers 413.
+func WithChunkSize(n int64) Option { return func(o *options) { o.chunkSize = n } }
 
 // WithConcurrency bounds how many blobs of 1 MiB or more a copy transfers at
 // once (default copy.DefaultConcurrency, minimum 1).

@@ -80,6 +80,7 @@ var optionFlags = map[string]string{
 	"WithFormat":      "--format",
 	"WithAllTags":     "--all-tags",
 	"WithConcurrency": "--concurrency",
+	"WithChunkSize":   "--chunk-size",
 	"WithLimit":       "--limit",
 	"WithIndex":       "--index",
 	"WithEmail":       "--email",

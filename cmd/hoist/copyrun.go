@@ -18,6 +18,7 @@ type copyFlags struct {
 	concurrency int
 	allTags     bool
 	noCache     bool
+	chunkSize   int64
 }
 
 func (f *copyFlags) register(fs *pflag.FlagSet, allTags bool) {
@@ -28,6 +29,12 @@ func (f *copyFlags) register(fs *pflag.FlagSet, allTags bool) {
 	if allTags {
 		fs.BoolVarP(&f.allTags, "all-tags", "a", false, "copy every tag of the source repository")
 	}
+}
+
+// registerChunkSize adds --chunk-size, for the verbs that upload to a
+// registry (push, copy).
+func (f *copyFlags) registerChunkSize(fs *pflag.FlagSet) {
+	fs.Int64Var(&f.chunkSize, "chunk-size", 0, "upload blobs larger than this many bytes in chunks of it, for a proxy that caps request bodies (default: one request per blob, and chunks of 1 MiB or less after a 413)")
 }
 
 // copyResult is the outcome of pull, push or copy, printed as text or JSON.
@@ -63,6 +70,12 @@ func (a *app) runCopy(ctx context.Context, f copyFlags, job copyJob) error {
 	}
 	if f.noCache {
 		opts = append(opts, lib.WithoutBlobCache())
+	}
+	if f.chunkSize < 0 {
+		return usagef("--chunk-size %d: want a number of bytes, or 0 for one request per blob", f.chunkSize)
+	}
+	if f.chunkSize > 0 {
+		opts = append(opts, lib.WithChunkSize(f.chunkSize))
 	}
 	pr := a.newProgress()
 	opts = append(opts, lib.WithEvents(pr.event), lib.WithWarnings(func(err error) {

@@ -77,6 +77,7 @@ an interrupted push never leaves a tag pointing at missing content.`,
 		},
 	}
 	f.register(cmd.Flags(), false)
+	f.registerChunkSize(cmd.Flags())
 	return cmd
 }
 
@@ -108,5 +109,6 @@ in DST; blobs shared between tags move once.`,
 		},
 	}
 	f.register(cmd.Flags(), true)
+	f.registerChunkSize(cmd.Flags())
 	return cmd
 }

@@ -24,8 +24,10 @@ import (
 // store.Reader, store.Writer, store.Mounter, store.RangeReader,
 // store.TagLister and store.Referencer, and is safe for concurrent use.
 type Repository struct {
-	ref  reference.Reference
-	repo *distribution.Repository
+	ref    reference.Reference
+	repo   *distribution.Repository
+	client *http.Client
+	opts   []distribution.Option
 
 	mu        sync.Mutex
 	manifests map[digest.Digest][]byte // pushed in this session, for Tag
@@ -43,7 +45,18 @@ func New(ref reference.Reference, client *http.Client, opts ...distribution.Opti
 	if err != nil {
 		return nil, err
 	}
-	return &Repository{ref: ref, repo: repo, manifests: map[digest.Digest][]byte{}}, nil
+	return &Repository{ref: ref, repo: repo, client: client, opts: opts, manifests: map[digest.Digest][]byte{}}, nil
+}
+
+// WithMaxChunkSize returns the repository with uploads capped at n bytes a
+// request (distribution.WithMaxChunkSize): a blob larger than n is pushed
+// in PATCH chunks of n bytes. n <= 0 returns r as it is. The copy shares
+// nothing cached with r but the http.Client.
+func (r *Repository) WithMaxChunkSize(n int64) (*Repository, error) {
+	if n <= 0 {
+		return r, nil
+	}
+	return New(r.ref, r.client, append(append([]distribution.Option(nil), r.opts...), distribution.WithMaxChunkSize(n))...)
 }
 
 // Distribution returns the underlying protocol client, for operations the
