@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // maxRetryWait is the longest Retry-After a blob's second try waits out.
@@ -36,11 +37,7 @@ func worthAnotherTry(ctx context.Context, err error) bool {
 		if ee.RetryAfter > maxRetryWait {
 			return false
 		}
-		t := time.NewTimer(ee.RetryAfter)
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-ctx.Done():
+		if transport.Sleep(ctx, ee.RetryAfter) != nil {
 			return false
 		}
 	}

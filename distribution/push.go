@@ -12,6 +12,7 @@ import (
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // PushBlob uploads desc.Size bytes read from src as blob desc. It reads src
@@ -173,7 +174,7 @@ func (r *Repository) canResume(ctx context.Context, hs *hashedSource, err error,
 	var ee *errcode.Error
 	if errors.As(err, &ee) {
 		if ee.Status == http.StatusTooManyRequests {
-			return ee.RetryAfter <= maxUploadWait && sleep(ctx, max(ee.RetryAfter, time.Second)) == nil
+			return ee.RetryAfter <= maxUploadWait && transport.Sleep(ctx, max(ee.RetryAfter, time.Second)) == nil
 		}
 		return ee.Status >= 500 || ee.Status == http.StatusRequestedRangeNotSatisfiable
 	}
@@ -182,18 +183,6 @@ func (r *Repository) canResume(ctx context.Context, hs *hashedSource, err error,
 
 // maxUploadWait is the longest Retry-After an upload waits out itself.
 const maxUploadWait = time.Minute
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
 
 // hashedSource is the source of an upload, seen through a Verifier, with
 // the mismatch (if any) kept so it can be told apart from network errors

@@ -56,14 +56,7 @@ type quickClock struct{}
 func (quickClock) Now() time.Time { return time.Now() }
 
 func (quickClock) Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(min(d, 20*time.Millisecond))
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return transport.Sleep(ctx, min(d, 20*time.Millisecond))
 }
 
 // matrixStore opens repository app on host through hoist's stack as the
