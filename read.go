@@ -76,7 +76,7 @@ func (s *Session) Blob(ctx context.Context, ref string) (io.ReadCloser, ocispec.
 		return nil, ocispec.Descriptor{}, err
 	}
 	if l.Ref.Digest == "" {
-		return nil, ocispec.Descriptor{}, store.InvalidLocation(fmt.Errorf("Blob needs REPOSITORY@DIGEST, e.g. localhost:5000/team/app@sha256:...; %q has no digest", ref))
+		return nil, ocispec.Descriptor{}, store.InvalidLocation(fmt.Errorf("%q names no blob: write REPOSITORY@DIGEST, e.g. localhost:5000/team/app@sha256:...", ref))
 	}
 	if err := s.requireV2(ctx, l.Ref.Registry, "blobs by digest"); err != nil {
 		return nil, ocispec.Descriptor{}, err

@@ -56,7 +56,7 @@ func (s *Session) Catalog(ctx context.Context, host string, opts ...Option) ([]s
 	}
 	host = strings.TrimSuffix(host, "/")
 	if host == "" || strings.Contains(host, "/") {
-		return nil, store.InvalidLocation(fmt.Errorf("Catalog takes a registry host such as localhost:5000, not %q", host))
+		return nil, notAHost(host)
 	}
 	if err := s.requireV2(ctx, host, "catalog"); err != nil {
 		return nil, err
@@ -112,7 +112,12 @@ func (s *Session) Search(ctx context.Context, term string, opts ...Option) (*leg
 func (s *Session) Ping(ctx context.Context, host string) (*probe.Report, error) {
 	host = strings.TrimSuffix(host, "/")
 	if host == "" || strings.Contains(host, "/") {
-		return nil, store.InvalidLocation(fmt.Errorf("Ping takes a registry host such as registry.example.com:5000, not %q", host))
+		return nil, notAHost(host)
 	}
 	return probe.Host(ctx, s.HTTPClient(), host)
+}
+
+// notAHost is the error for a registry host argument that is not one.
+func notAHost(s string) error {
+	return store.InvalidLocation(fmt.Errorf("%q is not a registry host: name one as host or host:port, such as localhost:5000", s))
 }

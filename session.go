@@ -31,9 +31,10 @@ type Session struct {
 	protocol remote.Protocol
 	defaults []Option // call options given to NewSession
 
-	mu      sync.Mutex
-	clients map[string]*http.Client
-	protos  map[string]remote.Protocol
+	mu       sync.Mutex
+	clients  map[string]*http.Client
+	protos   map[string]remote.Protocol
+	detectMu sync.Mutex // held while a protocol is detected
 }
 
 // NewSession returns a session configured by opts: by default credentials
@@ -130,10 +131,13 @@ func (s *Session) Protocol(ctx context.Context, registry string) (remote.Protoco
 	if s.protocol != "" {
 		return s.protocol, nil
 	}
-	s.mu.Lock()
-	p, ok := s.protos[registry]
-	s.mu.Unlock()
-	if ok {
+	if p, ok := s.knownProtocol(registry); ok {
+		return p, nil
+	}
+	// One detection at a time, so two opens of one registry probe it once.
+	s.detectMu.Lock()
+	defer s.detectMu.Unlock()
+	if p, ok := s.knownProtocol(registry); ok {
 		return p, nil
 	}
 	p, err := remote.Detect(ctx, registry, s.RegistryClient(reference.APIHost(registry)), s.LegacyOptions()...)
@@ -147,6 +151,13 @@ func (s *Session) Protocol(ctx context.Context, registry string) (remote.Protoco
 	}
 	s.protos[registry] = p
 	return p, nil
+}
+
+func (s *Session) knownProtocol(registry string) (remote.Protocol, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.protos[registry]
+	return p, ok
 }
 
 // LegacyOptions returns the options of every v1 client: the session's
