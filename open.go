@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hoist-dev/hoist/errdef"
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/remote"
 
@@ -118,7 +119,7 @@ func (e notRegistryError) Error() string {
 }
 
 func (e notRegistryError) Is(target error) bool {
-	return target == ErrNotRegistry || errors.Is(store.InvalidLocation(errors.New("")), target)
+	return target == ErrNotRegistry || target == store.ErrInvalidLocation || target == errdef.ErrInvalid
 }
 
 // registryLocation parses s, which must name a registry image for call.
