@@ -74,7 +74,8 @@ type parts struct {
 }
 
 // split cuts s into name, tag and digest, rejecting what no part can fix:
-// an empty string, surrounding spaces, a URL scheme.
+// an empty string, surrounding spaces, a URL scheme, and (as docker does)
+// a bare 64-digit hex string, which docker reads as an image ID.
 func split(s string) (parts, error) {
 	var p parts
 	switch {
@@ -82,6 +83,9 @@ func split(s string) (parts, error) {
 		return p, invalidRef(s, `empty; write [host[:port]/]path[:tag][@digest], e.g. "ubuntu:22.04"`)
 	case strings.TrimSpace(s) != s:
 		return p, invalidRef(s, fmt.Sprintf("remove the spaces around it: %q", strings.TrimSpace(s)))
+	}
+	if isImageID(s) {
+		return p, invalidRef(s, fmt.Sprintf("64 hex digits are an image ID, not a name; to name an image by digest write NAME@sha256:%s", s))
 	}
 	if i := strings.Index(s, "://"); i >= 0 {
 		reason := fmt.Sprintf("remove the scheme %q", s[:i+3])
@@ -140,4 +144,18 @@ func isDigits(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// isImageID reports whether s is 64 lowercase hex digits: a v1 image ID
+// or a sha256 digest without its "sha256:".
+func isImageID(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isLowerAlnum(s[i]) || s[i] > 'f' {
+			return false
+		}
+	}
+	return true
 }

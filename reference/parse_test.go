@@ -115,6 +115,7 @@ func TestParseErrors(t *testing.T) {
 		{"mixed separator", "a._b", "repository path component", `separator "._" is not allowed`},
 		{"too long", "u/" + strings.Repeat("a", 244), "reference", `the name is 256 characters long counting the registry "docker.io"; the limit is 255`},
 		{"too long library", strings.Repeat("a", 238), "reference", `is 256 characters long`},
+		{"image ID", hex64, "reference", `64 hex digits are an image ID, not a name; to name an image by digest write NAME@sha256:` + hex64},
 		// Tags.
 		{"tag dash", "ubuntu:-x", "tag", `invalid tag "-x" in "ubuntu:-x": tags start with a letter, digit or underscore and are at most 128 characters`},
 		{"tag dot", "ubuntu:.x", "tag", `tags start with a letter, digit or underscore`},

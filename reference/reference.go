@@ -47,13 +47,14 @@ func (r Reference) String() string {
 // official image's "library/" are left out ("ubuntu:22.04", "user/app"),
 // other registries are kept ("localhost:5000/x"). Parse(r.Familiar())
 // returns r for any valid r: a Docker Hub repository whose first component
-// would read as a host ("docker.io/my.org/app") keeps its "docker.io/".
+// would read as a host ("docker.io/my.org/app") keeps its "docker.io/",
+// and an official image named like an image ID keeps its "library/".
 func (r Reference) Familiar() string {
 	if r.Registry != DefaultRegistry {
 		return r.String()
 	}
 	path := r.Repository
-	if rest, ok := strings.CutPrefix(path, officialPrefix); ok && !strings.Contains(rest, "/") {
+	if rest, ok := strings.CutPrefix(path, officialPrefix); ok && !strings.Contains(rest, "/") && !isImageID(rest) {
 		path = rest
 	}
 	if first, _, nested := strings.Cut(path, "/"); nested && looksLikeHost(first) {
