@@ -41,7 +41,10 @@ func APIHost(registry string) string {
 
 // looksLikeHost reports whether the first component of a name is a
 // registry host rather than part of the repository path. It is docker's
-// rule, plus '[' for IPv6 literals.
+// rule, plus '[' for IPv6 literals, less one case: docker also takes a
+// first component with an upper-case letter ("User/app") for a host, where
+// hoist reads a repository and says it must be lowercase, since a typo is
+// far likelier than a dotless upper-case host name.
 func looksLikeHost(first string) bool {
 	return strings.ContainsAny(first, ".:") || first == "localhost" || strings.HasPrefix(first, "[")
 }
