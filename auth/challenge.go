@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -68,11 +69,23 @@ func ParseChallenges(header string) ([]Challenge, error) {
 	for !p.eof() {
 		c, err := p.challenge()
 		if err != nil {
-			return nil, fmt.Errorf("WWW-Authenticate %q: %w", header, err)
+			return nil, fmt.Errorf("WWW-Authenticate %s: %w", quoteHeader(header), err)
 		}
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// maxQuoted is how much of a header value an error quotes: a registry
+// can send a megabyte of it.
+const maxQuoted = 96
+
+// quoteHeader quotes header for an error, cut to maxQuoted bytes.
+func quoteHeader(header string) string {
+	if len(header) <= maxQuoted {
+		return strconv.Quote(header)
+	}
+	return fmt.Sprintf("%q... (%d bytes)", header[:maxQuoted], len(header))
 }
 
 // challengesOf parses every WWW-Authenticate header of h, skipping values
