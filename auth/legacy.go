@@ -23,6 +23,12 @@ func loadDockerCfg(path string) (*object, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseDockerCfg(path, data)
+}
+
+// parseDockerCfg parses the contents of the .dockercfg at path, in either
+// form; an error names path.
+func parseDockerCfg(path string, data []byte) (*object, error) {
 	if obj, jsonErr := parseObject(data); jsonErr == nil {
 		return obj, nil
 	} else if entry, ok := parseTwoLine(string(data)); ok {
