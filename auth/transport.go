@@ -98,6 +98,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	authz, err := t.authorize(ctx, scopes)
 	if err != nil {
+		if errors.Is(err, ErrBadCredentials) && t.anonymous(ctx) {
+			// No token for anonymous requests: the registry's own answer
+			// to a bare request (a 401, normally) says it best.
+			return t.base.RoundTrip(req)
+		}
 		closeBody(req)
 		return nil, err
 	}
