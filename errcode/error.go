@@ -159,6 +159,10 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(strconv.Quote(e.Text))
 	}
+	if e.Status == http.StatusUnauthorized && len(e.Errors) == 0 && e.Text == "" {
+		// A HEAD answer has no body to say it; the status means this.
+		b.WriteString(": authentication required")
+	}
 	if hint := e.hint(); hint != "" {
 		b.WriteString(" (")
 		b.WriteString(hint)
