@@ -106,6 +106,13 @@ func StartProcess(t testing.TB, port int, name string, args ...string) *exec.Cmd
 // returns its host:port.
 func DockerRegistry(t testing.TB) string {
 	t.Helper()
+	return DockerRegistryWith(t, "")
+}
+
+// DockerRegistryWith is DockerRegistry with extra top-level sections of
+// its YAML configuration (an auth: section, say) appended.
+func DockerRegistryWith(t testing.TB, extraYAML string) string {
+	t.Helper()
 	bin := NeedBinary(t, "docker-registry", "apt-get install docker-registry")
 	port := FreePort(t)
 	dir := t.TempDir()
@@ -123,7 +130,7 @@ storage:
 http:
   addr: 127.0.0.1:%d
   secret: hoist-test
-`, filepath.Join(dir, "data"), port)
+`, filepath.Join(dir, "data"), port) + extraYAML
 	if err := os.WriteFile(conf, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
