@@ -98,6 +98,7 @@ type Discarder interface {
 var kinds struct {
 	mu     sync.RWMutex
 	byName map[string]*Kind
+	sorted []*Kind // by name; replaced, never changed, by Register
 }
 
 // Register makes k known to ParseLocation. It panics when k lacks a Name,
@@ -124,18 +125,22 @@ func Register(k *Kind) {
 		kinds.byName = map[string]*Kind{}
 	}
 	kinds.byName[k.Name] = k
+	sorted := append(append([]*Kind(nil), kinds.sorted...), k)
+	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Name < sorted[j].Name })
+	kinds.sorted = sorted
 }
 
 // Kinds returns the registered kinds, sorted by name.
 func Kinds() []*Kind {
+	return append([]*Kind(nil), registered()...)
+}
+
+// registered returns the registered kinds, sorted by name, not to be
+// changed.
+func registered() []*Kind {
 	kinds.mu.RLock()
 	defer kinds.mu.RUnlock()
-	out := make([]*Kind, 0, len(kinds.byName))
-	for _, k := range kinds.byName {
-		out = append(out, k)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
-	return out
+	return kinds.sorted
 }
 
 // LookupKind returns the registered kind called name, or nil.

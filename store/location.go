@@ -210,7 +210,7 @@ func parseLocal(s string, create bool) (l Location, ok bool, err error) {
 // existingPrefix reads s as a local kind's string whose path part exists
 // ("./app:v1" for the layout ./app tagged v1).
 func existingPrefix(s string) (Location, bool) {
-	for _, k := range Kinds() {
+	for _, k := range registered() {
 		if !k.Local.Dirs && !k.Local.Files {
 			continue
 		}
@@ -253,7 +253,7 @@ func parsesBare(s string) bool {
 func suggest(s string) string {
 	var local, what []string
 	bare := ""
-	for _, k := range Kinds() {
+	for _, k := range registered() {
 		switch {
 		case k.Bare && parsesBare(s):
 			bare = fmt.Sprintf(", or %s%s for %s", k.Prefix, s, k.Description)
@@ -267,7 +267,7 @@ func suggest(s string) string {
 
 func syntaxes() string {
 	var out []string
-	for _, k := range Kinds() {
+	for _, k := range registered() {
 		out = append(out, k.Syntax)
 	}
 	if len(out) < 2 {
@@ -277,7 +277,7 @@ func syntaxes() string {
 }
 
 func prefixKind(s string) *Kind {
-	for _, k := range Kinds() {
+	for _, k := range registered() {
 		if strings.HasPrefix(s, k.Prefix) {
 			return k
 		}
@@ -292,7 +292,7 @@ func bareKind() *Kind {
 // claimKind returns the first kind (by name) whose LocalPaths match, or the
 // bare kind when match is nil.
 func claimKind(match func(LocalPaths) bool) *Kind {
-	for _, k := range Kinds() {
+	for _, k := range registered() {
 		if match == nil && k.Bare || match != nil && match(k.Local) {
 			return k
 		}
@@ -301,7 +301,7 @@ func claimKind(match func(LocalPaths) bool) *Kind {
 }
 
 func suffixKind(s string) *Kind {
-	for _, k := range Kinds() {
+	for _, k := range registered() {
 		for _, suf := range k.Local.Suffixes {
 			if strings.HasSuffix(s, suf) && len(s) > len(suf) {
 				return k
