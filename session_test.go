@@ -2,13 +2,18 @@ package hoist_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/opencontainers/go-digest"
+
 	"github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/registrytest"
 	"github.com/hoist-dev/hoist/store"
 )
 
@@ -124,5 +129,59 @@ func writeLayout(t *testing.T, s *hoist.Session, dir, tag string, img *testutil.
 	}
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestBlobCatalogDelete(t *testing.T) {
+	ctx := context.Background()
+	reg := registrytest.New(t)
+	root, err := reg.AddImage(ctx, "team/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := hoist.NewSession(hoist.WithConfigDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	repos, err := s.Catalog(ctx, reg.Host())
+	if err != nil || !reflect.DeepEqual(repos, []string{"team/app"}) {
+		t.Fatalf("catalog: %v %v", repos, err)
+	}
+	raw, err := s.Manifest(ctx, reg.Host()+"/team/app:v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct{ Layers []struct{ Digest digest.Digest } }
+	if err := json.Unmarshal(raw, &m); err != nil || len(m.Layers) != 1 {
+		t.Fatalf("manifest: %s %v", raw, err)
+	}
+	rc, desc, err := s.Blob(ctx, reg.Host()+"/team/app@"+m.Layers[0].Digest.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || digest.FromBytes(data) != m.Layers[0].Digest || desc.Size != int64(len(data)) {
+		t.Fatalf("blob: %d bytes, %v", len(data), err)
+	}
+	if _, _, err := s.Blob(ctx, reg.Host()+"/team/app@"+digest.FromString("nothing").String()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a blob the registry lacks: %v", err)
+	}
+	if _, _, err := s.Blob(ctx, reg.Host()+"/team/app:v1"); !errors.Is(err, store.ErrInvalidLocation) {
+		t.Errorf("a blob without a digest: %v", err)
+	}
+	if _, err := s.Catalog(ctx, reg.Host()+"/team"); !errors.Is(err, store.ErrInvalidLocation) {
+		t.Errorf("a catalog of a repository: %v", err)
+	}
+
+	deleted, err := s.Delete(ctx, reg.Host()+"/team/app:v1")
+	if err != nil || deleted.Digest != root.Digest {
+		t.Fatalf("delete: %v %v", deleted, err)
+	}
+	if _, err := s.Digest(ctx, reg.Host()+"/team/app:v1"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the tag after delete: %v", err)
+	}
+	if _, err := s.Delete(ctx, "oci:"+t.TempDir()); !errors.Is(err, hoist.ErrNotRegistry) {
+		t.Errorf("delete in a layout: %v", err)
 	}
 }
