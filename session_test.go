@@ -151,7 +151,9 @@ func TestBlobCatalogDelete(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var m struct{ Layers []struct{ Digest digest.Digest } }
+	var m struct {
+		Layers []struct{ Digest digest.Digest }
+	}
 	if err := json.Unmarshal(raw, &m); err != nil || len(m.Layers) != 1 {
 		t.Fatalf("manifest: %s %v", raw, err)
 	}
