@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -60,13 +62,20 @@ type probe struct {
 // modify it afterwards.
 //
 // The result is validated: schemaVersion 2 (1 for legacy), and every
-// descriptor it holds has a well-formed digest and a non-negative size.
+// descriptor it holds has a well-formed digest and a non-negative size. A
+// document with the members of two kinds ("manifests" beside "layers" or
+// "config", or "fsLayers" beside either) is refused whatever its media
+// type says, since clients that go by the members would read it as
+// another kind than clients that go by the type.
 // A manifest type hoist does not know is an error wrapping
 // errcode.ErrUnsupported.
 func Decode(contentType string, raw []byte) (*Manifest, error) {
 	var p probe
 	if err := json.Unmarshal(raw, &p); err != nil {
 		return nil, fmt.Errorf("manifest is not a JSON object: %w", err)
+	}
+	if err := checkShape(raw); err != nil {
+		return nil, err
 	}
 	mt := p.MediaType
 	if mt == "" {
@@ -96,6 +105,57 @@ func Decode(contentType string, raw []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("invalid %s manifest (%s): %w", m.Kind, m.Descriptor.MediaType, err)
 	}
 	return m, nil
+}
+
+// shapeMembers are the top-level members that make a document one kind
+// of manifest, by kind.
+var shapeMembers = []struct {
+	kind    Kind
+	members []string
+}{
+	{KindIndex, []string{"manifests"}},
+	{KindImage, []string{"config", "layers"}},
+	{KindLegacy, []string{"fsLayers"}},
+}
+
+// checkShape refuses a document whose top-level members belong to more
+// than one kind of manifest. A member counts when it is not null, under
+// any spelling of its name: encoding/json matches names without regard to
+// case, and a parser that does not would see the other spelling.
+func checkShape(raw []byte) error {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return fmt.Errorf("manifest is not a JSON object: %w", err)
+	}
+	var found []string
+	for _, s := range shapeMembers {
+		for _, name := range s.members {
+			if member := presentMember(top, name); member != "" {
+				found = append(found, fmt.Sprintf("%q (%s)", member, s.kind))
+				break
+			}
+		}
+	}
+	if kinds := len(found); kinds > 1 {
+		return fmt.Errorf("manifest has the members of %d kinds, %s: refusing a document that clients may read as different kinds", kinds, strings.Join(found, " and "))
+	}
+	return nil
+}
+
+// presentMember returns the first key of top, in sorted order, that spells
+// name in any case and is not null, or "".
+func presentMember(top map[string]json.RawMessage, name string) string {
+	var keys []string
+	for k, v := range top {
+		if strings.EqualFold(k, name) && !isNull(v) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	slices.Sort(keys)
+	return keys[0]
 }
 
 func guessMediaType(p *probe) string {

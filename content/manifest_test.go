@@ -92,6 +92,12 @@ func TestDecode(t *testing.T) {
 		{name: "bad layer digest", raw: strings.Replace(ociManifest(""), dLayer1.String(), "sha256:xyz", 1), wantErr: errAny},
 		{name: "negative size", raw: strings.Replace(ociManifest(""), `"size": 6}`, `"size": -6}`, 1), wantErr: errAny},
 		{name: "index type over a manifest body", raw: strings.Replace(ociManifest(""), MediaTypeOCIManifest, MediaTypeOCIIndex, 1), wantErr: errAny},
+		{name: "image with manifests", raw: ociManifest(`, "manifests": []`), wantErr: errAny},
+		{name: "image with Manifests", ctype: MediaTypeOCIManifest, raw: ociManifest(`, "Manifests": [{}]`), wantErr: errAny},
+		{name: "index with layers", raw: strings.Replace(ociIndex, `"manifests":[`, `"layers":[],"manifests":[`, 1), wantErr: errAny},
+		{name: "index with config", ctype: MediaTypeOCIIndex, raw: `{"schemaVersion":2,"manifests":[],"config":{}}`, wantErr: errAny},
+		{name: "schema 1 with layers", raw: strings.Replace(string(unsigned), `"fsLayers"`, `"layers": [], "fsLayers"`, 1), wantErr: errAny},
+		{name: "null members of another kind", raw: ociManifest(`, "manifests": null, "fsLayers": null`), kind: KindImage, mediaType: MediaTypeOCIManifest, children: 3},
 		{name: "image type over an index body", raw: strings.Replace(ociIndex, `"mediaType":"application/vnd.oci.image.index.v1+json"`, `"mediaType":"application/vnd.oci.image.manifest.v1+json"`, 1), wantErr: errAny},
 	}
 	for _, tt := range tests {
