@@ -267,3 +267,16 @@ func (c *OCIChain) Layer(ctx context.Context, id string) (io.ReadCloser, error) 
 	}
 	return c.src.Fetch(ctx, *l)
 }
+
+// LayerDescriptor returns the OCI layer blob that image id's layer is,
+// byte for byte, and false for an image whose layer is the empty tar made
+// for an empty_layer history entry (Layer serves that one). A registry
+// that serves the chain over v1 uses it to serve the OCI blob it already
+// holds instead of a copy.
+func (c *OCIChain) LayerDescriptor(id string) (ocispec.Descriptor, bool) {
+	l := c.layers[id]
+	if l == nil {
+		return ocispec.Descriptor{}, false
+	}
+	return *l, true
+}
