@@ -51,6 +51,39 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 	return s.ResponseWriter.Write(p)
 }
 
+// stallChunk is how much one sendfile moves between deadline updates.
+const stallChunk = 4 << 20
+
+// ReadFrom keeps the connection's sendfile path for blob answers (a blob
+// file from the filesystem driver goes from the page cache to the socket)
+// while still moving the deadline every stallChunk bytes.
+func (s *stallWriter) ReadFrom(src io.Reader) (int64, error) {
+	rf, ok := s.ResponseWriter.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(struct{ io.Writer }{s}, src)
+	}
+	var total int64
+	for {
+		_ = s.rc.SetWriteDeadline(time.Now().Add(s.d))
+		var part io.Reader
+		lr, limited := src.(*io.LimitedReader)
+		if limited {
+			// One level of LimitedReader, which sendfile can see through.
+			part = &io.LimitedReader{R: lr.R, N: min(lr.N, stallChunk)}
+		} else {
+			part = io.LimitReader(src, stallChunk)
+		}
+		n, err := rf.ReadFrom(part)
+		total += n
+		if limited {
+			lr.N -= n
+		}
+		if err != nil || n < stallChunk || (limited && lr.N <= 0) {
+			return total, err
+		}
+	}
+}
+
 func (s *stallWriter) WriteHeader(code int) {
 	_ = s.rc.SetWriteDeadline(time.Now().Add(s.d))
 	s.ResponseWriter.WriteHeader(code)

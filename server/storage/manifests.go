@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/errdef"
@@ -121,8 +122,12 @@ func decodeManifest(contentType string, raw []byte) (*content.Manifest, error) {
 
 // checkChildren makes sure every child of m is in the repository. Each
 // blob's used file is touched before its existence is checked: that order
-// is the fence against a concurrent GC (see gc.go).
+// is the fence against a concurrent GC (see gc.go). The blobs are checked
+// concurrently (each touch is a synced write), at most checkConcurrency at
+// once.
 func (r *Repository) checkChildren(ctx context.Context, m *content.Manifest) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(checkConcurrency)
 	for _, c := range content.Children(m) {
 		d := c.Descriptor
 		switch {
@@ -136,29 +141,39 @@ func (r *Repository) checkChildren(ctx context.Context, m *content.Manifest) err
 		if err := validDigest(d.Digest); err != nil {
 			return err
 		}
-		if c.Role == content.RoleManifest {
-			_, manifest, ok, err := r.link(ctx, d.Digest)
-			if err != nil {
-				return err
-			}
-			if !ok || !manifest {
-				return &MissingError{Repository: r.name, Child: d, Role: c.Role}
-			}
-			continue
-		}
-		if err := r.ns.touchUsed(ctx, d.Digest); err != nil {
+		g.Go(func() error { return r.checkChild(gctx, c) })
+	}
+	return g.Wait()
+}
+
+// checkConcurrency bounds the children one manifest push checks at once.
+const checkConcurrency = 8
+
+// checkChild checks one child of a manifest being pushed.
+func (r *Repository) checkChild(ctx context.Context, c content.Child) error {
+	d := c.Descriptor
+	if c.Role == content.RoleManifest {
+		_, manifest, ok, err := r.link(ctx, d.Digest)
+		if err != nil {
 			return err
 		}
-		if _, err := r.ns.d.Stat(ctx, blobData(d.Digest)); isNotFound(err) {
-			return &MissingError{Repository: r.name, Child: d, Role: c.Role}
-		} else if err != nil {
-			return err
-		}
-		if _, _, ok, err := r.link(ctx, d.Digest); err != nil {
-			return err
-		} else if !ok {
+		if !ok || !manifest {
 			return &MissingError{Repository: r.name, Child: d, Role: c.Role}
 		}
+		return nil
+	}
+	if err := r.ns.touchUsed(ctx, d.Digest); err != nil {
+		return err
+	}
+	if _, err := r.ns.d.Stat(ctx, blobData(d.Digest)); isNotFound(err) {
+		return &MissingError{Repository: r.name, Child: d, Role: c.Role}
+	} else if err != nil {
+		return err
+	}
+	if _, _, ok, err := r.link(ctx, d.Digest); err != nil {
+		return err
+	} else if !ok {
+		return &MissingError{Repository: r.name, Child: d, Role: c.Role}
 	}
 	return nil
 }

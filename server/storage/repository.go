@@ -373,9 +373,14 @@ func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from st
 	return true, r.linkBlob(ctx, desc.Digest)
 }
 
-// linkBlob records that the repository holds blob d.
+// linkBlob records that the repository holds blob d. A link is empty and
+// never listed by a client, so the driver's own PutContent (whole or not
+// at all on every driver) is enough; no move through tmp/.
 func (r *Repository) linkBlob(ctx context.Context, d digest.Digest) error {
-	return r.ns.putAtomic(ctx, r.blobLink(d), nil)
+	if err := r.ns.d.PutContent(ctx, r.blobLink(d), nil); err != nil {
+		return fmt.Errorf("linking blob %s into %s: %w", d, r.name, err)
+	}
+	return nil
 }
 
 // touchUsed refreshes blob d's used file, the fence GC checks before and
