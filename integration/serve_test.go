@@ -170,3 +170,62 @@ func TestServeWithPeers(t *testing.T) {
 		}
 	})
 }
+
+// TestServeV1 runs hoist serve --v1: one store behind both protocols. An
+// image pushed over v1 pulls over v2 and back over v1 with the same image
+// IDs; an image pushed over v2 pulls over v1.
+func TestServeV1(t *testing.T) {
+	reg, _ := startServe(t, "--v1")
+	dir := t.TempDir()
+	env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
+	hoist := func(args ...string) string {
+		t.Helper()
+		out, stderr, code := runHoist(t, env, append([]string{"-q"}, args...)...)
+		if code != 0 {
+			t.Fatalf("hoist %s: exit %d\n%s", strings.Join(args, " "), code, stderr)
+		}
+		return strings.TrimSpace(out)
+	}
+	v1Tags := func(repo string) map[string]string {
+		t.Helper()
+		var tags map[string]string
+		out := peer(t, dir, "curl", "-sf", "http://"+reg+"/v1/repositories/"+repo+"/tags")
+		if err := json.Unmarshal([]byte(out), &tags); err != nil {
+			t.Fatalf("v1 tags of %s: %v: %s", repo, err, out)
+		}
+		return tags
+	}
+
+	// v1 push; the image IDs the v1 registry recorded.
+	hoist("--protocol", "v1", "copy", "oci:../testdata/example:v1", reg+"/fromv1:v1")
+	pushedID := v1Tags("library/fromv1")["v1"]
+	if len(pushedID) != 64 {
+		t.Fatalf("v1 tags after the v1 push: %v", v1Tags("library/fromv1"))
+	}
+	// v2 pull of it, then a v1 pull: the same manifest both ways (the v1
+	// chain converts back to the OCI image the v2 side holds), and the v1
+	// tag still names the image ID that was pushed.
+	viaV2 := hoist("--protocol", "v2", "copy", reg+"/library/fromv1:v1", "oci:"+filepath.Join(dir, "v2pull")+":v1")
+	viaV1 := hoist("--protocol", "v1", "copy", reg+"/fromv1:v1", "oci:"+filepath.Join(dir, "v1pull")+":v1")
+	if viaV2 != viaV1 {
+		t.Fatalf("the v1-pushed image pulls as %s over v2 and %s over v1", viaV2, viaV1)
+	}
+	if id := v1Tags("library/fromv1")["v1"]; id != pushedID {
+		t.Fatalf("after pulls the v1 tag names %s, pushed as %s", id, pushedID)
+	}
+
+	// v2 push, v1 pull.
+	want := hoist("--protocol", "v2", "copy", "oci:../testdata/example:v1", reg+"/library/fromv2:v1")
+	got := hoist("--protocol", "v1", "copy", reg+"/fromv2:v1", "oci:"+filepath.Join(dir, "fromv2")+":v1")
+	if got == "" || len(v1Tags("library/fromv2")["v1"]) != 64 {
+		t.Fatalf("v1 pull of the v2-pushed image (%s): %q", want, got)
+	}
+	// The layer came through byte for byte: the same layer digest.
+	wantLayer := run(t, "sh", "-c", "ls ../testdata/example/blobs/sha256 | sort")
+	for _, l := range strings.Fields(wantLayer) {
+		if _, err := os.Stat(filepath.Join(dir, "fromv2", "blobs", "sha256", l)); err == nil {
+			return
+		}
+	}
+	t.Fatalf("no blob of the example image came through the v1 pull unchanged")
+}

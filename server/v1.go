@@ -1,17 +1,22 @@
 package server
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
+
+	driver "github.com/distribution/distribution/v3/registry/storage/driver"
+	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 )
 
 // redirectedPrefix is where WithV1AnnounceRedirect sends announcements.
 const redirectedPrefix = "_redirected/repositories/"
 
 // V1 is a Docker Registry v1 server, index and registry in one, that keeps
-// its state in a directory. It serves every path under /v1/ and answers 404
+// its state through a storage driver (a directory with NewV1). It serves every path under /v1/ and answers 404
 // elsewhere, so mount it at the root of a server or behind a mux pattern
 // "/v1/".
 //
@@ -47,11 +52,21 @@ type V1 struct {
 	mu sync.Mutex
 }
 
-// NewV1 returns a V1 server that keeps its state under root, creating the
-// directory if needed and picking up the images, repositories and registered
-// accounts a previous server left there. It returns an error if an option is
-// invalid or root cannot be prepared.
+// NewV1 returns a V1 server that keeps its state under root (through
+// distribution's filesystem storage driver), picking up the images,
+// repositories and registered accounts a previous server left there. It
+// returns an error if an option is invalid or root cannot be read.
 func NewV1(root string, opts ...V1Option) (*V1, error) {
+	if root == "" {
+		return nil, errors.New("v1 server: root directory must not be empty")
+	}
+	return NewV1OnDriver(filesystem.New(filesystem.DriverParameters{RootDirectory: root, MaxThreads: 100}), opts...)
+}
+
+// NewV1OnDriver returns a V1 server that keeps its state through the
+// storage driver d, under /hoist/v1: the same driver hoist serve's v2
+// storage uses, so that both protocols share one store (see WithV1Tags).
+func NewV1OnDriver(d driver.StorageDriver, opts ...V1Option) (*V1, error) {
 	cfg := defaultV1Config()
 	for _, o := range opts {
 		o(&cfg)
@@ -59,11 +74,11 @@ func NewV1(root string, opts ...V1Option) (*V1, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	st, err := openV1Store(root)
+	st, err := openV1Store(d)
 	if err != nil {
 		return nil, err
 	}
-	users, err := newV1Users(st, cfg.accounts, cfg.bcryptCost)
+	users, err := newV1Users(context.Background(), st, cfg.accounts, cfg.bcryptCost)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +91,7 @@ func NewV1(root string, opts ...V1Option) (*V1, error) {
 // WithV1Account it lasts as long as the server. It returns an error if there
 // is no such account or the change cannot be stored.
 func (s *V1) Activate(username string) error {
-	return s.users.activate(username)
+	return s.users.activate(context.Background(), username)
 }
 
 // ServeHTTP serves one v1 request.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -190,7 +191,7 @@ func (s *V1) authRegistry(w http.ResponseWriter, r *http.Request, target v1Targe
 			return false
 		}
 		for _, g := range valid {
-			if s.grantAllows(g, target, write) {
+			if s.grantAllows(r.Context(), g, target, write) {
 				s.openSession(w, r, g, now)
 				return true
 			}
@@ -212,7 +213,7 @@ func (s *V1) authRegistry(w http.ResponseWriter, r *http.Request, target v1Targe
 		return true
 	case "":
 		if c, err := r.Cookie(sessionCookie); err == nil {
-			if g, ok := s.tokens.lookup(s.tokens.sessions, c.Value, now); ok && s.grantAllows(g, target, write) {
+			if g, ok := s.tokens.lookup(s.tokens.sessions, c.Value, now); ok && s.grantAllows(r.Context(), g, target, write) {
 				return true
 			}
 		}
@@ -262,14 +263,14 @@ func (s *V1) openSession(w http.ResponseWriter, r *http.Request, g v1Grant, now 
 }
 
 // grantAllows reports whether g covers a read or write of target.
-func (s *V1) grantAllows(g v1Grant, target v1Target, write bool) bool {
+func (s *V1) grantAllows(ctx context.Context, g v1Grant, target v1Target, write bool) bool {
 	if write && g.access != accessWrite {
 		return false
 	}
 	if target.repo != nil {
 		return *target.repo == g.repo
 	}
-	list, err := s.store.repoImages(g.repo)
+	list, err := s.store.repoImages(ctx, g.repo)
 	if err != nil {
 		s.cfg.logger.Error("v1 server: reading a repository image list", "repository", g.repo.String(), "err", err)
 		return false
@@ -281,7 +282,7 @@ func (s *V1) grantAllows(g v1Grant, target v1Target, write bool) bool {
 		return false
 	}
 	for _, ri := range list {
-		if anc, err := s.store.ancestry(ri.ID); err == nil && slices.Contains(anc, target.image) {
+		if anc, err := s.store.ancestry(ctx, ri.ID); err == nil && slices.Contains(anc, target.image) {
 			return true
 		}
 	}

@@ -2,15 +2,18 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/opencontainers/go-digest"
 
 	"github.com/hoist-dev/hoist/legacy/tarsum"
 )
@@ -31,7 +34,12 @@ func (s *V1) getImageJSON(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.authRegistry(w, r, imageTarget(id), false) {
 		return
 	}
-	b, err := os.ReadFile(s.store.imagePath(id, "json"))
+	ctx := r.Context()
+	if !s.store.imageComplete(ctx, id) {
+		writeError(w, http.StatusNotFound, msgImageNotFound)
+		return
+	}
+	b, err := s.store.readFile(ctx, imagePath(id, "json"))
 	if errors.Is(err, fs.ErrNotExist) {
 		writeError(w, http.StatusNotFound, msgImageNotFound)
 		return
@@ -40,9 +48,11 @@ func (s *V1) getImageJSON(w http.ResponseWriter, r *http.Request, id string) {
 		s.internalError(w, r, err)
 		return
 	}
-	if sums, err := s.store.imageChecksums(id); err == nil {
+	if sums, err := s.store.imageChecksums(ctx, id); err == nil {
 		w.Header().Set("X-Docker-Size", strconv.FormatInt(sums.Size, 10))
-		w.Header().Set("X-Docker-Checksum-Payload", sums.Payload)
+		if sums.Payload != "" {
+			w.Header().Set("X-Docker-Checksum-Payload", sums.Payload)
+		}
 	}
 	writeRawJSON(w, http.StatusOK, b)
 }
@@ -79,15 +89,16 @@ func (s *V1) putImageJSON(w http.ResponseWriter, r *http.Request, id string) {
 		}
 	}
 
+	ctx := r.Context()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.store.imageComplete(id) {
+	if s.store.imageComplete(ctx, id) {
 		writeError(w, http.StatusConflict, msgImageExists)
 		return
 	}
 	ancestry := []string{id}
 	if meta.Parent != "" {
-		parents, err := s.store.ancestry(meta.Parent)
+		parents, err := s.store.ancestry(ctx, meta.Parent)
 		if errors.Is(err, fs.ErrNotExist) {
 			writeError(w, http.StatusBadRequest, fmt.Sprintf("Image depends on a non existing parent %s: push the parent first", meta.Parent))
 			return
@@ -98,7 +109,7 @@ func (s *V1) putImageJSON(w http.ResponseWriter, r *http.Request, id string) {
 		}
 		ancestry = append(ancestry, parents...)
 	}
-	if err := s.store.startPending(id, body, ancestry); err != nil {
+	if err := s.store.startPending(ctx, id, body, ancestry); err != nil {
 		s.internalError(w, r, err)
 		return
 	}
@@ -128,9 +139,10 @@ func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.authRegistry(w, r, imageTarget(id), true) {
 		return
 	}
+	ctx := r.Context()
 	s.mu.Lock()
-	complete := s.store.imageComplete(id)
-	imageJSON, err := s.store.pendingJSON(id)
+	complete := s.store.imageComplete(ctx, id)
+	imageJSON, err := s.store.pendingJSON(ctx, id)
 	s.mu.Unlock()
 	switch {
 	case complete:
@@ -144,16 +156,18 @@ func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 
-	f, err := s.store.tempFile()
+	f, tmpPath, err := s.store.layerWriter(ctx)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
-	kept := false
+	kept, closed := false, false
 	defer func() {
 		if !kept {
-			f.Close()
-			os.Remove(f.Name())
+			if !closed {
+				_ = f.Cancel(context.WithoutCancel(ctx))
+			}
+			_ = s.store.remove(context.WithoutCancel(ctx), tmpPath)
 		}
 	}()
 	ts := tarsum.NewWriter()
@@ -167,11 +181,12 @@ func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if err == nil {
-		err = f.Sync()
+		err = f.Commit(ctx)
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	closed = true
 	if err != nil {
 		s.internalError(w, r, fmt.Errorf("storing layer of %s: %w", id, err))
 		return
@@ -186,15 +201,15 @@ func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.store.imageComplete(id) {
+	if s.store.imageComplete(ctx, id) {
 		writeError(w, http.StatusConflict, msgImageExists)
 		return
 	}
-	if cur, err := s.store.pendingJSON(id); err != nil || !bytes.Equal(cur, imageJSON) {
+	if cur, err := s.store.pendingJSON(ctx, id); err != nil || !bytes.Equal(cur, imageJSON) {
 		writeError(w, http.StatusConflict, "The image's JSON changed during the layer upload: upload the layer again")
 		return
 	}
-	if err := s.store.setPendingLayer(id, f.Name(), sums); err != nil {
+	if err := s.store.setPendingLayer(ctx, id, tmpPath, sums); err != nil {
 		s.internalError(w, r, err)
 		return
 	}
@@ -217,15 +232,16 @@ func (s *V1) putChecksum(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 
+	ctx := r.Context()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.store.imageComplete(id) {
+	if s.store.imageComplete(ctx, id) {
 		writeError(w, http.StatusConflict, msgImageExists)
 		return
 	}
-	sums, err := s.store.pendingSums(id)
+	sums, err := s.store.pendingSums(ctx, id)
 	if errors.Is(err, fs.ErrNotExist) {
-		if _, jerr := s.store.pendingJSON(id); errors.Is(jerr, fs.ErrNotExist) {
+		if _, jerr := s.store.pendingJSON(ctx, id); errors.Is(jerr, fs.ErrNotExist) {
 			writeError(w, http.StatusNotFound, msgImageNotFound)
 			return
 		}
@@ -244,7 +260,7 @@ func (s *V1) putChecksum(w http.ResponseWriter, r *http.Request, id string) {
 			return
 		}
 	}
-	if err := s.store.completeImage(id, sums); err != nil {
+	if err := s.store.completeImage(ctx, id, sums); err != nil {
 		s.internalError(w, r, err)
 		return
 	}
@@ -264,12 +280,14 @@ func (sums imageSums) matches(c string) bool {
 
 // getLayer answers GET and HEAD images/ID/layer for a complete image. It
 // supports Range requests (Accept-Ranges: bytes, 206), which clients use to
-// resume a broken download.
+// resume a broken download. The layer is the image's own file, or for an
+// image converted from a v2 push the v2 blob it is (WithV1Blobs).
 func (s *V1) getLayer(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.authRegistry(w, r, imageTarget(id), false) {
 		return
 	}
-	f, err := os.Open(s.store.imagePath(id, "layer"))
+	ctx := r.Context()
+	sums, err := s.store.imageChecksums(ctx, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		writeError(w, http.StatusNotFound, msgImageNotFound)
 		return
@@ -278,14 +296,72 @@ func (s *V1) getLayer(w http.ResponseWriter, r *http.Request, id string) {
 		s.internalError(w, r, err)
 		return
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		s.internalError(w, r, err)
-		return
+	open := func(offset int64) (io.ReadCloser, error) { return s.store.openLayer(ctx, id, offset) }
+	if sums.Blob != "" {
+		if s.cfg.blobs == nil {
+			s.internalError(w, r, fmt.Errorf("image %s's layer is the blob %s, and the server has no blob store (WithV1Blobs)", id, sums.Blob))
+			return
+		}
+		open = func(offset int64) (io.ReadCloser, error) {
+			return s.cfg.blobs.OpenBlob(ctx, digest.Digest(sums.Blob), offset)
+		}
 	}
+	f := &seekableLayer{open: open, size: sums.Size}
+	defer f.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, "", fi.ModTime(), f)
+	http.ServeContent(w, r, "", time.Time{}, f)
+}
+
+// seekableLayer gives http.ServeContent the io.ReadSeeker it wants over a
+// stored layer of known size, opening it at the offset of the first read
+// after each seek.
+type seekableLayer struct {
+	open func(offset int64) (io.ReadCloser, error)
+	size int64
+	off  int64
+	rc   io.ReadCloser
+}
+
+func (l *seekableLayer) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekCurrent:
+		offset += l.off
+	case io.SeekEnd:
+		offset += l.size
+	}
+	if offset < 0 {
+		return 0, fmt.Errorf("seek to %d: negative offset", offset)
+	}
+	if offset != l.off {
+		l.Close()
+	}
+	l.off = offset
+	return offset, nil
+}
+
+func (l *seekableLayer) Read(p []byte) (int, error) {
+	if l.off >= l.size {
+		return 0, io.EOF
+	}
+	if l.rc == nil {
+		rc, err := l.open(l.off)
+		if err != nil {
+			return 0, err
+		}
+		l.rc = rc
+	}
+	n, err := l.rc.Read(p)
+	l.off += int64(n)
+	return n, err
+}
+
+func (l *seekableLayer) Close() error {
+	if l.rc == nil {
+		return nil
+	}
+	err := l.rc.Close()
+	l.rc = nil
+	return err
 }
 
 // getAncestry answers GET images/ID/ancestry: the image and its parents,
@@ -294,7 +370,11 @@ func (s *V1) getAncestry(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.authRegistry(w, r, imageTarget(id), false) {
 		return
 	}
-	b, err := os.ReadFile(s.store.imagePath(id, "ancestry"))
+	if !s.store.imageComplete(r.Context(), id) {
+		writeError(w, http.StatusNotFound, msgImageNotFound)
+		return
+	}
+	b, err := s.store.readFile(r.Context(), imagePath(id, "ancestry"))
 	if errors.Is(err, fs.ErrNotExist) {
 		writeError(w, http.StatusNotFound, msgImageNotFound)
 		return

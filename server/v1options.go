@@ -36,6 +36,8 @@ type v1Config struct {
 	tokenTTL         time.Duration
 	now              func() time.Time
 	bcryptCost       int
+	blobs            V1Blobs
+	tags             V1Tags
 }
 
 // defaultV1Config returns the defaults: a standalone registry announcing

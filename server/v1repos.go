@@ -1,7 +1,7 @@
 package server
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -64,10 +64,10 @@ func (s *V1) announce(w http.ResponseWriter, r *http.Request, n v1Name, redirect
 	}
 
 	s.mu.Lock()
-	existed := s.store.repoExists(n)
-	list, err := s.store.repoImages(n)
+	existed := s.store.repoExists(r.Context(), n)
+	list, err := s.store.repoImages(r.Context(), n)
 	if err == nil {
-		err = s.store.writeRepoImages(n, mergeImages(list, add))
+		err = s.store.writeRepoImages(r.Context(), n, mergeImages(list, add))
 	}
 	s.mu.Unlock()
 	if err != nil {
@@ -93,11 +93,21 @@ func (s *V1) getRepoImages(w http.ResponseWriter, r *http.Request, n v1Name) {
 	if !ok {
 		return
 	}
-	if !s.store.repoExists(n) {
+	known := false
+	if s.cfg.tags != nil {
+		// Images pushed over v2 join the list as they are converted.
+		_, ok, err := s.cfg.tags.Tags(r.Context(), n.String())
+		if err != nil {
+			s.internalError(w, r, err)
+			return
+		}
+		known = ok
+	}
+	if !known && !s.store.repoExists(r.Context(), n) {
 		writeError(w, http.StatusNotFound, msgRepoNotFound)
 		return
 	}
-	list, err := s.store.repoImages(n)
+	list, err := s.store.repoImages(r.Context(), n)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -122,13 +132,13 @@ func (s *V1) closePush(w http.ResponseWriter, r *http.Request, n v1Name) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.store.repoExists(n) {
+	if !s.store.repoExists(r.Context(), n) {
 		writeError(w, http.StatusNotFound, msgRepoNotFound+": announce it with PUT repositories/"+n.String()+"/ first")
 		return
 	}
-	list, err := s.store.repoImages(n)
+	list, err := s.store.repoImages(r.Context(), n)
 	if err == nil {
-		err = s.store.writeRepoImages(n, mergeImages(list, add))
+		err = s.store.writeRepoImages(r.Context(), n, mergeImages(list, add))
 	}
 	if err != nil {
 		s.internalError(w, r, err)
@@ -142,11 +152,11 @@ func (s *V1) getTags(w http.ResponseWriter, r *http.Request, n v1Name) {
 	if !s.authRegistry(w, r, v1Target{repo: &n}, false) {
 		return
 	}
-	if !s.store.repoExists(n) {
+	tags, ok, err := s.tags(r.Context(), n)
+	if err == nil && !ok {
 		writeError(w, http.StatusNotFound, msgRepoNotFound)
 		return
 	}
-	tags, err := s.store.repoTags(n)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -163,7 +173,7 @@ func (s *V1) getTag(w http.ResponseWriter, r *http.Request, n v1Name, tag string
 		writeError(w, http.StatusNotFound, msgTagNotFound+": "+err.Error())
 		return
 	}
-	tags, err := s.store.repoTags(n)
+	tags, _, err := s.tags(r.Context(), n)
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -197,27 +207,49 @@ func (s *V1) putTag(w http.ResponseWriter, r *http.Request, n v1Name, tag string
 		return
 	}
 
+	ctx := r.Context()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.store.imageComplete(id) {
+	if !s.store.imageComplete(ctx, id) {
+		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, msgImageNotFound)
 		return
 	}
-	tags, err := s.store.repoTags(n)
-	var list []repoImage
+	list, err := s.store.repoImages(ctx, n)
 	if err == nil {
-		list, err = s.store.repoImages(n)
+		err = s.store.writeRepoImages(ctx, n, mergeImages(list, []repoImage{{ID: id}}))
 	}
-	if err == nil {
-		tags[tag] = id
-		err = errors.Join(
-			s.store.writeRepoImages(n, mergeImages(list, []repoImage{{ID: id}})),
-			s.store.writeRepoTags(n, tags),
-		)
+	if err == nil && s.cfg.tags == nil {
+		var tags map[string]string
+		if tags, err = s.store.repoTags(ctx, n); err == nil {
+			tags[tag] = id
+			err = s.store.writeRepoTags(ctx, n, tags)
+		}
+	}
+	s.mu.Unlock()
+	if err == nil && s.cfg.tags != nil {
+		// Outside the lock: converting a large image takes a while.
+		err = s.cfg.tags.SetTag(ctx, n.String(), tag, id)
 	}
 	if err != nil {
 		s.internalError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, true)
+}
+
+// tags returns n's tags: from WithV1Tags when set, else the server's own.
+// ok is false when the repository is unknown.
+func (s *V1) tags(ctx context.Context, n v1Name) (map[string]string, bool, error) {
+	if s.cfg.tags != nil {
+		tags, ok, err := s.cfg.tags.Tags(ctx, n.String())
+		if err != nil || ok {
+			return tags, ok, err
+		}
+		return map[string]string{}, s.store.repoExists(ctx, n), nil
+	}
+	if !s.store.repoExists(ctx, n) {
+		return nil, false, nil
+	}
+	tags, err := s.store.repoTags(ctx, n)
+	return tags, true, err
 }

@@ -53,7 +53,7 @@ func (s *V1) search(w http.ResponseWriter, r *http.Request) {
 	}
 	size = min(size, maxSearchPageSize)
 
-	names, err := s.store.listRepos()
+	names, err := s.store.listRepos(r.Context())
 	if err != nil {
 		s.internalError(w, r, err)
 		return

@@ -2,35 +2,45 @@ package server
 
 import (
 	"cmp"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"slices"
+	"strings"
+
+	driver "github.com/distribution/distribution/v3/registry/storage/driver"
 )
 
-// v1Store is the on-disk state of a V1 server:
+// v1Store is the state of a V1 server, kept through a storage driver (the
+// same one a v2 registry on the same store uses) under /hoist/v1:
 //
-//	ROOT/tmp/                         files being written; emptied on start
-//	ROOT/pending/ID/json, ancestry    an image being pushed, not yet visible
-//	ROOT/pending/ID/layer, sums       its layer and the checksums computed on upload
-//	ROOT/images/ID/json, ancestry,    a complete image: the pending directory,
-//	               layer, checksums   renamed once its checksums were verified
-//	ROOT/repositories/NS/REPO/images  the repository's image list (JSON)
-//	ROOT/repositories/NS/REPO/tags    its tags (JSON map)
-//	ROOT/users/NAME.json              a registered account
+//	pending/ID/json, ancestry         an image being pushed, not yet visible
+//	pending/ID/layer, sums            its layer and the checksums computed on upload
+//	images/ID/json, ancestry, layer   a complete image: its files moved from pending/
+//	images/ID/checksums                 and, written last, its checksums: the image is
+//	                                    complete once this file exists
+//	repositories/NS/REPO/images       the repository's image list (JSON)
+//	repositories/NS/REPO/tags         its tags (JSON map), unless WithV1Tags keeps them
+//	users/NAME.json                   a registered account
 //
-// Every file is written to tmp/ and renamed into place. The methods do no
-// locking; V1 serialises read-modify-write sequences.
+// An upload streams to /hoist/tmp/ (which the v2 storage's GC sweeps) and
+// is moved into place; small files are written whole by the driver, so a
+// reader sees the old content or the new. The methods do no locking; V1
+// serialises read-modify-write sequences.
 type v1Store struct {
-	root string
+	d driver.StorageDriver
 }
 
-// Directory names under the root.
+// Paths under the driver's root.
 const (
-	dirTmp     = "tmp"
+	v1Root     = "/hoist/v1"
+	v1Tmp      = "/hoist/tmp"
 	dirPending = "pending"
 	dirImages  = "images"
 	dirRepos   = "repositories"
@@ -38,13 +48,16 @@ const (
 )
 
 // imageSums are the checksums of an uploaded layer, computed while it
-// streamed in, and kept as ROOT/pending/ID/sums and, once verified, as
-// ROOT/images/ID/checksums.
+// streamed in, and kept as pending/ID/sums and, once verified, as
+// images/ID/checksums. Blob is set instead of a layer file for an image a
+// v2 push made (converted for v1 clients): its layer is that blob of the
+// v2 store, byte for byte.
 type imageSums struct {
 	TarSum      string `json:"tarsum,omitempty"`
 	TarSumError string `json:"tarsum_error,omitempty"` // why the layer has no TarSum
-	Payload     string `json:"payload"`
+	Payload     string `json:"payload,omitempty"`
 	Size        int64  `json:"size"`
+	Blob        string `json:"blob,omitempty"`
 }
 
 // repoImage is one entry of a repository's image list.
@@ -53,224 +66,246 @@ type repoImage struct {
 	Checksum string `json:"checksum,omitempty"`
 }
 
-func openV1Store(root string) (*v1Store, error) {
-	if root == "" {
-		return nil, errors.New("v1 server: root directory must not be empty")
+func openV1Store(d driver.StorageDriver) (*v1Store, error) {
+	if d == nil {
+		return nil, errors.New("v1 server: the storage driver is nil")
 	}
-	st := &v1Store{root: root}
-	// Leftovers of interrupted writes are garbage.
-	if err := os.RemoveAll(st.path(dirTmp)); err != nil {
-		return nil, fmt.Errorf("v1 server: cleaning %s: %w", st.path(dirTmp), err)
-	}
-	for _, d := range []string{dirTmp, dirPending, dirImages, dirRepos, dirUsers} {
-		if err := os.MkdirAll(st.path(d), 0o755); err != nil {
-			return nil, fmt.Errorf("v1 server: preparing root: %w", err)
-		}
-	}
-	return st, nil
+	return &v1Store{d: d}, nil
 }
 
-func (st *v1Store) path(elem ...string) string {
-	return filepath.Join(append([]string{st.root}, elem...)...)
+func v1Path(elem ...string) string { return path.Join(append([]string{v1Root}, elem...)...) }
+
+// notExist turns a driver's not-found into an error matching
+// fs.ErrNotExist, which the handlers test for.
+func notExist(err error) error {
+	var nf driver.PathNotFoundError
+	if errors.As(err, &nf) {
+		return fmt.Errorf("%s: %w", nf.Path, fs.ErrNotExist)
+	}
+	return err
 }
 
-// tempFile creates a file in tmp/, which is on the same file system as its
-// destination so that a rename moves it.
-func (st *v1Store) tempFile() (*os.File, error) {
-	return os.CreateTemp(st.path(dirTmp), "upload-*")
+func randomName() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
-// writeFile replaces path with data: a temporary file, synced, then renamed.
-func (st *v1Store) writeFile(path string, data []byte) error {
-	f, err := st.tempFile()
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
+// layerWriter opens a writer for an upload under tmp/; the caller commits
+// it and moves it into place with setPendingLayer, or cancels it.
+func (st *v1Store) layerWriter(ctx context.Context) (driver.FileWriter, string, error) {
+	p := path.Join(v1Tmp, "v1-layer-"+randomName())
+	w, err := st.d.Writer(ctx, p, false)
+	return w, p, err
+}
+
+// writeFile replaces p with data, whole.
+func (st *v1Store) writeFile(ctx context.Context, p string, data []byte) error {
+	if err := st.d.PutContent(ctx, p, data); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
 	}
 	return nil
 }
 
-func (st *v1Store) writeJSON(path string, v any) error {
+func (st *v1Store) writeJSON(ctx context.Context, p string, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("encoding %s: %w", path, err)
+		return fmt.Errorf("encoding %s: %w", p, err)
 	}
-	return st.writeFile(path, b)
+	return st.writeFile(ctx, p, b)
 }
 
-// readJSON decodes path into v. A missing file gives an error matching
+// readFile returns the content of p; a missing file is an error matching
 // fs.ErrNotExist.
-func readJSONFile(path string, v any) error {
-	b, err := os.ReadFile(path)
+func (st *v1Store) readFile(ctx context.Context, p string) ([]byte, error) {
+	b, err := st.d.GetContent(ctx, p)
+	return b, notExist(err)
+}
+
+// readJSON decodes p into v.
+func (st *v1Store) readJSON(ctx context.Context, p string, v any) error {
+	b, err := st.readFile(ctx, p)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(b, v); err != nil {
-		return fmt.Errorf("decoding %s: %w", path, err)
+		return fmt.Errorf("decoding %s: %w", p, err)
 	}
 	return nil
 }
 
-// exists reports whether path exists; other errors count as absence, and
-// show up when the path is read.
-func exists(path string) bool {
-	_, err := os.Stat(path)
+// exists reports whether p exists; other errors count as absence, and
+// show up when p is read.
+func (st *v1Store) exists(ctx context.Context, p string) bool {
+	_, err := st.d.Stat(ctx, p)
 	return err == nil
+}
+
+func (st *v1Store) remove(ctx context.Context, p string) error {
+	err := st.d.Delete(ctx, p)
+	if err = notExist(err); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
 
 // Images.
 
-func (st *v1Store) imagePath(id string, file ...string) string {
-	return st.path(append([]string{dirImages, id}, file...)...)
+func imagePath(id string, file ...string) string {
+	return v1Path(append([]string{dirImages, id}, file...)...)
 }
 
-func (st *v1Store) pendingPath(id string, file ...string) string {
-	return st.path(append([]string{dirPending, id}, file...)...)
+func pendingPath(id string, file ...string) string {
+	return v1Path(append([]string{dirPending, id}, file...)...)
 }
 
-// imageComplete reports whether image id is complete and visible.
-func (st *v1Store) imageComplete(id string) bool {
-	return exists(st.imagePath(id))
+// imageComplete reports whether id is complete and visible.
+func (st *v1Store) imageComplete(ctx context.Context, id string) bool {
+	return st.exists(ctx, imagePath(id, "checksums"))
 }
 
 // ancestry returns the ancestry of a complete image.
-func (st *v1Store) ancestry(id string) ([]string, error) {
+func (st *v1Store) ancestry(ctx context.Context, id string) ([]string, error) {
 	var a []string
-	err := readJSONFile(st.imagePath(id, "ancestry"), &a)
+	err := st.readJSON(ctx, imagePath(id, "ancestry"), &a)
 	return a, err
 }
 
 // startPending makes id pending with this JSON and ancestry, dropping any
 // layer of an earlier attempt.
-func (st *v1Store) startPending(id string, imageJSON []byte, ancestry []string) error {
-	if err := os.MkdirAll(st.pendingPath(id), 0o755); err != nil {
-		return err
-	}
+func (st *v1Store) startPending(ctx context.Context, id string, imageJSON []byte, ancestry []string) error {
 	for _, f := range []string{"sums", "layer"} {
-		if err := os.Remove(st.pendingPath(id, f)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := st.remove(ctx, pendingPath(id, f)); err != nil {
 			return err
 		}
 	}
-	if err := st.writeJSON(st.pendingPath(id, "ancestry"), ancestry); err != nil {
+	if err := st.writeJSON(ctx, pendingPath(id, "ancestry"), ancestry); err != nil {
 		return err
 	}
-	return st.writeFile(st.pendingPath(id, "json"), imageJSON)
+	return st.writeFile(ctx, pendingPath(id, "json"), imageJSON)
 }
 
 // pendingJSON returns the JSON of a pending image.
-func (st *v1Store) pendingJSON(id string) ([]byte, error) {
-	return os.ReadFile(st.pendingPath(id, "json"))
+func (st *v1Store) pendingJSON(ctx context.Context, id string) ([]byte, error) {
+	return st.readFile(ctx, pendingPath(id, "json"))
 }
 
-// setPendingLayer moves the uploaded layer file into the pending image and
+// setPendingLayer moves the uploaded layer into the pending image and
 // records its checksums. The sums go last: without them the layer does not
 // count as uploaded.
-func (st *v1Store) setPendingLayer(id, layerFile string, sums imageSums) error {
-	if err := os.Remove(st.pendingPath(id, "sums")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+func (st *v1Store) setPendingLayer(ctx context.Context, id, layerPath string, sums imageSums) error {
+	if err := st.remove(ctx, pendingPath(id, "sums")); err != nil {
 		return err
 	}
-	if err := os.Rename(layerFile, st.pendingPath(id, "layer")); err != nil {
+	if err := st.d.Move(ctx, layerPath, pendingPath(id, "layer")); err != nil {
 		return err
 	}
-	return st.writeJSON(st.pendingPath(id, "sums"), sums)
+	return st.writeJSON(ctx, pendingPath(id, "sums"), sums)
 }
 
 // pendingSums returns the checksums of a pending image's uploaded layer.
-func (st *v1Store) pendingSums(id string) (imageSums, error) {
+func (st *v1Store) pendingSums(ctx context.Context, id string) (imageSums, error) {
 	var s imageSums
-	err := readJSONFile(st.pendingPath(id, "sums"), &s)
+	err := st.readJSON(ctx, pendingPath(id, "sums"), &s)
 	return s, err
 }
 
-// completeImage makes a pending image visible: one rename of its directory.
-func (st *v1Store) completeImage(id string, sums imageSums) error {
-	if err := st.writeJSON(st.pendingPath(id, "checksums"), sums); err != nil {
+// completeImage makes a pending image visible: its files move to images/,
+// and the checksums, written last, make it complete.
+func (st *v1Store) completeImage(ctx context.Context, id string, sums imageSums) error {
+	for _, f := range []string{"json", "ancestry", "layer"} {
+		if err := st.d.Move(ctx, pendingPath(id, f), imagePath(id, f)); err != nil {
+			return fmt.Errorf("completing image %s: %w", id, err)
+		}
+	}
+	if err := st.writeJSON(ctx, imagePath(id, "checksums"), sums); err != nil {
 		return err
 	}
-	return os.Rename(st.pendingPath(id), st.imagePath(id))
+	return st.remove(ctx, pendingPath(id))
+}
+
+// putConverted stores a complete image whose layer is a v2 blob.
+func (st *v1Store) putConverted(ctx context.Context, id string, imageJSON []byte, ancestry []string, sums imageSums) error {
+	if err := st.writeFile(ctx, imagePath(id, "json"), imageJSON); err != nil {
+		return err
+	}
+	if err := st.writeJSON(ctx, imagePath(id, "ancestry"), ancestry); err != nil {
+		return err
+	}
+	return st.writeJSON(ctx, imagePath(id, "checksums"), sums)
 }
 
 // imageChecksums returns the checksums of a complete image.
-func (st *v1Store) imageChecksums(id string) (imageSums, error) {
+func (st *v1Store) imageChecksums(ctx context.Context, id string) (imageSums, error) {
 	var s imageSums
-	err := readJSONFile(st.imagePath(id, "checksums"), &s)
+	err := st.readJSON(ctx, imagePath(id, "checksums"), &s)
 	return s, err
+}
+
+// openLayer opens the layer file of a complete image at offset.
+func (st *v1Store) openLayer(ctx context.Context, id string, offset int64) (io.ReadCloser, error) {
+	rc, err := st.d.Reader(ctx, imagePath(id, "layer"), offset)
+	return rc, notExist(err)
 }
 
 // Repositories.
 
-func (st *v1Store) repoPath(n v1Name, file ...string) string {
-	return st.path(append([]string{dirRepos, n.namespace, n.repo}, file...)...)
+func repoPath(n v1Name, file ...string) string {
+	return v1Path(append([]string{dirRepos, n.namespace, n.repo}, file...)...)
 }
 
-// repoExists reports whether anything was ever pushed to n.
-func (st *v1Store) repoExists(n v1Name) bool {
-	return exists(st.repoPath(n))
+// repoExists reports whether anything was ever pushed to n over v1.
+func (st *v1Store) repoExists(ctx context.Context, n v1Name) bool {
+	return st.exists(ctx, repoPath(n, "images"))
 }
 
 // repoImages returns n's image list; empty, not an error, for a repository
 // without one.
-func (st *v1Store) repoImages(n v1Name) ([]repoImage, error) {
+func (st *v1Store) repoImages(ctx context.Context, n v1Name) ([]repoImage, error) {
 	list := []repoImage{}
-	err := readJSONFile(st.repoPath(n, "images"), &list)
+	err := st.readJSON(ctx, repoPath(n, "images"), &list)
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
 	return list, err
 }
 
-func (st *v1Store) writeRepoImages(n v1Name, list []repoImage) error {
-	if err := os.MkdirAll(st.repoPath(n), 0o755); err != nil {
-		return err
-	}
-	return st.writeJSON(st.repoPath(n, "images"), list)
+func (st *v1Store) writeRepoImages(ctx context.Context, n v1Name, list []repoImage) error {
+	return st.writeJSON(ctx, repoPath(n, "images"), list)
 }
 
 // repoTags returns n's tags; empty for a repository without any.
-func (st *v1Store) repoTags(n v1Name) (map[string]string, error) {
+func (st *v1Store) repoTags(ctx context.Context, n v1Name) (map[string]string, error) {
 	tags := map[string]string{}
-	err := readJSONFile(st.repoPath(n, "tags"), &tags)
+	err := st.readJSON(ctx, repoPath(n, "tags"), &tags)
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
 	}
 	return tags, err
 }
 
-func (st *v1Store) writeRepoTags(n v1Name, tags map[string]string) error {
-	if err := os.MkdirAll(st.repoPath(n), 0o755); err != nil {
-		return err
-	}
-	return st.writeJSON(st.repoPath(n, "tags"), tags)
+func (st *v1Store) writeRepoTags(ctx context.Context, n v1Name, tags map[string]string) error {
+	return st.writeJSON(ctx, repoPath(n, "tags"), tags)
 }
 
-// listRepos returns every repository, sorted by name.
-func (st *v1Store) listRepos() ([]v1Name, error) {
-	nss, err := os.ReadDir(st.path(dirRepos))
+// listRepos returns every repository pushed over v1, sorted by name.
+func (st *v1Store) listRepos(ctx context.Context) ([]v1Name, error) {
+	nss, err := st.d.List(ctx, v1Path(dirRepos))
+	if err = notExist(err); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	var names []v1Name
 	for _, ns := range nss {
-		repos, err := os.ReadDir(st.path(dirRepos, ns.Name()))
+		repos, err := st.d.List(ctx, ns)
 		if err != nil {
-			return nil, err
+			continue
 		}
 		for _, r := range repos {
-			n := v1Name{ns.Name(), r.Name()}
-			if _, err := parseV1Name([]string{n.namespace, n.repo}); err == nil && r.IsDir() {
+			n := v1Name{path.Base(ns), path.Base(r)}
+			if _, err := parseV1Name([]string{n.namespace, n.repo}); err == nil {
 				names = append(names, n)
 			}
 		}
@@ -283,7 +318,7 @@ func (st *v1Store) listRepos() ([]v1Name, error) {
 
 // Users.
 
-// storedUser is a registered account as kept in ROOT/users/NAME.json.
+// storedUser is a registered account as kept in users/NAME.json.
 type storedUser struct {
 	Username     string `json:"username"`
 	Email        string `json:"email"`
@@ -291,23 +326,24 @@ type storedUser struct {
 	Active       bool   `json:"active"`
 }
 
-func (st *v1Store) userPath(name string) string {
-	return st.path(dirUsers, name+".json")
-}
+func userPath(name string) string { return v1Path(dirUsers, name+".json") }
 
 // listUsers returns every registered account.
-func (st *v1Store) listUsers() ([]storedUser, error) {
-	entries, err := os.ReadDir(st.path(dirUsers))
+func (st *v1Store) listUsers(ctx context.Context) ([]storedUser, error) {
+	entries, err := st.d.List(ctx, v1Path(dirUsers))
+	if err = notExist(err); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
 	var users []storedUser
 	for _, e := range entries {
-		if e.IsDir() || filepath.Ext(e.Name()) != ".json" {
+		if !strings.HasSuffix(e, ".json") {
 			continue
 		}
 		var u storedUser
-		if err := readJSONFile(st.path(dirUsers, e.Name()), &u); err != nil {
+		if err := st.readJSON(ctx, e, &u); err != nil {
 			return nil, err
 		}
 		users = append(users, u)
@@ -315,6 +351,6 @@ func (st *v1Store) listUsers() ([]storedUser, error) {
 	return users, nil
 }
 
-func (st *v1Store) writeUser(u storedUser) error {
-	return st.writeJSON(st.userPath(u.Username), u)
+func (st *v1Store) writeUser(ctx context.Context, u storedUser) error {
+	return st.writeJSON(ctx, userPath(u.Username), u)
 }

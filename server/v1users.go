@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -45,9 +46,9 @@ type v1Users struct {
 	verified map[string][sha256.Size]byte
 }
 
-func newV1Users(st *v1Store, static []V1Account, cost int) (*v1Users, error) {
+func newV1Users(ctx context.Context, st *v1Store, static []V1Account, cost int) (*v1Users, error) {
 	u := &v1Users{st: st, cost: cost, byName: map[string]*v1User{}, verified: map[string][sha256.Size]byte{}}
-	stored, err := st.listUsers()
+	stored, err := st.listUsers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("v1 server: loading accounts: %w", err)
 	}
@@ -108,7 +109,7 @@ func (u *v1Users) check(username, password string) (int, string) {
 // register creates an inactive account. It returns the status and the
 // message to answer with: 201 when created, 400 when the account exists or
 // a field is invalid, 500 (with the error) when it cannot be stored.
-func (u *v1Users) register(username, password, email string) (int, string, error) {
+func (u *v1Users) register(ctx context.Context, username, password, email string) (int, string, error) {
 	switch {
 	case !v1UsernameRE.MatchString(username):
 		return http.StatusBadRequest, "Invalid username: use 4 to 30 characters among a-z, 0-9 and _", nil
@@ -134,7 +135,7 @@ func (u *v1Users) register(username, password, email string) (int, string, error
 	if u.taken(username, email) {
 		return http.StatusBadRequest, msgUserExists, nil
 	}
-	if err := u.st.writeUser(storedUser{Username: username, Email: email, PasswordHash: string(hash)}); err != nil {
+	if err := u.st.writeUser(ctx, storedUser{Username: username, Email: email, PasswordHash: string(hash)}); err != nil {
 		return http.StatusInternalServerError, "internal server error", err
 	}
 	u.byName[username] = &v1User{username: username, email: email, hash: hash}
@@ -156,7 +157,7 @@ func (u *v1Users) taken(username, email string) bool {
 }
 
 // activate marks an account active, storing the change for a registered one.
-func (u *v1Users) activate(username string) error {
+func (u *v1Users) activate(ctx context.Context, username string) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	a, ok := u.byName[username]
@@ -164,7 +165,7 @@ func (u *v1Users) activate(username string) error {
 		return fmt.Errorf("v1 server: no account %q to activate", username)
 	}
 	if !a.static {
-		err := u.st.writeUser(storedUser{Username: a.username, Email: a.email, PasswordHash: string(a.hash), Active: true})
+		err := u.st.writeUser(ctx, storedUser{Username: a.username, Email: a.email, PasswordHash: string(a.hash), Active: true})
 		if err != nil {
 			return fmt.Errorf("v1 server: activating %q: %w", username, err)
 		}
@@ -205,7 +206,7 @@ func (s *V1) register(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, "Invalid registration request: "+err.Error())
 		return
 	}
-	status, msg, err := s.users.register(req.Username, req.Password, req.Email)
+	status, msg, err := s.users.register(r.Context(), req.Username, req.Password, req.Email)
 	if err != nil {
 		s.cfg.logger.Error("v1 server: registering an account failed", "username", req.Username, "err", err)
 	}

@@ -161,6 +161,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("serve: limits must be positive (manifest size %d, uploads %d, chunk minimum %d)", c.maxManifestSize, c.maxUploads, c.chunkMinLength)
 	case c.stallTimeout <= 0, c.headerTimeout <= 0, c.shutdownGrace < 0:
 		return fmt.Errorf("serve: timeouts must be positive")
+	case c.v1 && c.htpasswd != "":
+		return fmt.Errorf("serve: WithHtpasswd guards the v2 API, and the v1 API has accounts of its own; WithV1 with WithHtpasswd would leave v1 writes open, so give one or the other")
 	case c.logger == nil:
 		return fmt.Errorf("serve: the logger must not be nil")
 	}

@@ -12,6 +12,7 @@ import (
 	driver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
 
+	"github.com/hoist-dev/hoist/server"
 	"github.com/hoist-dev/hoist/server/registry"
 	"github.com/hoist-dev/hoist/server/storage"
 )
@@ -72,10 +73,50 @@ func New(opts ...Option) (*Server, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/v2/", h)
 	mux.Handle("/v2", h)
+	if cfg.v1 {
+		v1, err := s.newV1(d)
+		if err != nil {
+			return nil, err
+		}
+		mux.Handle("/v1/", v1)
+	}
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.Handle("/metrics", s.metrics)
 	s.handler = s.observe(stallDeadlines(mux, cfg.stallTimeout))
 	return s, nil
+}
+
+// newV1 builds the v1 API over the same driver, its tags and images
+// bridged to the v2 store (v1bridge.go), with the same client-certificate
+// check and read-only mode as v2.
+func (s *Server) newV1(d driver.StorageDriver) (http.Handler, error) {
+	b := &v1Bridge{ns: s.ns, logger: s.cfg.logger}
+	v1, err := server.NewV1OnDriver(d, server.WithV1Tags(b), server.WithV1Blobs(b), server.WithV1Logger(s.cfg.logger))
+	if err != nil {
+		return nil, err
+	}
+	b.v1 = v1
+	var h http.Handler = v1
+	if s.cfg.readOnly {
+		h = readOnlyV1(h)
+	}
+	if s.cfg.mode() == ClientCertOptional {
+		h = requireClientCert(h, s.cfg.clientCN)
+	}
+	return h, nil
+}
+
+// readOnlyV1 refuses v1 writes.
+func readOnlyV1(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			_, _ = w.Write([]byte(`{"error":"this registry is read-only"}`))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // FilesystemDriver is the storage driver for a registry kept under dir:

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"path"
 	"slices"
 	"strings"
@@ -83,6 +84,21 @@ func New(d driver.StorageDriver, opts ...Option) (*Namespace, error) {
 		return nil, errors.New("registry storage: the clock must not be nil")
 	}
 	return &Namespace{d: d, cfg: cfg}, nil
+}
+
+// OpenBlob returns the stored blob d from offset on, whatever repository
+// holds it, unverified; an error matching errdef.ErrNotFound when no
+// repository does. The v1 API, whose layers belong to no repository,
+// reads through it.
+func (ns *Namespace) OpenBlob(ctx context.Context, d digest.Digest, offset int64) (io.ReadCloser, error) {
+	if err := validDigest(d); err != nil {
+		return nil, err
+	}
+	rc, err := ns.d.Reader(ctx, blobData(d), offset)
+	if isNotFound(err) {
+		return nil, fmt.Errorf("blob %s: %w", d, errdef.ErrNotFound)
+	}
+	return rc, err
 }
 
 // Driver returns the storage driver the namespace stands on.
