@@ -34,6 +34,7 @@ type config struct {
 	profiles      []profile
 	runsSet       bool // -runs given: it holds under every profile
 	ranges        int  // N of the ranged floors
+	servers       bool // time hoist serve against distribution v3 too
 }
 
 func parseFlags(args []string) (config, error) {
@@ -46,6 +47,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.ranges, "ranges", 8, "N of the floor that splits blobs over N parallel ranged connections")
 	fs.StringVar(&cases, "cases", "all", "comma-separated cases to run ("+strings.Join(caseNames(), ",")+"), all, or none")
 	fs.StringVar(&tools, "tools", "all", "comma-separated tools to time (hoist,crane,regctl,skopeo,oras,floor,floor-ranged), or all")
+	fs.BoolVar(&c.servers, "servers", false, "also time hoist pushing and pulling the big image through hoist serve and through distribution v3 (.tools/bin/registry), same disk, same run")
 	fs.BoolVar(&c.sweep, "sweep", false, "also time hoist alone at each -concurrencies value on pull and copy")
 	fs.IntVar(&c.sweepRuns, "sweep-runs", 0, "runs per concurrency in the sweep (default: -runs)")
 	fs.StringVar(&conc, "concurrencies", "1,2,3,4,6,8,12,16", "hoist --concurrency values the sweep tries")
@@ -137,6 +139,8 @@ type harness struct {
 	toxi   *toxiproxy // started for the first shaped profile
 	srcEnd *endpoint
 	link   linkParams // measured on srcEnd
+
+	serverStats []*serverStat // the servers case, when run
 }
 
 // runs is the number of timed runs per tool and case under the current
@@ -226,6 +230,15 @@ func (h *harness) main(ctx context.Context) error {
 			order = append(order, name)
 		}
 	}
+	if h.cfg.servers {
+		stats, err := h.runServers(ctx)
+		if err != nil {
+			return err
+		}
+		sections["servers"] = renderServers(env, h, stats)
+		order = append(order, "servers")
+		h.serverStats = stats
+	}
 	if shapedIn(all) {
 		sections["targets"] = renderWANTargets(env, h, all)
 		order = append(order, "targets")
@@ -249,6 +262,9 @@ func (h *harness) main(ctx context.Context) error {
 	}
 	if sweep != nil {
 		failed = append(failed, sweep.failures()...)
+	}
+	for _, st := range h.serverStats {
+		failed = append(failed, st.failures()...)
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d tool run(s) failed:\n  %s", len(failed), strings.Join(failed, "\n  "))

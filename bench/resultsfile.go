@@ -17,7 +17,7 @@ replaces only the sections it measured.
 // sectionOrder is the order of sections in the results file. "notes" is
 // written by hand (the analysis of missed targets); the program only keeps
 // it.
-var sectionOrder = []string{"results", "results-lan", "results-far", "results-throttled", "results-slow", "targets", "sweep", "notes"}
+var sectionOrder = []string{"results", "results-lan", "results-far", "results-throttled", "results-slow", "targets", "sweep", "servers", "notes"}
 
 func sectionMarkers(name string) (begin, end string) {
 	return fmt.Sprintf("<!-- bench:%s:begin -->", name), fmt.Sprintf("<!-- bench:%s:end -->", name)

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// The servers case times the registry, not the client: hoist pushes the
+// big image from the layout into a fresh hoist serve and into a fresh
+// distribution v3 (both storing on the same disk, under work/), then pulls
+// it back into a fresh layout. The order of the two servers alternates
+// from run to run. The result is hoist serve's time over distribution's.
+
+// servedBy is one server under test.
+type servedBy struct {
+	name  string
+	start func(ctx context.Context, dir string) (addr string, c *child, err error)
+}
+
+// serverStat is one server's medians and peak RSS.
+type serverStat struct {
+	name            string
+	push, pull, all []time.Duration
+	rss             int64 // the server process's peak, bytes
+	failed          []string
+}
+
+// failures lists the failed runs, for the exit status.
+func (s *serverStat) failures() []string { return s.failed }
+
+// runServers runs the servers case.
+func (h *harness) runServers(ctx context.Context) ([]*serverStat, error) {
+	if h.fx.layout == "" {
+		if err := h.prepareLayout(ctx); err != nil {
+			return nil, err
+		}
+	}
+	distBin := filepath.Join(h.root, ".tools", "bin", "registry")
+	if _, err := os.Stat(distBin); err != nil {
+		return nil, fmt.Errorf("distribution v3 (%s) is missing: run .ci/tools", distBin)
+	}
+	servers := []servedBy{
+		{"hoist serve", func(ctx context.Context, dir string) (string, *child, error) {
+			return h.startHoistServe(ctx, dir)
+		}},
+		{"distribution v3", func(ctx context.Context, dir string) (string, *child, error) {
+			r, err := startRegistry(ctx, distBin, dir, false)
+			if err != nil {
+				return "", nil, err
+			}
+			return r.addr, r.proc, nil
+		}},
+	}
+	stats := []*serverStat{{name: servers[0].name}, {name: servers[1].name}}
+	runs := h.runs()
+	for i := range runs {
+		for k := range servers {
+			j := (k + i) % len(servers) // alternate who goes first
+			if err := h.serverRun(ctx, servers[j], stats[j], i); err != nil {
+				return nil, err
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+		}
+	}
+	return stats, nil
+}
+
+// serverRun is one push and one pull through a fresh server.
+func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i int) error {
+	dir := filepath.Join(h.work, "runs", fmt.Sprintf("servers-%s-%d", strings.ReplaceAll(s.name, " ", "-"), i))
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr, c, err := s.start(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("starting %s: %w", s.name, err)
+	}
+	defer c.stop()
+	ref := addr + "/" + bigRepo + ":" + bigTag
+	env := h.env(filepath.Join(dir, "cache"))
+	push := measure(ctx, proc{argv: []string{h.bins.hoist, "push", "-q", "oci:" + h.fx.layout + ":" + bigTag, ref}, env: env,
+		log: filepath.Join(dir, "push.log"), stdout: filepath.Join(dir, "push.out")})
+	pull := sample{err: fmt.Errorf("not run: the push failed")}
+	if push.err == nil {
+		pull = measure(ctx, proc{argv: []string{h.bins.hoist, "pull", "-q", ref, "oci:" + filepath.Join(dir, "out") + ":" + bigTag}, env: env,
+			log: filepath.Join(dir, "pull.log"), stdout: filepath.Join(dir, "pull.out")})
+	}
+	for _, r := range []struct {
+		what string
+		s    sample
+		out  string
+	}{{"push", push, "push.out"}, {"pull", pull, "pull.out"}} {
+		if r.s.err != nil {
+			st.failed = append(st.failed, fmt.Sprintf("%s %s run %d: %v", s.name, r.what, i+1, r.s.err))
+			continue
+		}
+		if got, _ := os.ReadFile(filepath.Join(dir, r.out)); strings.TrimSpace(string(got)) != h.fx.big.digest {
+			st.failed = append(st.failed, fmt.Sprintf("%s %s run %d: digest %q, want %s", s.name, r.what, i+1, strings.TrimSpace(string(got)), h.fx.big.digest))
+		}
+	}
+	if push.err == nil && pull.err == nil {
+		st.push = append(st.push, push.wall)
+		st.pull = append(st.pull, pull.wall)
+		st.all = append(st.all, push.wall+pull.wall)
+	}
+	st.rss = max(st.rss, peakRSSOf(c.cmd.Process.Pid))
+	return nil
+}
+
+// startHoistServe starts the benchmarked hoist binary as a registry on a
+// free loopback port, storing under dir/data.
+func (h *harness) startHoistServe(ctx context.Context, dir string) (string, *child, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	logf, err := os.Create(filepath.Join(dir, "registry.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	defer logf.Close()
+	al := ""
+	if h.cfg.accessLog {
+		al = "-"
+	}
+	cmd := exec.Command(h.bins.hoist, "serve", "--addr", addr, "--root", filepath.Join(dir, "data"), "--access-log", al)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	c, err := startChild(cmd)
+	if err != nil {
+		return "", nil, err
+	}
+	r := &registry{addr: addr, dir: dir, proc: c}
+	if err := r.waitReady(ctx); err != nil {
+		c.stop()
+		return "", nil, err
+	}
+	return addr, c, nil
+}
+
+// peakRSSOf reads a running process's peak resident set (VmHWM), in
+// bytes; 0 when it cannot.
+func peakRSSOf(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kib, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kib * 1024
+		}
+	}
+	return 0
+}
+
+// renderServers writes the servers section.
+func renderServers(e envInfo, h *harness, stats []*serverStat) string {
+	var b strings.Builder
+	b.WriteString("## Registry servers: hoist serve against distribution v3\n\n")
+	renderHeader(&b, e)
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "hoist pushes the big image (%s) from an OCI layout into a fresh server, then pulls it into a fresh layout; "+
+		"both servers store on the same disk, under the work directory, and take turns going first. Medians of %d runs.\n\n",
+		mibs(h.fx.big.size()), h.runs())
+	b.WriteString("| server | push | pull | push + pull | server peak RSS |\n|---|---:|---:|---:|---:|\n")
+	for _, s := range stats {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), mibs(s.rss))
+	}
+	if len(stats) == 2 && len(stats[0].all) > 0 && len(stats[1].all) > 0 {
+		fmt.Fprintf(&b, "\nhoist serve / distribution v3, push + pull: **%.2f** (target ≤ 1.00); push %.2f, pull %.2f.\n",
+			ratio(median(stats[0].all), median(stats[1].all)), ratio(median(stats[0].push), median(stats[1].push)), ratio(median(stats[0].pull), median(stats[1].pull)))
+	}
+	for _, s := range stats {
+		for _, f := range s.failed {
+			fmt.Fprintf(&b, "\n- failed: %s", f)
+		}
+	}
+	return b.String()
+}
