@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/errcode"
@@ -25,10 +26,20 @@ type ListOptions struct {
 }
 
 // Tags lists the repository's tags in the registry's order (lexical, per
-// the spec), following pagination: the Link header's rel="next" when the
-// registry sends one, else, when a page came back full, a request for the
-// names after its last (until the registry is seen to send Link). It stops at the end or at opts.Limit. Each page is
-// read with a 16 MiB cap. A missing repository matches errcode.ErrNotFound.
+// the spec), following pagination:
+//
+//   - the Link header's rel="next", when the registry sends one; a Link to
+//     another host is an error and is never followed;
+//   - without Link, a non-empty page is followed by one more request for
+//     the names after its last (last=), since some registries cut a list
+//     at a page size of their own and say nothing; the listing goes on
+//     while such requests bring new names. A registry seen sending Link
+//     is trusted to mean "no more" by leaving it out.
+//
+// It stops at the end, at opts.Limit, or with an error after
+// MaxListEntries names or MaxListPages pages (a pagination that never
+// ends). Each page is read with a 16 MiB cap. A missing repository matches
+// errcode.ErrNotFound.
 func (r *Repository) Tags(ctx context.Context, opts ListOptions) ([]string, error) {
 	return r.reg.list(ctx, r.url("tags", "list"), "tags", opts)
 }
@@ -41,6 +52,14 @@ func (r *Registry) Catalog(ctx context.Context, opts ListOptions) ([]string, err
 	u.Path = "/v2/_catalog"
 	return r.list(ctx, &u, "repositories", opts)
 }
+
+// Bounds of one tags or catalog listing without ListOptions.Limit.
+const (
+	// MaxListEntries is the most names one listing collects.
+	MaxListEntries = 1 << 20
+	// MaxListPages is the most pages one listing asks for.
+	MaxListPages = 10_000
+)
 
 // list walks the pages of a tags or catalog listing; field is the JSON
 // member holding the names.
@@ -58,54 +77,102 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 		return &u
 	}
 	var out []string
+	have := map[string]bool{}
 	seen := map[string]bool{}
-	for u := page(opts.Last); u != nil; {
+	for n, u := 0, page(opts.Last); u != nil; n++ {
+		if n >= MaxListPages {
+			return nil, fmt.Errorf("listing %s: the registry's pagination goes on past %d pages (%d names so far); set ListOptions.Limit to take only the first names", first.Path, MaxListPages, len(out))
+		}
 		if seen[u.String()] {
 			return nil, fmt.Errorf("listing %s: the registry's pagination loops back to %s", first.Path, errcode.RedactURL(u))
 		}
 		seen[u.String()] = true
-		resp, err := r.do(ctx, http.MethodGet, u, http.Header{"Accept": {"application/json"}}, nil, 0)
+		names, next, err := r.listPage(ctx, u, first.Path, field)
 		if err != nil {
 			return nil, err
 		}
-		if err := expect(resp, http.StatusOK); err != nil {
-			return nil, err
-		}
-		raw, err := content.ReadCapped(resp.Body, maxListBody, "a page of "+first.Path)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		var body map[string]json.RawMessage
-		var names []string
-		if err := json.Unmarshal(raw, &body); err != nil {
-			return nil, fmt.Errorf("listing %s: the registry answered something other than JSON: %w", first.Path, err)
-		}
-		if v, ok := body[field]; ok && string(v) != "null" {
-			if err := json.Unmarshal(v, &names); err != nil {
-				return nil, fmt.Errorf("listing %s: %q is not a list of names: %w", first.Path, field, err)
+		added := 0
+		for _, name := range names {
+			if !have[name] {
+				have[name] = true
+				out = append(out, name)
+				added++
 			}
 		}
-		out = append(out, names...)
 		if opts.Limit > 0 && len(out) >= opts.Limit {
 			return out[:opts.Limit], nil
 		}
-		next := nextLink(resp)
+		if len(out) > MaxListEntries {
+			return nil, fmt.Errorf("listing %s: the registry lists more than %d names; set ListOptions.Limit to take only the first names", first.Path, MaxListEntries)
+		}
 		if next != nil {
 			r.linkPaging.Store(true)
 		}
 		switch {
-		case len(names) == 0:
+		case added == 0:
+			// An empty page ends it, and so does one with nothing new: a
+			// registry that ignores last= sends the same names again.
 			u = nil
 		case next != nil:
 			u = next
-		case opts.PageSize > 0 && len(names) >= opts.PageSize && !r.linkPaging.Load():
-			// Registries from before Link was specified page only by last;
-			// one that has sent Link before means "no more" by leaving it out.
+		case !r.linkPaging.Load():
+			// Registries from before Link was specified page only by last,
+			// and some cut at a size of their own without saying so.
 			u = page(names[len(names)-1])
 		default:
 			u = nil
 		}
 	}
 	return out, nil
+}
+
+// listPage fetches one page: its names and the Link to the next, if any.
+func (r *Registry) listPage(ctx context.Context, u *url.URL, what, field string) ([]string, *url.URL, error) {
+	resp, err := r.do(ctx, http.MethodGet, u, http.Header{"Accept": {"application/json"}}, nil, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := expect(resp, http.StatusOK); err != nil {
+		return nil, nil, err
+	}
+	raw, err := content.ReadCapped(resp.Body, maxListBody, "a page of "+what)
+	resp.Body.Close()
+	if err != nil {
+		return nil, nil, err
+	}
+	var body map[string]json.RawMessage
+	var names []string
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, nil, fmt.Errorf("listing %s: the registry answered something other than JSON: %w", what, err)
+	}
+	if v, ok := body[field]; ok && string(v) != "null" {
+		if err := json.Unmarshal(v, &names); err != nil {
+			return nil, nil, fmt.Errorf("listing %s: %q is not a list of names: %w", what, field, err)
+		}
+	}
+	next := nextLink(resp)
+	if next != nil && !sameHost(next, resp.Request.URL) {
+		return nil, nil, fmt.Errorf("listing %s: the registry's next page is on another host (%s); hoist follows pagination only on the registry itself", what, errcode.RedactURL(next))
+	}
+	return names, next, nil
+}
+
+// sameHost reports whether a and b name the same host and port, with
+// default ports made explicit; the scheme is left to the transport's
+// policy (a Link written https:// by a registry reached over http).
+func sameHost(a, b *url.URL) bool {
+	if strings.EqualFold(a.Host, b.Host) {
+		return true
+	}
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
 }

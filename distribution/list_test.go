@@ -1,0 +1,94 @@
+package distribution
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+// listServer serves the tags of repository x with handle, and counts
+// requests.
+func listServer(t *testing.T, handle func(w http.ResponseWriter, r *http.Request)) (*Repository, *atomic.Int32) {
+	t.Helper()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		handle(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return mustRepo(t, client(t, strings.TrimPrefix(srv.URL, "http://")), "x"), &n
+}
+
+func tagsAfter(all []string, last string, max int) []string {
+	start := 0
+	if last != "" {
+		start = slices.Index(all, last) + 1
+	}
+	return all[start:min(start+max, len(all))]
+}
+
+// A registry that cuts the list at a page size of its own, whatever n
+// says, and sends no Link, is asked once more with last= after each page.
+func TestTagsCutWithoutLink(t *testing.T) {
+	all := []string{"a", "b", "c", "d", "e", "f", "g"}
+	r, n := listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"name":"x","tags":%s}`, mustJSON(t, tagsAfter(all, r.URL.Query().Get("last"), 3)))
+	})
+	for _, opts := range []ListOptions{{}, {PageSize: 100}} {
+		n.Store(0)
+		got, err := r.Tags(context.Background(), opts)
+		if err != nil || !slices.Equal(got, all) {
+			t.Fatalf("with %+v: %v %v; want all 7", opts, got, err)
+		}
+		if n.Load() != 4 {
+			t.Fatalf("with %+v: %d requests, want 4 (3 pages and the empty one after)", opts, n.Load())
+		}
+	}
+}
+
+// A registry that ignores last= sends the same names again: the listing
+// ends there, without duplicates.
+func TestTagsLastIgnored(t *testing.T) {
+	r, n := listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"name":"x","tags":["a","b"]}`)
+	})
+	got, err := r.Tags(context.Background(), ListOptions{})
+	if err != nil || !slices.Equal(got, []string{"a", "b"}) || n.Load() != 2 {
+		t.Fatalf("%v %v after %d requests", got, err, n.Load())
+	}
+}
+
+// An endless chain of distinct Link pages is stopped, with an error that
+// says so, and a Link to another host is never followed.
+func TestTagsPaginationBounded(t *testing.T) {
+	r, n := listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		p, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		w.Header().Set("Link", fmt.Sprintf(`</v2/x/tags/list?page=%d>; rel="next"`, p+1))
+		fmt.Fprintf(w, `{"name":"x","tags":["t%d"]}`, p)
+	})
+	_, err := r.Tags(context.Background(), ListOptions{})
+	if err == nil || !strings.Contains(err.Error(), "past 10000 pages") || !strings.Contains(err.Error(), "ListOptions.Limit") {
+		t.Fatalf("endless pagination: %v", err)
+	}
+	if n.Load() != MaxListPages {
+		t.Fatalf("%d requests, want %d", n.Load(), MaxListPages)
+	}
+
+	var elsewhere atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	defer other.Close()
+	r, _ = listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", `<`+other.URL+`/v2/x/tags/list?page=2>; rel="next"`)
+		fmt.Fprint(w, `{"name":"x","tags":["a"]}`)
+	})
+	_, err = r.Tags(context.Background(), ListOptions{})
+	if err == nil || !strings.Contains(err.Error(), "another host") || elsewhere.Load() != 0 {
+		t.Fatalf("Link to another host: %v (followed %d times)", err, elsewhere.Load())
+	}
+}
