@@ -47,7 +47,7 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if s.useHTTP.Load() {
-		return s.next.RoundTrip(toHTTP(req))
+		return overHTTP(s.next.RoundTrip(toHTTP(req)))
 	}
 	rp := newReplayer(req)
 	r, _ := rp.next()
@@ -63,6 +63,24 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 	s.useHTTP.Store(true)
 	resp, err = s.next.RoundTrip(toHTTP(r))
 	rp.done()
+	return overHTTP(resp, err)
+}
+
+// SentOverHTTPError wraps the failure of a request that the Transport sent
+// over plain http although it was asked for https (the fallback for
+// loopback and insecure hosts), so that an error message can name the URL
+// that was really used.
+type SentOverHTTPError struct{ Err error }
+
+func (e *SentOverHTTPError) Error() string { return e.Err.Error() }
+
+// Unwrap returns Err.
+func (e *SentOverHTTPError) Unwrap() error { return e.Err }
+
+func overHTTP(resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		err = &SentOverHTTPError{Err: err}
+	}
 	return resp, err
 }
 

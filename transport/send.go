@@ -21,7 +21,8 @@ import (
 //
 // A network error names the method and the URL redacted by
 // errcode.RedactURL: the *url.Error that http.Client returns, which would
-// print the URL with its secrets, is unwrapped first.
+// print the URL with its secrets, is unwrapped first. The URL is the one
+// really used: http:// when the Transport fell back to plain http.
 func Send(ctx context.Context, hc *http.Client, method string, u *url.URL, hdr http.Header, body io.Reader, size int64) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
@@ -42,7 +43,14 @@ func Send(ctx context.Context, hc *http.Client, method string, u *url.URL, hdr h
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(u), err)
+		sent := u
+		var oh *SentOverHTTPError
+		if errors.As(err, &oh) && u.Scheme == "https" {
+			h := *u
+			h.Scheme = "http"
+			sent = &h
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, errcode.RedactURL(sent), err)
 	}
 	return resp, nil
 }

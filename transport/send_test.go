@@ -78,3 +78,25 @@ func TestSendErrorRedactsURL(t *testing.T) {
 		t.Errorf("error still wraps a *url.Error, which prints the URL unredacted")
 	}
 }
+
+// A request the Transport sent over plain http (the loopback fallback)
+// names the http:// URL when it fails, not the https:// one asked for.
+func TestSendNamesTheSchemeUsed(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/drop" {
+			panic(http.ErrAbortHandler)
+		}
+	}))
+	defer srv.Close()
+	hc := NewClient(New(noRetry()))
+	host := strings.TrimPrefix(srv.URL, "http://")
+	if resp, err := Send(context.Background(), hc, http.MethodGet, &url.URL{Scheme: "https", Host: host, Path: "/v2/"}, nil, nil, 0); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	_, err := Send(context.Background(), hc, http.MethodGet, &url.URL{Scheme: "https", Host: host, Path: "/drop"}, nil, nil, 0)
+	if err == nil || !strings.Contains(err.Error(), "GET http://"+host+"/drop: ") {
+		t.Fatalf("error %v; want it to name http://%s/drop", err, host)
+	}
+}
