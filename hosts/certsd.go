@@ -6,11 +6,13 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // ClientCert is one NAME.cert/NAME.key pair from a certs.d directory.
@@ -120,7 +122,7 @@ func loadDir(dir string) (*TLSFiles, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		cf, kf := filepath.Join(dir, n+".cert"), filepath.Join(dir, n+".key")
-		pair, err := tls.LoadX509KeyPair(cf, kf)
+		pair, err := loadPair(cf, kf)
 		if err != nil {
 			return nil, fmt.Errorf("certs.d: client certificate %s with key %s: %w", cf, kf, err)
 		}
@@ -133,7 +135,7 @@ func loadDir(dir string) (*TLSFiles, error) {
 // holds none or one does not parse: a CA file that silently adds nothing would
 // turn into "certificate signed by unknown authority" far from its cause.
 func addPEMCerts(pool *x509.CertPool, file string) error {
-	data, err := os.ReadFile(file)
+	data, err := readFile(file)
 	if err != nil {
 		return fmt.Errorf("certs.d: %w", err)
 	}
@@ -158,4 +160,49 @@ func addPEMCerts(pool *x509.CertPool, file string) error {
 		return fmt.Errorf("certs.d: CA file %s holds no PEM certificate; fix or remove it", file)
 	}
 	return nil
+}
+
+// maxFileSize caps what is read of one certs.d file: a whole system CA
+// bundle is a few hundred kilobytes.
+const maxFileSize = 4 << 20
+
+// readFile reads a certs.d file, which must be a regular file (or a
+// symlink to one) of at most maxFileSize bytes. It opens without blocking
+// and checks the type before reading, so that a FIFO or a device (a
+// symlink to /dev/zero) fails at once instead of hanging or reading
+// forever.
+func readFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s); replace it with the PEM file itself", path, fi.Mode().Type())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxFileSize {
+		return nil, fmt.Errorf("%s is larger than a certificate file can be (%d MiB)", path, maxFileSize>>20)
+	}
+	return data, nil
+}
+
+// loadPair reads and parses a client certificate and its key.
+func loadPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := readFile(certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := readFile(keyFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }

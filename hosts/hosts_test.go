@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/hoist-dev/hoist/internal/testutil"
@@ -71,6 +72,12 @@ func TestLoadTLS(t *testing.T) {
 			a.WritePair(t, dir, "a")
 			os.WriteFile(filepath.Join(dir, "a.key"), []byte("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"), 0o600)
 		}, []string{"a.cert", "a.key"}},
+		{"CA file is a FIFO", func(dir string) {
+			syscall.Mkfifo(filepath.Join(dir, "ca.crt"), 0o600)
+		}, []string{"ca.crt", "not a regular file"}},
+		{"CA file leads to /dev/zero", func(dir string) {
+			os.Symlink("/dev/zero", filepath.Join(dir, "ca.crt"))
+		}, []string{"ca.crt", "not a regular file"}},
 		{"mismatched pair", func(dir string) {
 			a.WritePair(t, dir, "a")
 			os.WriteFile(filepath.Join(dir, "a.key"), b.KeyPEM, 0o600)
