@@ -117,8 +117,9 @@ func (r *Reader) loadImage(ctx context.Context, it manifestItem, embeddedList []
 		}
 	}
 
-	man := ocispec.Manifest{MediaType: content.MediaTypeDockerManifest, Config: cfgDesc, Layers: []ocispec.Descriptor{}}
-	man.SchemaVersion = 2
+	man := schema2Manifest{SchemaVersion: 2, MediaType: content.MediaTypeDockerManifest,
+		Config: schema2Descriptor{MediaType: cfgDesc.MediaType, Size: cfgDesc.Size, Digest: cfgDesc.Digest},
+		Layers: []schema2Descriptor{}}
 	r.blobs[cfgDesc.Digest] = cfgMember
 	for i, m := range layers {
 		c := sniff(io.NewSectionReader(r.f, m.off, m.size))
@@ -135,7 +136,7 @@ func (r *Reader) loadImage(ctx context.Context, it manifestItem, embeddedList []
 		if err := d.Validate(); err != nil {
 			return nil, fmt.Errorf("layer %s: %w", it.Layers[i], err)
 		}
-		man.Layers = append(man.Layers, ocispec.Descriptor{MediaType: c.layerMediaType(), Digest: d, Size: m.size})
+		man.Layers = append(man.Layers, schema2Descriptor{MediaType: c.layerMediaType(), Size: m.size, Digest: d})
 		r.blobs[d] = m
 	}
 	raw, err := json.Marshal(man)
