@@ -22,21 +22,21 @@ type Report struct {
 	Protocols []string `json:"protocols"`
 	// V2Status and V1Status are the HTTP statuses of /v2/ and /v1/_ping
 	// (0 when the request failed).
-	V2Status int `json:"v2_status"`
-	V1Status int `json:"v1_status,omitempty"`
+	V2Status int `json:"v2Status"`
+	V1Status int `json:"v1Status,omitempty"`
 	// V1Version is X-Docker-Registry-Version, when v1 answered.
-	V1Version string `json:"v1_version,omitempty"`
+	V1Version string `json:"v1Version,omitempty"`
 	// V1Standalone reports a standalone v1 registry (no separate index).
-	V1Standalone bool `json:"v1_standalone,omitempty"`
+	V1Standalone bool `json:"v1Standalone,omitempty"`
 	// Challenge is the WWW-Authenticate header /v2/ answered with, if any.
 	Challenge string `json:"challenge,omitempty"`
 	// TLS describes the TLS session, nil over plain http.
 	TLS *TLSInfo `json:"tls,omitempty"`
 	// ClientCert is the file name of the client certificate the server
 	// accepted, "" when none was needed or none worked.
-	ClientCert string `json:"client_cert,omitempty"`
+	ClientCert string `json:"clientCert,omitempty"`
 	// Refused lists the client certificates the server refused, and why.
-	Refused []Refusal `json:"refused_client_certs,omitempty"`
+	Refused []Refusal `json:"refusedClientCerts,omitempty"`
 }
 
 // TLSInfo is the negotiated TLS session and the server's certificate.
