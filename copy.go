@@ -96,6 +96,8 @@ func (s *Session) CopyLocations(ctx context.Context, src, dst store.Location, op
 	if err != nil {
 		return nil, err
 	}
+	unread := &unreadBlobs{}
+	o.events = teeEvents(o.events, unread.event)
 	copts, err := copyOptions(o)
 	if err != nil {
 		return nil, err
@@ -142,12 +144,17 @@ func (s *Session) CopyLocations(ctx context.Context, src, dst store.Location, op
 	}
 	if cerr := do.finish(err == nil); err == nil && cerr != nil {
 		err = cerr
+	} else if err != nil {
+		err = incomplete(err, dst, do.Writer)
 	}
 	if serr := cache.Save(); serr != nil && err == nil {
 		o.warning(fmt.Errorf("saving the blob-location cache: %w", serr))
 	}
 	if err != nil {
 		return nil, err
+	}
+	if w := unread.check(ctx, src, so.Reader); w != nil {
+		o.warning(w)
 	}
 	return res, nil
 }

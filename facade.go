@@ -6,7 +6,6 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/hoist-dev/hoist/legacy"
-	"github.com/hoist-dev/hoist/reference"
 )
 
 // The functions below each build a Session from opts (session and call
@@ -52,10 +51,10 @@ func Inspect(ctx context.Context, ref string, opts ...Option) (*Inspection, erro
 	return oneCall(opts, func(s *Session) (*Inspection, error) { return s.Inspect(ctx, ref) })
 }
 
-// Delete deletes the manifest ref names from its registry; see
-// Session.Delete.
-func Delete(ctx context.Context, ref string, opts ...Option) (reference.Reference, error) {
-	return oneCall(opts, func(s *Session) (reference.Reference, error) { return s.Delete(ctx, ref) })
+// Delete deletes the manifest ref names, with every tag naming it, from
+// its registry; see Session.Delete.
+func Delete(ctx context.Context, ref string, opts ...Option) (*DeleteResult, error) {
+	return oneCall(opts, func(s *Session) (*DeleteResult, error) { return s.Delete(ctx, ref) })
 }
 
 // Login checks and stores credentials for server; see Session.Login.

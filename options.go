@@ -32,13 +32,15 @@ type options struct {
 	format      copy.Format
 	allTags     bool
 	concurrency int
-	chunkSize   int64
-	events      func(copy.Event)
-	noCache     bool
-	warn        func(error)
-	limit       int
-	email       string
-	index       string
+	// concurrencySet tells WithConcurrency(0), an error, from the default.
+	concurrencySet bool
+	chunkSize      int64
+	events         func(copy.Event)
+	noCache        bool
+	warn           func(error)
+	limit          int
+	email          string
+	index          string
 }
 
 func sessionOption(name string, f func(*options)) Option {
@@ -112,8 +114,10 @@ func WithAllTags() Option { return func(o *options) { o.allTags = true } }
 func WithChunkSize(n int64) Option { return func(o *options) { o.chunkSize = n } }
 
 // WithConcurrency bounds how many blobs of 1 MiB or more a copy transfers at
-// once (default copy.DefaultConcurrency, minimum 1).
-func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
+// once (default copy.DefaultConcurrency). n below 1 is an *OptionError.
+func WithConcurrency(n int) Option {
+	return func(o *options) { o.concurrency, o.concurrencySet = n, true }
+}
 
 // WithEvents has a copy report its progress to f, from many goroutines at
 // once: f must be fast and safe for concurrent use.
@@ -130,6 +134,7 @@ func WithoutBlobCache() Option { return func(o *options) { o.noCache = true } }
 func WithWarnings(f func(error)) Option { return func(o *options) { o.warn = f } }
 
 // WithLimit makes Tags, Catalog and Search list at most n names (0: all).
+// A negative n is an *OptionError.
 func WithLimit(n int) Option { return func(o *options) { o.limit = n } }
 
 // WithEmail is the e-mail address a v1 Login sends; v1 indexes that create

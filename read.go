@@ -13,8 +13,22 @@ import (
 )
 
 // Digest returns the digest of the manifest or index ref names, a location
-// string (see OpenReader). A registry is asked with one HEAD request.
-func (s *Session) Digest(ctx context.Context, ref string) (digest.Digest, error) {
+// string (see OpenReader). A registry is asked with one HEAD request. With
+// WithPlatforms (one platform) and an index, it returns the digest of that
+// platform's image manifest instead.
+func (s *Session) Digest(ctx context.Context, ref string, opts ...Option) (digest.Digest, error) {
+	o, err := s.call(opts)
+	if err != nil {
+		return "", err
+	}
+	if len(o.platforms) > 0 {
+		r, err := s.resolve(ctx, ref, opts)
+		if err != nil {
+			return "", err
+		}
+		defer r.st.Close()
+		return r.desc.Digest, nil
+	}
 	st, err := s.OpenReader(ctx, ref)
 	if err != nil {
 		return "", err
@@ -40,7 +54,8 @@ func (s *Session) Manifest(ctx context.Context, ref string, opts ...Option) ([]b
 }
 
 // Tags lists the tags of the repository or layout repo names, in the order
-// the registry keeps them (lexical for v2; a v1 registry's and a layout's
+// the registry returns them (the spec asks v2 registries for lexical
+// order, and not all keep to it; a v1 registry's and a layout's are
 // sorted), following the registry's pagination to the end or to WithLimit.
 // A repository's own tag or digest, if repo has one, is ignored.
 func (s *Session) Tags(ctx context.Context, repo string, opts ...Option) ([]string, error) {

@@ -12,39 +12,6 @@ import (
 	"github.com/hoist-dev/hoist/store"
 )
 
-// Delete removes the manifest ref names from its v2 registry and returns
-// its reference by digest. A tag is first resolved to its digest and the
-// manifest deleted by digest, as skopeo does: registries delete manifests,
-// not tags, so every tag naming that manifest goes with it. The blobs stay
-// until the registry garbage-collects. The registry must allow deletion
-// (distribution: storage.delete.enabled).
-func (s *Session) Delete(ctx context.Context, ref string) (reference.Reference, error) {
-	l, err := registryLocation("Delete", ref)
-	if err != nil {
-		return reference.Reference{}, err
-	}
-	if err := s.requireV2(ctx, l.Ref.Registry, "manifest deletion"); err != nil {
-		return reference.Reference{}, err
-	}
-	st, err := s.OpenLocationReader(ctx, l)
-	if err != nil {
-		return reference.Reference{}, err
-	}
-	defer st.Close()
-	desc, err := st.Reader.Resolve(ctx, l.SourceRef())
-	if err != nil {
-		return reference.Reference{}, err
-	}
-	d, ok := st.Reader.(store.Deleter)
-	if !ok {
-		return reference.Reference{}, fmt.Errorf("%s cannot delete manifests", l)
-	}
-	if err := d.Delete(ctx, desc); err != nil {
-		return reference.Reference{}, err
-	}
-	return reference.Reference{Registry: l.Ref.Registry, Repository: l.Ref.Repository, Digest: desc.Digest}, nil
-}
-
 // Catalog lists the repositories of the v2 registry host (host or
 // host:port) with the catalog API, following its pagination to the end or
 // to WithLimit. Many public registries refuse the catalog; the error then

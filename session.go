@@ -52,6 +52,11 @@ func NewSession(opts ...Option) (*Session, error) {
 	default:
 		return nil, optionErrorf("WithProtocol", "%q: use remote.V1 or remote.V2, or leave it out to detect", o.protocol)
 	}
+	for _, h := range o.insecure {
+		if err := hosts.ValidateInsecure(h); err != nil {
+			return nil, &OptionError{Option: "WithInsecureRegistries", Err: err}
+		}
+	}
 	s := &Session{
 		hosts:    &hosts.Config{Insecure: o.insecure, CertsDirs: o.certsDirs},
 		keychain: o.keychain,
@@ -180,6 +185,12 @@ func (s *Session) call(opts []Option) (options, error) {
 	}
 	if len(o.sessionSet) > 0 {
 		return o, optionErrorf(o.sessionSet[0], "configures a Session: pass it to NewSession, not to a call")
+	}
+	if o.concurrencySet && o.concurrency < 1 {
+		return o, optionErrorf("WithConcurrency", "%d: at least 1 blob must move at a time", o.concurrency)
+	}
+	if o.limit < 0 {
+		return o, optionErrorf("WithLimit", "%d: give a positive number, or 0 for no limit", o.limit)
 	}
 	return o, nil
 }

@@ -49,6 +49,10 @@ type Layout struct {
 	// not fsync'd yet; Tag syncs them before it names anything (see flush).
 	pendingMu sync.Mutex
 	pending   []string
+
+	// created is set when Create made dir (it did not exist or was
+	// empty): Discard may then remove it again.
+	created bool
 }
 
 // Open opens the existing layout in dir. A missing directory or oci-layout
@@ -78,6 +82,7 @@ func Create(ctx context.Context, dir string) (*Layout, error) {
 	} else if !errors.Is(err, errNotLayout) && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
+	_, statErr := os.Stat(dir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create OCI layout: %w", err)
 	}
@@ -104,6 +109,7 @@ func Create(ctx context.Context, dir string) (*Layout, error) {
 			return nil, fmt.Errorf("%s is not an OCI image layout (it has no %s file) and is not empty (it holds %q): choose a new or empty directory", dir, layoutFile, n)
 		}
 	}
+	l.created = errors.Is(statErr, fs.ErrNotExist) || len(names) == 0
 	if err := os.MkdirAll(filepath.Join(dir, blobsDir, string(digest.Canonical)), 0o755); err != nil {
 		return nil, fmt.Errorf("create OCI layout: %w", err)
 	}
