@@ -199,8 +199,8 @@ func ExampleDelete() {
 		log.Fatal(err)
 	}
 	_, err = hoist.Digest(ctx, ref)
-	fmt.Println(deleted.Repository, err != nil)
-	// Output: scratch/app true
+	fmt.Println(deleted.Deleted.Repository, deleted.Tags, err != nil)
+	// Output: scratch/app [v1] true
 }
 
 // Log in: the credentials are checked against the registry and stored

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	lib "github.com/hoist-dev/hoist"
-	"github.com/hoist-dev/hoist/internal/version"
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/remote"
 )
@@ -37,6 +36,7 @@ type app struct {
 	protocolFlag string
 	verbose      bool
 	quiet        bool
+	showVersion  bool
 
 	session *lib.Session // built from the global flags before a verb runs
 }
@@ -62,15 +62,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if a.session != nil {
 		a.session.Close()
 	}
-	if err == nil {
-		return exitOK
-	}
-	fmt.Fprintln(stderr, "hoist: "+flagHints(oneLine(err), err))
-	var ue usageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitFail
+	return a.report(ctx, err)
 }
 
 // optionFlags names the flag that sets each library option, so an error
@@ -87,6 +79,8 @@ var optionFlags = map[string]string{
 	"WithProtocol":    "--protocol",
 	"WithConfigDir":   "--config",
 	"WithCertsDirs":   "--certs-dir",
+
+	"WithInsecureRegistries": "--insecure-registry",
 }
 
 // cliError maps the library's errors about the caller's input to usage
@@ -128,15 +122,17 @@ Image references: a plain reference (or docker://REF) is a registry;
 oci:DIR[:TAG] is an OCI image layout; docker-archive:FILE[:REF] is a
 docker save tarball. A path (./dir, /abs/dir, app.tar) names a local layout
 or archive; a plain name such as alpine stays an image.`,
-		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Args:          cobra.ArbitraryArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			return a.setup()
 		},
+		RunE: a.runRoot,
 	}
-	root.SetVersionTemplate("hoist {{.Version}}\n")
+	root.Flags().BoolVar(&a.showVersion, "version", false, "print hoist's version (the module version, or the VCS revision it was built from)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageError{err} })
+	root.SetHelpCommand(a.helpCommand())
 	f := root.PersistentFlags()
 	f.StringArrayVar(&a.certsDirs, "certs-dir", nil, "directory holding certs.d/HOST subdirectories (repeatable; default /etc/docker/certs.d, /etc/containers/certs.d, ~/.config/containers/certs.d)")
 	f.StringVar(&a.configDir, "config", "", "docker config directory holding config.json (default $DOCKER_CONFIG or ~/.docker)")
@@ -151,6 +147,8 @@ or archive; a plain name such as alpine stays an image.`,
 		a.tagsCommand(), a.inspectCommand(), a.manifestCommand(), a.blobCommand(),
 		a.deleteCommand(), a.catalogCommand(), a.searchCommand(), a.serveCommand(),
 		a.loginCommand(), a.logoutCommand(), a.pingCommand(),
+		a.digestCommand(), a.configCommand(), a.tagCommand(), a.untagCommand(),
+		a.completionCommand(),
 	)
 	return root
 }
@@ -191,11 +189,22 @@ func (a *app) printJSON(v any) error {
 
 // exactArgs is cobra.ExactArgs with a usage error that names the verb's
 // synopsis.
-func exactArgs(n int) cobra.PositionalArgs {
+func exactArgs(n int) cobra.PositionalArgs { return rangeArgs(n, n) }
+
+// rangeArgs is cobra.RangeArgs with a usage error that names the verb's
+// synopsis.
+func rangeArgs(lo, hi int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != n {
-			return usagef("%s takes %d argument(s), got %d; usage: %s", cmd.Name(), n, len(args), cmd.UseLine())
+		if len(args) >= lo && len(args) <= hi {
+			return nil
 		}
-		return nil
+		want := fmt.Sprintf("%d", lo)
+		switch {
+		case lo == 0:
+			want = fmt.Sprintf("at most %d", hi)
+		case hi > lo:
+			want = fmt.Sprintf("%d to %d", lo, hi)
+		}
+		return usagef("%s takes %s argument(s), got %d; usage: %s", cmd.Name(), want, len(args), cmd.UseLine())
 	}
 }

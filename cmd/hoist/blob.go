@@ -21,11 +21,15 @@ func (a *app) blobCommand() *cobra.Command {
 The bytes are checked against the digest as they arrive. To stdout, a
 mismatch is reported at the end with exit status 1 (the bytes already
 written cannot be taken back); with -o, FILE appears only once the whole
-blob has arrived and matched, so it is never left partial or wrong.`,
+blob has arrived and matched, so it is never left partial or wrong.
+With -o, --json prints {"reference", "digest", "size", "output"}.`,
 		Example: `  hoist blob localhost:5000/team/app@sha256:4f5c... | tar -tzv
   hoist blob -o layer.tar.gz registry.example.com/library/alpine@sha256:...`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if a.jsonOut && (output == "" || output == "-") {
+				return usagef("blob --json needs -o FILE: the blob's bytes would go to stdout with the JSON document")
+			}
 			rc, desc, err := a.session.Blob(cmd.Context(), args[0])
 			if errors.Is(err, lib.ErrNotRegistry) {
 				return usagef("blob reads from a registry; %s is not a registry reference", args[0])
@@ -50,9 +54,23 @@ blob has arrived and matched, so it is never left partial or wrong.`,
 			if err := tmp.Close(); err != nil {
 				return err
 			}
-			return os.Rename(tmp.Name(), output)
+			if err := os.Rename(tmp.Name(), output); err != nil {
+				return err
+			}
+			if a.jsonOut {
+				return a.printJSON(blobDoc{Reference: args[0], Digest: desc.Digest.String(), Size: desc.Size, Output: output})
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write to FILE instead of stdout (atomically)")
 	return cmd
+}
+
+// blobDoc is hoist blob -o FILE --json.
+type blobDoc struct {
+	Reference string `json:"reference"`
+	Digest    string `json:"digest"`
+	Size      int64  `json:"size"`
+	Output    string `json:"output"`
 }

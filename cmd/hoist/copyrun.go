@@ -78,9 +78,7 @@ func (a *app) runCopy(ctx context.Context, f copyFlags, job copyJob) error {
 		opts = append(opts, lib.WithChunkSize(f.chunkSize))
 	}
 	pr := a.newProgress()
-	opts = append(opts, lib.WithEvents(pr.event), lib.WithWarnings(func(err error) {
-		fmt.Fprintf(a.stderr, "hoist: warning: %v\n", err)
-	}))
+	opts = append(opts, lib.WithEvents(pr.event), lib.WithWarnings(a.warn))
 	res, err := job(ctx, opts...)
 	pr.finish(err == nil)
 	if err != nil {

@@ -25,7 +25,8 @@ exposed ports, and its layers with their sizes. With --platform, the image
 of that platform is shown from an index.
 
 REF may be a registry reference, oci:DIR[:TAG], docker-archive:FILE[:REF],
-or the path of a layout directory or an archive file.`,
+or the path of a layout directory or an archive file. -q prints only the
+digest, --json the whole report (docs/json.md).`,
 		Example: `  hoist inspect localhost:5000/team/app:v1
   hoist inspect --platform linux/arm64 registry.example.com/library/alpine:3.19
   hoist inspect --json oci:./alpine:3.19`,
@@ -35,8 +36,12 @@ or the path of a layout directory or an archive file.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
+			switch {
+			case a.jsonOut:
 				return a.printJSON(ins)
+			case a.quiet:
+				fmt.Fprintln(a.stdout, ins.Digest)
+				return nil
 			}
 			a.printInspection(ins)
 			return nil

@@ -37,7 +37,7 @@ the reason and leaves every file as it was.`,
 		Example: `  echo "$TOKEN" | hoist login registry.example.com -u ci --password-stdin
   hoist login localhost:5000 -u alice
   hoist login --config ./docker-config ghcr.io -u me --password-stdin < token.txt`,
-		Args: cobra.MaximumNArgs(1),
+		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			server := reference.DefaultRegistry
 			if len(args) == 1 {
@@ -71,12 +71,15 @@ the reason and leaves every file as it was.`,
 			if err != nil {
 				return err
 			}
-			if !a.quiet {
-				if status == legacy.AccountCreated {
-					fmt.Fprintln(a.stdout, status.String())
-				} else {
-					fmt.Fprintln(a.stdout, "Login Succeeded")
-				}
+			msg := "Login Succeeded"
+			if status == legacy.AccountCreated {
+				msg = status.String()
+			}
+			switch {
+			case a.jsonOut:
+				return a.printJSON(loginDoc{Server: server, Username: user, AccountCreated: status == legacy.AccountCreated, Message: msg})
+			case !a.quiet:
+				fmt.Fprintln(a.stdout, msg)
 			}
 			return nil
 		},
@@ -98,24 +101,25 @@ and fields of config.json are kept as they were. Logging out of a registry
 hoist has no credentials for is not an error.`,
 		Example: `  hoist logout registry.example.com
   hoist logout --config ./docker-config localhost:5000`,
-		Args: cobra.MaximumNArgs(1),
+		Args: rangeArgs(0, 1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			server := reference.DefaultRegistry
 			if len(args) == 1 {
 				server = args[0]
 			}
 			err := a.session.Logout(cmd.Context(), server)
+			msg := fmt.Sprintf("Removing login credentials for %s", server)
 			switch {
 			case errors.Is(err, auth.ErrNotLoggedIn):
-				if !a.quiet {
-					fmt.Fprintf(a.stdout, "Not logged in to %s\n", server)
-				}
-				return nil
+				msg = fmt.Sprintf("Not logged in to %s", server)
 			case err != nil:
 				return err
 			}
-			if !a.quiet {
-				fmt.Fprintf(a.stdout, "Removing login credentials for %s\n", server)
+			switch {
+			case a.jsonOut:
+				return a.printJSON(logoutDoc{Server: server, Removed: err == nil, Message: msg})
+			case !a.quiet:
+				fmt.Fprintln(a.stdout, msg)
 			}
 			return nil
 		},
@@ -126,4 +130,20 @@ hoist has no credentials for is not an error.`,
 func (a *app) stdinFile() *os.File {
 	f, _ := a.stdin.(*os.File)
 	return f
+}
+
+// loginDoc is hoist login --json.
+type loginDoc struct {
+	Server         string `json:"server"`
+	Username       string `json:"username"`
+	AccountCreated bool   `json:"accountCreated"`
+	Message        string `json:"message"`
+}
+
+// logoutDoc is hoist logout --json; Removed is false when there were no
+// credentials to remove.
+type logoutDoc struct {
+	Server  string `json:"server"`
+	Removed bool   `json:"removed"`
+	Message string `json:"message"`
 }

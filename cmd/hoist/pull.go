@@ -31,7 +31,7 @@ goes to stdout; -q prints only the digest, --json a JSON document.`,
 		Example: `  hoist pull localhost:5000/team/app:v1
   hoist pull --platform linux/arm64 registry.example.com/library/alpine:3.19 oci:./alpine:3.19
   hoist pull localhost:5000/team/app:v1 app.tar`,
-		Args: cobra.RangeArgs(1, 2),
+		Args: rangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dest := ""
 			if len(args) == 2 {

@@ -19,7 +19,8 @@ func (a *app) searchCommand() *cobra.Command {
 		Short: "Search an index for repositories",
 		Long: `Search asks a v1 index (Docker Hub's by default, which still answers the v1
 search API) for repositories matching TERM, and prints a table of name,
-description, stars, and whether the image is official or automated.
+description, stars, and whether the image is official or automated; -q
+prints only the names.
 --index names another index: a v1 registry host or URL
 (https://registry.example.com/v1/).`,
 		Example: `  hoist search alpine
@@ -30,8 +31,14 @@ description, stars, and whether the image is official or automated.
 			if err != nil {
 				return err
 			}
-			if a.jsonOut {
-				return a.printJSON(page)
+			switch {
+			case a.jsonOut:
+				return a.printJSON(newSearchDoc(page))
+			case a.quiet:
+				for _, r := range page.Results {
+					fmt.Fprintln(a.stdout, r.Name)
+				}
+				return nil
 			}
 			w := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "NAME\tDESCRIPTION\tSTARS\tOFFICIAL\tAUTOMATED")
@@ -60,4 +67,28 @@ func oneLineText(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+// searchDoc is hoist search --json: the index's answer in hoist's key
+// style (the v1 API's own is snake_case).
+type searchDoc struct {
+	Query      string         `json:"query"`
+	NumResults int            `json:"numResults"`
+	Results    []searchResult `json:"results"`
+}
+
+type searchResult struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	StarCount   int    `json:"starCount"`
+	IsOfficial  bool   `json:"isOfficial"`
+	IsAutomated bool   `json:"isAutomated"`
+}
+
+func newSearchDoc(p *legacy.SearchPage) searchDoc {
+	d := searchDoc{Query: p.Query, NumResults: p.NumResults, Results: []searchResult{}}
+	for _, r := range p.Results {
+		d.Results = append(d.Results, searchResult{r.Name, r.Description, r.StarCount, r.IsOfficial, r.IsAutomated || r.IsTrusted})
+	}
+	return d
 }

@@ -14,10 +14,12 @@ func (a *app) tagsCommand() *cobra.Command {
 		Use:   "tags REPOSITORY",
 		Short: "List the tags of a repository",
 		Long: `Tags lists the tags of REPOSITORY, one per line, in the order the registry
-keeps them (lexical for v2 registries), following the registry's pagination
-to the end or to --limit. A v1 registry's tags are listed sorted.
-REPOSITORY may also be an OCI layout (oci:DIR), whose index.json tags are
-listed.`,
+returns them: hoist does not sort them. The distribution spec asks for
+lexical order, and distribution, zot and hoist serve keep to it, but not
+every registry does. The listing follows the registry's pagination to the
+end or to --limit (the first N in the registry's order). A v1 registry's
+tags and an OCI layout's (oci:DIR, its index.json) are listed sorted.
+--json prints {"repository", "tags"}; pipe to sort for a sorted list.`,
 		Example: `  hoist tags localhost:5000/team/app
   hoist tags --limit 10 --json registry.example.com/library/alpine
   hoist tags oci:./alpine`,
