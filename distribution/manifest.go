@@ -191,15 +191,15 @@ func (r *Repository) PutManifest(ctx context.Context, ref, mediaType string, raw
 	}
 	m, err := content.Decode(mediaType, raw)
 	if err != nil {
-		return ocispec.Descriptor{}, fmt.Errorf("push manifest %s:%s: %w", r.name, ref, err)
+		return ocispec.Descriptor{}, fmt.Errorf("push manifest %s: %w", refName(r.name, ref), err)
 	}
 	if m.Kind == content.KindLegacy {
-		return ocispec.Descriptor{}, fmt.Errorf("push manifest %s:%s: Docker schema 1 is legacy and read-only; convert the image to OCI or Docker schema 2 first: %w", r.name, ref, errcode.ErrUnsupported)
+		return ocispec.Descriptor{}, fmt.Errorf("push manifest %s: Docker schema 1 is legacy and read-only; convert the image to OCI or Docker schema 2 first: %w", refName(r.name, ref), errcode.ErrUnsupported)
 	}
 	if mediaType == "" {
 		mediaType = m.Descriptor.MediaType
 	} else if content.BaseType(mediaType) != m.Descriptor.MediaType {
-		return ocispec.Descriptor{}, fmt.Errorf("push manifest %s:%s: it says its mediaType is %q but it is being pushed as %q; they must be equal", r.name, ref, m.Descriptor.MediaType, mediaType)
+		return ocispec.Descriptor{}, fmt.Errorf("push manifest %s: it says its mediaType is %q but it is being pushed as %q; they must be equal", refName(r.name, ref), m.Descriptor.MediaType, mediaType)
 	}
 	desc := m.Descriptor
 	desc.MediaType = mediaType
@@ -235,10 +235,10 @@ func (r *Repository) putManifest(ctx context.Context, ref string, desc ocispec.D
 	if h := resp.Header.Get("Docker-Content-Digest"); h != "" {
 		got, err := digest.Parse(h)
 		if err != nil {
-			return nil, fmt.Errorf("push manifest %s:%s: registry answered a malformed Docker-Content-Digest %q", r.name, ref, h)
+			return nil, fmt.Errorf("push manifest %s: registry answered a malformed Docker-Content-Digest %q", refName(r.name, ref), h)
 		}
 		if got.Algorithm().FromBytes(raw) != got {
-			return nil, fmt.Errorf("push manifest %s:%s: registry stored it as %s, but its bytes are %s: %w", r.name, ref, got, desc.Digest, errcode.ErrDigestMismatch)
+			return nil, fmt.Errorf("push manifest %s: registry stored it as %s, but its bytes are %s: %w", refName(r.name, ref), got, desc.Digest, errcode.ErrDigestMismatch)
 		}
 	}
 	return resp, nil
@@ -270,7 +270,7 @@ func (r *Repository) DeleteManifest(ctx context.Context, ref string) error {
 	}
 	if err := expect(resp, http.StatusAccepted, http.StatusOK, http.StatusNoContent); err != nil {
 		if e, ok := err.(*errcode.Error); ok && (e.Status == http.StatusBadRequest || e.Status == http.StatusMethodNotAllowed) && !e.HasCode(errcode.CodeDigestInvalid) {
-			return fmt.Errorf("delete manifest %s:%s: the registry does not allow deleting (%w): %w", r.name, ref, errcode.ErrUnsupported, err)
+			return fmt.Errorf("delete manifest %s: the registry does not allow deleting (%w): %w", refName(r.name, ref), errcode.ErrUnsupported, err)
 		}
 		return err
 	}

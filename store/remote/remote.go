@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -80,7 +81,7 @@ func (r *Repository) Resolve(ctx context.Context, ref string) (ocispec.Descripto
 	}
 	d, err := r.repo.ManifestHead(ctx, ref)
 	if err != nil {
-		return ocispec.Descriptor{}, notFound(err, fmt.Sprintf("%s/%s:%s", r.ref.Registry, r.ref.Repository, ref))
+		return ocispec.Descriptor{}, notFound(err, r.ref.Name()+refSuffix(ref))
 	}
 	return d, nil
 }
@@ -221,4 +222,13 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%s: %w: %w", what, store.ErrNotFound, err)
 	}
 	return err
+}
+
+// refSuffix is how ref, a tag or a digest, follows a repository name:
+// ":TAG" or "@DIGEST".
+func refSuffix(ref string) string {
+	if strings.Contains(ref, ":") {
+		return "@" + ref
+	}
+	return ":" + ref
 }
