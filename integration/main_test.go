@@ -21,7 +21,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	hoistBin = filepath.Join(dir, "hoist")
-	build := exec.Command("go", "build", "-o", hoistBin, "../cmd/hoist")
+	// -buildvcs=auto: stamp the revision into --version where git can tell it.
+	build := exec.Command("go", "build", "-buildvcs=auto", "-o", hoistBin, "../cmd/hoist")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building hoist:", err)

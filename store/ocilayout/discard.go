@@ -9,7 +9,7 @@ import (
 
 // Discard abandons a write that failed (store.Discarder). A layout keeps
 // what arrived, so that running the copy again resumes it; only a layout
-// this Layout created (Create found no directory, or an empty one) that
+// this Layout created (Create found no directory there) that
 // received nothing, no blob in blobs/ and no staged byte, is removed
 // again, so a pull that failed before any content arrived (a missing
 // tag, a refused login) leaves no directory behind. Another process

@@ -50,8 +50,8 @@ type Layout struct {
 	pendingMu sync.Mutex
 	pending   []string
 
-	// created is set when Create made dir (it did not exist or was
-	// empty): Discard may then remove it again.
+	// created is set when Create made dir (it did not exist): Discard
+	// may then remove it again.
 	created bool
 }
 
@@ -109,7 +109,7 @@ func Create(ctx context.Context, dir string) (*Layout, error) {
 			return nil, fmt.Errorf("%s is not an OCI image layout (it has no %s file) and is not empty (it holds %q): choose a new or empty directory", dir, layoutFile, n)
 		}
 	}
-	l.created = errors.Is(statErr, fs.ErrNotExist) || len(names) == 0
+	l.created = errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(filepath.Join(dir, blobsDir, string(digest.Canonical)), 0o755); err != nil {
 		return nil, fmt.Errorf("create OCI layout: %w", err)
 	}
