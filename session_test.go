@@ -177,7 +177,7 @@ func TestBlobCatalogDelete(t *testing.T) {
 	}
 
 	deleted, err := s.Delete(ctx, reg.Host()+"/team/app:v1")
-	if err != nil || deleted.Digest != root.Digest {
+	if err != nil || deleted.Deleted.Digest != root.Digest {
 		t.Fatalf("delete: %v %v", deleted, err)
 	}
 	if _, err := s.Digest(ctx, reg.Host()+"/team/app:v1"); !errors.Is(err, store.ErrNotFound) {
