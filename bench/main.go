@@ -141,6 +141,7 @@ type harness struct {
 	link   linkParams // measured on srcEnd
 
 	serverStats []*serverStat // the servers case, when run
+	distVersion string        // what distribution v3's registry says it is
 }
 
 // runs is the number of timed runs per tool and case under the current

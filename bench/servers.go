@@ -57,6 +57,9 @@ func (h *harness) runServers(ctx context.Context) ([]*serverStat, error) {
 			return r.addr, r.proc, nil
 		}},
 	}
+	if out, err := output(ctx, h.env(""), distBin, "--version"); err == nil {
+		h.distVersion = strings.TrimSpace(out)
+	}
 	stats := []*serverStat{{name: servers[0].name}, {name: servers[1].name}}
 	runs := h.runs()
 	for i := range runs {
@@ -175,6 +178,9 @@ func renderServers(e envInfo, h *harness, stats []*serverStat) string {
 	fmt.Fprintf(&b, "hoist pushes the big image (%s) from an OCI layout into a fresh server, then pulls it into a fresh layout; "+
 		"both servers store on the same disk, under the work directory, and take turns going first. Medians of %d runs.\n\n",
 		mibs(h.fx.big.size()), h.runs())
+	if h.distVersion != "" {
+		fmt.Fprintf(&b, "distribution: `%s` (.tools/bin/registry, built by .ci/tools).\n\n", h.distVersion)
+	}
 	b.WriteString("| server | push | pull | push + pull | server peak RSS |\n|---|---:|---:|---:|---:|\n")
 	for _, s := range stats {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), mibs(s.rss))
