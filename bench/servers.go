@@ -57,8 +57,10 @@ func (h *harness) runServers(ctx context.Context) ([]*serverStat, error) {
 			return r.addr, r.proc, nil
 		}},
 	}
-	if out, err := output(ctx, h.env(""), distBin, "--version"); err == nil {
-		h.distVersion = strings.TrimSpace(out)
+	if out, err := output(ctx, h.env(""), distBin, "--version"); err == nil { // "PATH MODULE VERSION"
+		if f := strings.Fields(out); len(f) >= 2 {
+			h.distVersion = strings.Join(f[1:], " ")
+		}
 	}
 	stats := []*serverStat{{name: servers[0].name}, {name: servers[1].name}}
 	runs := h.runs()
