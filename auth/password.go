@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/term"
+
+	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
 // maxPasswordSize caps a password or token read from stdin.
@@ -26,18 +28,18 @@ func ReadPassword(r io.Reader) (string, error) {
 	}
 	p := strings.TrimRight(string(b), "\r\n")
 	if p == "" {
-		return "", errors.New("no password on stdin: pipe one in, e.g. `cat pw.txt | hoist login --password-stdin -u USER HOST`")
+		return "", errors.New("no password on stdin: pipe one in")
 	}
 	return p, nil
 }
 
 // PromptPassword writes prompt to out and reads a line from the terminal
 // in without echoing it. in must be a terminal; otherwise it is an error
-// that points to --password-stdin. An empty answer is an error.
+// that points to ReadPassword. An empty answer is an error.
 func PromptPassword(in *os.File, out io.Writer, prompt string) (string, error) {
 	fd := int(in.Fd())
 	if !term.IsTerminal(fd) {
-		return "", errors.New("cannot prompt for a password: stdin is not a terminal; use --password-stdin")
+		return "", &hoisttransport.OptionHint{Err: errors.New("cannot prompt for a password: stdin is not a terminal"), Action: "read it from stdin", Option: "auth.ReadPassword"}
 	}
 	if _, err := io.WriteString(out, prompt); err != nil {
 		return "", err

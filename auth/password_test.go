@@ -1,9 +1,12 @@
 package auth
 
 import (
+	"errors"
 	"os"
 	"strings"
 	"testing"
+
+	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
 func TestReadPassword(t *testing.T) {
@@ -33,7 +36,9 @@ func TestPromptPasswordNeedsTerminal(t *testing.T) {
 	}
 	defer f.Close()
 	var out strings.Builder
-	if _, err := PromptPassword(f, &out, "Password: "); err == nil || !strings.Contains(err.Error(), "--password-stdin") {
-		t.Fatalf("err = %v, want a pointer to --password-stdin", err)
+	_, err = PromptPassword(f, &out, "Password: ")
+	var oh *hoisttransport.OptionHint
+	if !errors.As(err, &oh) || oh.Option != "auth.ReadPassword" {
+		t.Fatalf("err = %v, want a pointer to ReadPassword (the command names --password-stdin)", err)
 	}
 }

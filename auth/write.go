@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
 // credentialFields are the members of an auths entry that hoist owns; any
@@ -80,7 +82,7 @@ func (s *ConfigStore) Erase(ctx context.Context, host string) error {
 func (s *ConfigStore) update(ctx context.Context, fn func(*configFile) (bool, error)) error {
 	dir := s.o.configDir
 	if dir == "" {
-		return errors.New("no docker config directory: set $DOCKER_CONFIG or $HOME, or pass --config DIR")
+		return &hoisttransport.OptionHint{Err: errors.New("no docker config directory: set $DOCKER_CONFIG or $HOME"), Action: "or name one", Option: "auth.WithConfigDir"}
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating the docker config directory: %w", err)
