@@ -33,8 +33,12 @@
 // Bearer, scopes including ?mount=&from=), retries with backoff on 429 and
 // 5xx honouring Retry-After, stall timeouts and the https→http fallback for
 // insecure hosts all belong there (packages transport and auth). This
-// package sends each request once, except that it resumes blob downloads
-// and chunked uploads itself, because only it knows the offsets. Errors from
+// package sends each request once, except where only it knows what a
+// second try needs: it resumes blob downloads and uploads from the offset
+// reached (uploads also after a 429, once its Retry-After has passed),
+// asks again for a manifest whose body broke, confirms with a HEAD a
+// commit whose answer was lost, and goes on in smaller chunks after a 413
+// (remembered for the registry; see WithMaxChunkSize). Errors from
 // the registry are *errcode.Error, so errors.Is(err, errcode.ErrNotFound)
 // and friends work, and RetryAfter is available to a caller that wants to
 // wait itself.
