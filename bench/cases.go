@@ -146,7 +146,9 @@ func (h *harness) once(ctx context.Context, c benchCase, t *tool, label string, 
 	case casePush, caseCopy:
 		r.dstRepo = string(c.name) + "/" + name
 	case caseMount:
-		r.dstRepo = "mount/" + name + "-" + label + "-" + h.nonce
+		// Unique per profile too: a repository an earlier profile
+		// filled would turn the copy into a no-op.
+		r.dstRepo = "mount/" + name + "-" + label + "-" + h.prof.name + "-" + h.nonce
 	case caseAllTags:
 		r.dstRepo = "alltags/" + name + "/" + path.Base(tagsRepo)
 	}
