@@ -62,32 +62,28 @@ func strSlice(raw json.RawMessage) []string {
 
 // imageConfig maps a v1 "config" object (docker's container config) onto
 // the OCI image config. Field names match case-insensitively, as
-// encoding/json does; a field that does not decode is left out rather
-// than failing the conversion of an old image.
+// encoding/json does (which also picks the last of two spellings of one
+// name, so the result never depends on map order); a field that does not
+// decode is left out rather than failing the conversion of an old image.
 func imageConfig(raw json.RawMessage) ocispec.ImageConfig {
 	var cfg ocispec.ImageConfig
-	var fields map[string]json.RawMessage
+	var fields struct {
+		User, ExposedPorts, Env, Entrypoint, Cmd, Volumes json.RawMessage
+		WorkingDir, Labels, StopSignal, ArgsEscaped       json.RawMessage
+	}
 	if json.Unmarshal(raw, &fields) != nil {
 		return cfg
 	}
-	field := func(name string) json.RawMessage {
-		for k, v := range fields {
-			if strings.EqualFold(k, name) {
-				return v
-			}
-		}
-		return nil
-	}
-	decodeField(field("User"), &cfg.User)
-	decodeField(field("ExposedPorts"), &cfg.ExposedPorts)
-	decodeField(field("Env"), &cfg.Env)
-	cfg.Entrypoint = strSlice(field("Entrypoint"))
-	cfg.Cmd = strSlice(field("Cmd"))
-	decodeField(field("Volumes"), &cfg.Volumes)
-	decodeField(field("WorkingDir"), &cfg.WorkingDir)
-	decodeField(field("Labels"), &cfg.Labels)
-	decodeField(field("StopSignal"), &cfg.StopSignal)
-	decodeField(field("ArgsEscaped"), &cfg.ArgsEscaped) //nolint:staticcheck // kept for Windows images, as docker does
+	decodeField(fields.User, &cfg.User)
+	decodeField(fields.ExposedPorts, &cfg.ExposedPorts)
+	decodeField(fields.Env, &cfg.Env)
+	cfg.Entrypoint = strSlice(fields.Entrypoint)
+	cfg.Cmd = strSlice(fields.Cmd)
+	decodeField(fields.Volumes, &cfg.Volumes)
+	decodeField(fields.WorkingDir, &cfg.WorkingDir)
+	decodeField(fields.Labels, &cfg.Labels)
+	decodeField(fields.StopSignal, &cfg.StopSignal)
+	decodeField(fields.ArgsEscaped, &cfg.ArgsEscaped) //nolint:staticcheck // kept for Windows images, as docker does
 	return cfg
 }
 
