@@ -115,11 +115,16 @@ func FromOCI(ctx context.Context, src BlobSource, manifest []byte) (*OCIChain, e
 		return nil, fmt.Errorf("OCI to v1: %w", err)
 	}
 	var cfg ocispec.Image
-	var members map[string]json.RawMessage
+	// The "config" member verbatim, found as encoding/json finds it for
+	// cfg (any letter case, the last of two spellings), so that the v1
+	// JSON carries the same container config that cfg holds.
+	var verbatim struct {
+		Config json.RawMessage `json:"config"`
+	}
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, fmt.Errorf("OCI to v1: the config is not an image config: %w", err)
 	}
-	_ = json.Unmarshal(raw, &members) // it is a JSON object: cfg decoded
+	_ = json.Unmarshal(raw, &verbatim) // it is a JSON object: cfg decoded
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
 		return nil, fmt.Errorf("OCI to v1: the config lists %d diff_ids for %d layers", len(cfg.RootFS.DiffIDs), len(m.Layers))
 	}
@@ -170,7 +175,7 @@ func FromOCI(ctx context.Context, src BlobSource, manifest []byte) (*OCIChain, e
 		throwAway := p.layer == nil
 		j.ThrowAway = &throwAway
 		if i == len(plans)-1 {
-			if cc, ok := members["config"]; ok && string(cc) != "null" {
+			if cc := verbatim.Config; len(cc) > 0 && string(cc) != "null" {
 				j.Config = cc
 			}
 			j.Architecture, j.OS, j.Variant = cfg.Architecture, cfg.OS, cfg.Variant
