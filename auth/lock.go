@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/hoist-dev/hoist/internal/atomicfile"
 )
 
 // lockFile takes an exclusive flock on path (created with mode 0600 if
@@ -45,47 +47,26 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 	}
 }
 
-// writeAtomic replaces path with data: a temp file in the same directory,
-// mode 0600, synced, renamed over path, and the directory synced, so a
+// writeAtomic replaces path with data, mode 0600, through atomicfile: a
 // crash leaves either the old file or the new one. hook, if not nil, runs
-// just before the rename; its error abandons the write.
-func writeAtomic(path string, data []byte, hook func(tmp string) error) (err error) {
-	dir, base := splitPath(path)
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+// just before the rename with the temporary file's name; its error
+// abandons the write.
+func writeAtomic(path string, data []byte, hook func(tmp string) error) error {
+	f, err := atomicfile.Create(path, 0o600)
 	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if err := f.Chmod(0o600); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
+	if _, err := f.Write(data); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	if hook != nil {
-		if err := hook(tmp.Name()); err != nil {
+		if err := hook(f.Name()); err != nil {
 			return err
 		}
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replacing %s: %w", path, err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return nil // the rename happened; only its durability is unknown
-	}
-	defer d.Close()
-	_ = d.Sync()
-	return nil
+	return f.Commit()
 }

@@ -156,5 +156,3 @@ func removeEntries(cfg *configFile, host, keep string) bool {
 	}
 	return removed
 }
-
-func splitPath(path string) (dir, base string) { return filepath.Dir(path), filepath.Base(path) }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 	"golang.org/x/sys/unix"
+
+	"github.com/hoist-dev/hoist/internal/atomicfile"
 )
 
 // DefaultMaxCacheEntries bounds the blob-location cache; the blobs seen
@@ -171,19 +173,7 @@ func (c *BlobCache) Save() error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(c.path), ".blob-locations-*")
-	if err != nil {
-		return fmt.Errorf("blob-location cache: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return fmt.Errorf("blob-location cache: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("blob-location cache: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), c.path); err != nil {
+	if err := atomicfile.WriteFile(c.path, b, 0o600); err != nil {
 		return fmt.Errorf("blob-location cache: %w", err)
 	}
 	return nil

@@ -4,12 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	lib "github.com/hoist-dev/hoist"
+	"github.com/hoist-dev/hoist/internal/atomicfile"
+	"github.com/hoist-dev/hoist/internal/blobio"
 )
 
 func (a *app) blobCommand() *cobra.Command {
@@ -42,19 +42,15 @@ With -o, --json prints {"reference", "digest", "size", "output"}.`,
 				_, err := io.Copy(a.stdout, rc)
 				return err
 			}
-			tmp, err := os.CreateTemp(filepath.Dir(output), "."+filepath.Base(output)+".hoist-*")
+			f, err := atomicfile.Create(output, 0o600)
 			if err != nil {
 				return err
 			}
-			defer os.Remove(tmp.Name())
-			if _, err := io.Copy(tmp, rc); err != nil {
-				tmp.Close()
+			defer f.Abort()
+			if _, err := blobio.Copy(f, rc); err != nil {
 				return fmt.Errorf("blob %s: %w", desc.Digest, err)
 			}
-			if err := tmp.Close(); err != nil {
-				return err
-			}
-			if err := os.Rename(tmp.Name(), output); err != nil {
+			if err := f.Commit(); err != nil {
 				return err
 			}
 			if a.jsonOut {

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -65,9 +63,7 @@ func (w *Writer) discardLocked() {
 	if w.f == nil {
 		return
 	}
-	name := w.f.Name()
-	w.f.Close()
-	os.Remove(name)
+	w.f.Abort()
 	w.f = nil
 }
 
@@ -132,27 +128,9 @@ func (w *Writer) finishLocked() error {
 	if err := w.tw.Close(); err != nil {
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
-		return err
-	}
-	tmp := w.f.Name()
-	if err := w.f.Close(); err != nil {
-		return err
-	}
+	f := w.f
 	w.f, w.closed = nil, true
-	if err := os.Chmod(tmp, 0o644); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if err := os.Rename(tmp, w.path); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return f.Commit()
 }
 
 // topLayerID is what the repositories file maps a tag to: as in Docker 25,

@@ -45,7 +45,7 @@
 // repositories, index.json and oci-layout, and renames the finished tar to
 // FILE; until then FILE is untouched, so an interrupted copy leaves no half
 // archive. (A process killed outright leaves its hidden temporary files,
-// .FILE.hoist-*.tmp and .FILE.spool-*.tmp, beside FILE; they are safe to
+// .FILE.*.tmp and .FILE.spool-*.tmp, beside FILE; they are safe to
 // delete.)
 //
 // Layers are stored as they come, compressed or not: docker load and

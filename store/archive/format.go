@@ -5,7 +5,6 @@ import (
 	"io"
 	"path"
 	"strings"
-	"sync"
 
 	digest "github.com/opencontainers/go-digest"
 )
@@ -101,16 +100,4 @@ func (c compression) layerMediaType() string {
 		return MediaTypeDockerLayerZstd
 	}
 	return MediaTypeDockerLayerTar
-}
-
-// copyBufs holds the buffers blob copies use: larger than io.Copy's 32 KiB,
-// so big layers take fewer write calls.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
-// copyTo copies src to w with a pooled buffer, never through w's
-// ReadFrom (which on a file falls back to 32 KiB chunks).
-func copyTo(w io.Writer, src io.Reader) (int64, error) {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	return io.CopyBuffer(struct{ io.Writer }{w}, src, *bp)
 }

@@ -10,6 +10,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/internal/blobio"
 )
 
 // embedded is an image manifest of the OCI layout inside an archive.
@@ -170,32 +171,9 @@ func (r *Reader) matches(e embedded, cfg ocispec.Descriptor, cfgMember member, l
 // hash computes the sha256 digest of a member.
 func (r *Reader) hash(ctx context.Context, m member) (digest.Digest, error) {
 	dg := digest.Canonical.Digester()
-	_, err := io.Copy(dg.Hash(), ctxReader{ctx, io.NewSectionReader(r.f, m.off, m.size)})
+	_, err := io.Copy(dg.Hash(), blobio.ContextReader(ctx, io.NewSectionReader(r.f, m.off, m.size)))
 	if err != nil {
 		return "", err
 	}
 	return dg.Digest(), nil
-}
-
-// ctxReader stops a long read when ctx ends.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// VerifiedAgainst forwards the source's own verification (see
-// content.Verifying), so a blob a verifying store hands over is hashed
-// once, not twice.
-func (c ctxReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
-	if v, ok := c.r.(content.Verifying); ok {
-		return v.VerifiedAgainst()
-	}
-	return ocispec.Descriptor{}, false
 }

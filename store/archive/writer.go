@@ -16,6 +16,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/internal/atomicfile"
+	"github.com/hoist-dev/hoist/internal/blobio"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
 )
@@ -51,7 +53,7 @@ type Writer struct {
 	// it for a whole entry, and a push that finds it taken spools first.
 	// It is taken before mu, never while holding mu.
 	tarMu sync.Mutex
-	f     *os.File // nil once closed or discarded
+	f     *atomicfile.File // nil once closed or discarded
 	tw    *tar.Writer
 
 	// mu guards the bookkeeping below and is held only briefly, so that
@@ -88,7 +90,7 @@ func Create(ctx context.Context, path string, opts ...Option) (*Writer, error) {
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		return nil, fmt.Errorf("%s is a directory; a docker archive is a file (for an OCI layout write oci:%s)", path, path)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".hoist-*.tmp")
+	f, err := atomicfile.Create(path, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("create docker archive: %w", err)
 	}
@@ -164,7 +166,7 @@ func (w *Writer) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader)
 	if ok, err := w.Exists(ctx, desc); err != nil || ok {
 		return err
 	}
-	v, err := content.NewVerifier(ctxReader{ctx, r}, desc)
+	v, err := content.NewVerifier(blobio.ContextReader(ctx, r), desc)
 	if err != nil {
 		return err
 	}
@@ -209,7 +211,7 @@ func (w *Writer) spool(desc ocispec.Descriptor, v io.Reader) error {
 		f.Close()
 		os.Remove(f.Name())
 	}()
-	n, err := copyTo(f, v)
+	n, err := blobio.Copy(f, v)
 	if err != nil {
 		return fmt.Errorf("write %s: %w", desc.Digest, err)
 	}
@@ -255,7 +257,7 @@ func (w *Writer) entryLocked(name string, size int64, r io.Reader) error {
 	}
 	err = w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Size: size, Mode: 0o644, ModTime: epoch})
 	if err == nil {
-		_, err = copyTo(w.tw, r)
+		_, err = blobio.Copy(w.tw, r)
 	}
 	if err != nil {
 		// Cut the entry off and carry on from a fresh tar writer there.
@@ -274,7 +276,7 @@ func (w *Writer) entryLocked(name string, size int64, r io.Reader) error {
 // pushManifest verifies an image manifest, checks what it refers to, and
 // keeps it for Close.
 func (w *Writer) pushManifest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
-	v, err := content.NewVerifier(ctxReader{ctx, r}, desc)
+	v, err := content.NewVerifier(blobio.ContextReader(ctx, r), desc)
 	if err != nil {
 		return err
 	}

@@ -4,16 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"sync"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 
-	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/internal/atomicfile"
 )
 
 // lockWait takes an exclusive flock on f, waiting for another holder to let
@@ -78,113 +74,15 @@ func startWriteback(f *os.File) {
 	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
 
-// syncFile fsyncs the file at path.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
-}
-
-// syncDir fsyncs a directory, so that a rename into it survives a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, unix.EINVAL) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
-}
-
-// createIn creates a file in dir (creating dir first), retrying if another
-// process removes the emptied dir between the two steps.
+// createIn creates a file in the layout's scratch directory dir, which
+// another process may tidy away meanwhile (see atomicfile.CreateIn).
 func createIn(dir string, create func() (*os.File, error)) (*os.File, error) {
-	for range 10 {
-		// MkdirAll reports EEXIST when the directory vanishes between its
-		// mkdir and its check; both that and ENOENT from create mean
-		// another process's tidy won the race, so try again.
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				continue
-			}
-			return nil, err
-		}
-		f, err := create()
-		if !errors.Is(err, os.ErrNotExist) {
-			return f, err
-		}
-	}
-	return nil, fmt.Errorf("create a file in %s: the directory keeps disappearing", dir)
+	return atomicfile.CreateIn(dir, create)
 }
 
-// writeFileAtomic replaces path with data: a temporary file in tmpDir,
-// fsync, rename, fsync of path's directory. A reader sees the old content
-// or the new, never a mix.
+// writeFileAtomic replaces path with data through a temporary file in
+// tmpDir (see atomicfile.WriteFile): a reader sees the old content or the
+// new, never a mix.
 func writeFileAtomic(tmpDir, path string, data []byte) error {
-	f, err := createIn(tmpDir, func() (*os.File, error) {
-		return os.CreateTemp(tmpDir, filepath.Base(path)+".*.tmp")
-	})
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return syncDir(filepath.Dir(path))
-}
-
-// ctxReader stops a copy when ctx ends, for sources (local files) that do
-// not watch it themselves.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
-}
-
-// VerifiedAgainst forwards the source's own verification (see
-// content.Verifying), so a blob a verifying store hands over is hashed
-// once, not twice.
-func (c ctxReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
-	if v, ok := c.r.(content.Verifying); ok {
-		return v.VerifiedAgainst()
-	}
-	return ocispec.Descriptor{}, false
-}
-
-// copyBufs holds the buffers blob copies use: larger than io.Copy's 32 KiB,
-// so big blobs take fewer write calls.
-var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
-
-// copyTo copies src to w with a pooled buffer, never through w's
-// ReadFrom (which on a file would fall back to 32 KiB chunks).
-func copyTo(w io.Writer, src io.Reader) (int64, error) {
-	bp := copyBufs.Get().(*[]byte)
-	defer copyBufs.Put(bp)
-	return io.CopyBuffer(struct{ io.Writer }{w}, src, *bp)
+	return atomicfile.WriteFile(path, data, 0o644, atomicfile.WithTempDir(tmpDir))
 }

@@ -12,6 +12,8 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/internal/atomicfile"
+	"github.com/hoist-dev/hoist/internal/blobio"
 	"github.com/hoist-dev/hoist/store"
 )
 
@@ -144,7 +146,7 @@ func (l *Layout) write(ctx context.Context, desc ocispec.Descriptor, offset int6
 	// The verifier sees the whole blob (the staged prefix, read back once,
 	// then r); only what comes after the prefix is written. From the start,
 	// it is r alone, which lets a verifying source spare it the hashing.
-	var src io.Reader = ctxReader{ctx, r}
+	var src io.Reader = blobio.ContextReader(ctx, r)
 	if offset > 0 {
 		src = io.MultiReader(io.NewSectionReader(f, 0, offset), src)
 	}
@@ -152,7 +154,7 @@ func (l *Layout) write(ctx context.Context, desc ocispec.Descriptor, offset int6
 	if err != nil {
 		return err
 	}
-	if _, err := copyTo(&skipWriter{w: f, skip: offset}, v); err != nil {
+	if _, err := blobio.Copy(&skipWriter{w: f, skip: offset}, v); err != nil {
 		if wrongContent(err) {
 			os.Remove(f.Name())
 			l.tidy()
@@ -183,9 +185,9 @@ func (l *Layout) writePrivate(ctx context.Context, desc ocispec.Descriptor, r io
 		return err
 	}
 	defer f.Close()
-	v, err := content.NewVerifier(ctxReader{ctx, r}, desc)
+	v, err := content.NewVerifier(blobio.ContextReader(ctx, r), desc)
 	if err == nil {
-		_, err = copyTo(f, v)
+		_, err = blobio.Copy(f, v)
 	}
 	if err == nil {
 		err = l.commit(f, desc)
@@ -202,7 +204,7 @@ func (l *Layout) writePrivate(ctx context.Context, desc ocispec.Descriptor, r io
 // pushManifest verifies a manifest in memory, checks that its children are
 // present, and writes it.
 func (l *Layout) pushManifest(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
-	v, err := content.NewVerifier(ctxReader{ctx, r}, desc)
+	v, err := content.NewVerifier(blobio.ContextReader(ctx, r), desc)
 	if err != nil {
 		return err
 	}
@@ -279,7 +281,7 @@ func (l *Layout) flush() error {
 	l.pendingMu.Unlock()
 	dirs := map[string]bool{}
 	for _, p := range paths {
-		if err := syncFile(p); err != nil {
+		if err := atomicfile.SyncFile(p); err != nil {
 			l.pendingMu.Lock()
 			l.pending = append(l.pending, paths...)
 			l.pendingMu.Unlock()
@@ -288,7 +290,7 @@ func (l *Layout) flush() error {
 		dirs[filepath.Dir(p)] = true
 	}
 	for d := range dirs {
-		if err := syncDir(d); err != nil {
+		if err := atomicfile.SyncDir(d); err != nil {
 			return err
 		}
 	}

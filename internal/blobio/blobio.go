@@ -1,0 +1,56 @@
+package blobio
+
+import (
+	"context"
+	"io"
+	"sync"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
+)
+
+// ContextReader returns a reader of r that fails with ctx's error once ctx
+// has ended, checked before every Read: for sources that do not watch a
+// context themselves (local files). When r is content.Verifying, so is
+// the result, against the same descriptor.
+func ContextReader(ctx context.Context, r io.Reader) io.Reader {
+	return ctxReader{ctx, r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// VerifiedAgainst forwards the source's own verification (see
+// content.Verifying).
+func (c ctxReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
+	if v, ok := c.r.(content.Verifying); ok {
+		return v.VerifiedAgainst()
+	}
+	return ocispec.Descriptor{}, false
+}
+
+// BufferSize is the size of Copy's buffers: larger than io.Copy's 32 KiB,
+// so big blobs take fewer read and write calls.
+const BufferSize = 256 << 10
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, BufferSize); return &b }}
+
+// Copy copies src to w until EOF with a pooled buffer, as io.CopyBuffer
+// does, but never through w's ReadFrom or src's WriteTo (which on a file
+// would fall back to 32 KiB chunks, and on an ingest would hide the
+// buffer size).
+func Copy(w io.Writer, src io.Reader) (int64, error) {
+	bp := buffers.Get().(*[]byte)
+	defer buffers.Put(bp)
+	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{src}, *bp)
+}
