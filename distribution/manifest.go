@@ -221,8 +221,21 @@ func (r *Repository) PutManifest(ctx context.Context, ref, mediaType string, raw
 	return desc, nil
 }
 
-// putManifest PUTs raw and checks the digest the registry computed.
+// errUnconfirmed marks a PUT answered without the spec's 201 and digest
+// whose manifest the registry then did not have.
+var errUnconfirmed = errors.New("the registry does not have it")
+
+// putManifest PUTs raw and checks the digest the registry computed. A PUT
+// whose success the registry then does not confirm is sent once more.
 func (r *Repository) putManifest(ctx context.Context, ref string, desc ocispec.Descriptor, raw []byte) (*http.Response, error) {
+	resp, err := r.putManifestOnce(ctx, ref, desc, raw)
+	if errors.Is(err, errUnconfirmed) && ctx.Err() == nil {
+		resp, err = r.putManifestOnce(ctx, ref, desc, raw)
+	}
+	return resp, err
+}
+
+func (r *Repository) putManifestOnce(ctx context.Context, ref string, desc ocispec.Descriptor, raw []byte) (*http.Response, error) {
 	hdr := http.Header{"Content-Type": {desc.MediaType}}
 	resp, err := r.reg.do(ctx, http.MethodPut, r.url("manifests", ref), hdr, bytes.NewReader(raw), int64(len(raw)))
 	if err != nil {
@@ -232,13 +245,25 @@ func (r *Repository) putManifest(ctx context.Context, ref string, desc ocispec.D
 		return nil, err
 	}
 	drain(resp)
-	if h := resp.Header.Get("Docker-Content-Digest"); h != "" {
+	h := resp.Header.Get("Docker-Content-Digest")
+	if h != "" {
 		got, err := digest.Parse(h)
 		if err != nil {
 			return nil, fmt.Errorf("push manifest %s: registry answered a malformed Docker-Content-Digest %q", refName(r.name, ref), h)
 		}
 		if got.Algorithm().FromBytes(raw) != got {
 			return nil, fmt.Errorf("push manifest %s: registry stored it as %s, but its bytes are %s: %w", refName(r.name, ref), got, desc.Digest, errcode.ErrDigestMismatch)
+		}
+	}
+	if h == "" && resp.StatusCode != http.StatusCreated {
+		// Not the spec's answer (201 with the digest): a front that says
+		// yes without asking the registry looks just like this. Check.
+		got, err := r.ManifestHead(ctx, ref)
+		if err != nil {
+			return nil, fmt.Errorf("push manifest %s: the PUT was answered %d without a digest, and then %w (%v)", refName(r.name, ref), resp.StatusCode, errUnconfirmed, err)
+		}
+		if got.Digest != desc.Digest {
+			return nil, fmt.Errorf("push manifest %s: the PUT was answered %d without a digest, and then the registry has %s under it, not %s: %w", refName(r.name, ref), resp.StatusCode, got.Digest, desc.Digest, errUnconfirmed)
 		}
 	}
 	return resp, nil

@@ -134,3 +134,23 @@ func TestTooLargeSwitchesToChunks(t *testing.T) {
 		t.Fatalf("push through a 1000-byte cap: %v, want ErrTooLarge", err)
 	}
 }
+
+// A manifest PUT answered 200 without a digest, by a front that never
+// asked the registry, is not taken for success either: it is sent once
+// more, and then given up on.
+func TestManifestPutAnswerChecked(t *testing.T) {
+	putManifest := testutil.MatchRequest(http.MethodPut, "/manifests/")
+	fake := testutil.Respond(http.StatusOK, nil, "")
+	for _, times := range []int{1, 0} {
+		r, _, srv := proxied(t, "fake", []testutil.Fault{{Match: putManifest, Times: times, Action: fake}})
+		img := newImage(t, nil, 100)
+		img.push(t, mustRepo(t, client(t, srv.Host), "fake"), img.desc.Digest.String())
+		_, err := r.PutManifest(context.Background(), "v1", "", img.manifest)
+		switch {
+		case times == 1 && err != nil:
+			t.Fatalf("manifest PUT after one faked answer: %v", err)
+		case times == 0 && (err == nil || !strings.Contains(err.Error(), "does not have it")):
+			t.Fatalf("manifest PUT through a front that always fakes it: %v", err)
+		}
+	}
+}
