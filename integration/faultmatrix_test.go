@@ -154,93 +154,23 @@ func TestFaultMatrix(t *testing.T) {
 // runFaultCase runs one operation under one fault and returns the table
 // cell: "ok", "not sent", or the failure.
 func runFaultCase(t *testing.T, img *testutil.Image, op string, rk requestKind, fk testutil.FaultKind) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	src := testutil.NewRegistry(t)
-	if err := testutil.CopyGraph(ctx, img, img.Root, matrixStore(t, src.Host)); err != nil {
-		t.Fatal(err)
-	}
-	if err := matrixStore(t, src.Host).Tag(ctx, img.Root, "v1"); err != nil {
-		t.Fatal(err)
-	}
 	match := rk.match
 	if fk == testutil.FaultIgnoreRange {
 		// Only a request with Range can have it ignored.
 		match = func(r *http.Request) bool { return rk.match(r) && r.Header.Get("Range") != "" }
 	}
-	fault := func(target string) *testutil.FaultProxy {
-		second := testutil.NewFaultProxy(t, target) // where a redirect goes: correct
-		return testutil.NewFaultProxy(t, target, testutil.Fault{Match: testutil.FirstOf(match), Action: fk.Action(second.URL)})
+	one := func(redirectTo string) testutil.Fault {
+		return testutil.Fault{Match: testutil.FirstOf(match), Action: fk.Action(redirectTo)}
 	}
-	var opts []distribution.Option
-	if rk.chunked {
-		opts = append(opts, distribution.WithMaxChunkSize(100_000))
-	}
-	var (
-		from    store.Reader
-		to      store.Writer
-		check   func() error
-		proxies []*testutil.FaultProxy
-	)
 	upload := strings.HasPrefix(rk.name, "upload")
-	switch op {
-	case "pull":
-		p := fault(src.URL)
-		proxies = append(proxies, p)
-		from = matrixStore(t, p.Host)
-		dir := filepath.Join(t.TempDir(), "layout")
-		lay, err := ocilayout.Create(ctx, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		to = lay
-		if fk == testutil.FaultIgnoreRange {
-			// A pull that resumes what an interrupted one staged: the
-			// first layer's GET asks for the rest with Range.
-			stagePartial(t, ctx, lay, img.Layers[0][0], img.Blobs[img.Layers[0][0].Digest])
-		}
-		check = func() error {
-			l, err := ocilayout.Open(ctx, dir)
-			if err != nil {
-				return err
-			}
-			return checkImage(ctx, l, img.Root)
-		}
-	case "push", "copy":
-		dst := testutil.NewRegistry(t)
-		if op == "push" {
-			lay, err := ocilayout.Create(ctx, filepath.Join(t.TempDir(), "src"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := testutil.CopyGraph(ctx, img, img.Root, lay); err != nil {
-				t.Fatal(err)
-			}
-			if err := lay.Tag(ctx, img.Root, "v1"); err != nil {
-				t.Fatal(err)
-			}
-			from = lay
-		} else if upload {
-			from = matrixStore(t, src.Host)
-		} else {
-			p := fault(src.URL)
-			proxies = append(proxies, p)
-			from = matrixStore(t, p.Host)
-		}
-		target := dst.Host
-		if upload || op == "push" {
-			p := fault(dst.URL)
-			proxies = append(proxies, p)
-			target = p.Host
-		}
-		to = matrixStore(t, target, opts...)
-		check = func() error { return checkImage(ctx, matrixStore(t, dst.Host), img.Root) }
+	run := faultRun{op: op, chunked: rk.chunked, stageRange: fk == testutil.FaultIgnoreRange && op == "pull"}
+	if op == "pull" || (op == "copy" && !upload) {
+		run.srcFault = one
 	}
-	_, err := copy.New().Copy(ctx, from, "v1", to, "v1")
-	var struck []testutil.ProxiedRequest
-	for _, p := range proxies {
-		struck = append(struck, p.Struck()...)
+	if op == "push" || (op == "copy" && upload) {
+		run.dstFault = one
 	}
+	struck, err, check := run.do(t, img)
 	switch {
 	case err != nil:
 		t.Errorf("%s under %q on the first %s: %v", op, fk, rk.name, err)
@@ -253,6 +183,129 @@ func runFaultCase(t *testing.T, img *testutil.Image, op string, rk requestKind, 
 		return "FAIL (target): " + err.Error()
 	}
 	return "ok"
+}
+
+// faultRun is one pull, push or copy of the test image with faults in
+// front of the source registry, the target registry, or both.
+type faultRun struct {
+	op      string
+	chunked bool // push in PATCH chunks of 100 kB
+	// stageRange starts a pull from a layout holding half of the first
+	// layer, as an interrupted pull leaves it.
+	stageRange bool
+	// srcFault and dstFault, when set, give the fault of a proxy in front
+	// of the source or target registry; redirectTo is a second, correct
+	// proxy to the same registry.
+	srcFault, dstFault func(redirectTo string) testutil.Fault
+}
+
+// do runs it and returns the requests the faults struck, the operation's
+// error, and a check that the target holds the whole image, verified.
+func (fr faultRun) do(t *testing.T, img *testutil.Image) ([]testutil.ProxiedRequest, error, func() error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	src := testutil.NewRegistry(t)
+	if err := testutil.CopyGraph(ctx, img, img.Root, matrixStore(t, src.Host)); err != nil {
+		t.Fatal(err)
+	}
+	if err := matrixStore(t, src.Host).Tag(ctx, img.Root, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	var proxies []*testutil.FaultProxy
+	front := func(reg *testutil.Registry, fault func(string) testutil.Fault) string {
+		if fault == nil {
+			return reg.Host
+		}
+		second := testutil.NewFaultProxy(t, reg.URL)
+		p := testutil.NewFaultProxy(t, reg.URL, fault(second.URL))
+		proxies = append(proxies, p)
+		return p.Host
+	}
+	var opts []distribution.Option
+	if fr.chunked {
+		opts = append(opts, distribution.WithMaxChunkSize(100_000))
+	}
+	var (
+		from  store.Reader
+		to    store.Writer
+		check func() error
+	)
+	if fr.op == "push" {
+		lay, err := ocilayout.Create(ctx, filepath.Join(t.TempDir(), "src"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := testutil.CopyGraph(ctx, img, img.Root, lay); err != nil {
+			t.Fatal(err)
+		}
+		if err := lay.Tag(ctx, img.Root, "v1"); err != nil {
+			t.Fatal(err)
+		}
+		from = lay
+	} else {
+		from = matrixStore(t, front(src, fr.srcFault))
+	}
+	if fr.op == "pull" {
+		dir := filepath.Join(t.TempDir(), "layout")
+		lay, err := ocilayout.Create(ctx, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fr.stageRange {
+			// The first layer's GET asks for the rest with Range.
+			stagePartial(t, ctx, lay, img.Layers[0][0], img.Blobs[img.Layers[0][0].Digest])
+		}
+		to = lay
+		check = func() error {
+			l, err := ocilayout.Open(ctx, dir)
+			if err != nil {
+				return err
+			}
+			return checkImage(ctx, l, img.Root)
+		}
+	} else {
+		dst := testutil.NewRegistry(t)
+		to = matrixStore(t, front(dst, fr.dstFault), opts...)
+		check = func() error { return checkImage(ctx, matrixStore(t, dst.Host), img.Root) }
+	}
+	_, err := copy.New().Copy(ctx, from, "v1", to, "v1")
+	var struck []testutil.ProxiedRequest
+	for _, p := range proxies {
+		struck = append(struck, p.Struck()...)
+	}
+	return struck, err, check
+}
+
+// TestFaultSchedules runs pull, push and copy under seeded schedules that
+// strike about one request in ten with any fault kind, in front of both
+// registries. Several faults may then hit one blob, and an operation may
+// fail; what must never happen is an operation that reports success while
+// the target is wrong. Each seed replays the same schedule.
+func TestFaultSchedules(t *testing.T) {
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "schedules", Layers: 2, LayerBytes: 300_000})
+	for _, op := range operations {
+		for seed := uint64(1); seed <= 8; seed++ {
+			op, seed := op, seed
+			t.Run(fmt.Sprintf("%s/seed %d", op, seed), func(t *testing.T) {
+				t.Parallel()
+				sched := func(s uint64) func(string) testutil.Fault {
+					return func(redirectTo string) testutil.Fault {
+						return testutil.Schedule(s, 0.1, redirectTo, testutil.FaultKinds...)
+					}
+				}
+				fr := faultRun{op: op, chunked: seed%2 == 0, srcFault: sched(seed), dstFault: sched(seed + 1000)}
+				struck, err, check := fr.do(t, img)
+				if err != nil {
+					t.Logf("%d faults; the %s failed: %v", len(struck), op, err)
+					return
+				}
+				if err := check(); err != nil {
+					t.Fatalf("%d faults; the %s succeeded but the target is wrong: %v", len(struck), op, err)
+				}
+				t.Logf("%d faults; the %s succeeded", len(struck), op)
+			})
+		}
+	}
 }
 
 // stagePartial leaves the first half of blob desc staged in lay, as an
