@@ -15,6 +15,8 @@ import (
 
 	"github.com/opencontainers/go-digest"
 
+	"github.com/hoist-dev/hoist/errdef"
+
 	"github.com/hoist-dev/hoist/legacy/tarsum"
 )
 
@@ -306,7 +308,18 @@ func (s *V1) getLayer(w http.ResponseWriter, r *http.Request, id string) {
 			return s.cfg.blobs.OpenBlob(ctx, digest.Digest(sums.Blob), offset)
 		}
 	}
-	f := &seekableLayer{open: open, size: sums.Size}
+	// Open it before answering, so a layer that is gone is a 404, not a
+	// 200 cut short.
+	rc, err := open(0)
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errdef.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "Image's layer not found: "+err.Error())
+		return
+	}
+	if err != nil {
+		s.internalError(w, r, err)
+		return
+	}
+	f := &seekableLayer{open: open, size: sums.Size, rc: rc}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
 	http.ServeContent(w, r, "", time.Time{}, f)

@@ -78,6 +78,14 @@ func (r *Repository) openUpload(ctx context.Context, ref string, opts store.Inge
 	fi, err := r.ns.d.Stat(ctx, u.path("data"))
 	switch {
 	case isNotFound(err):
+		// No data yet, or data a driver shows only to an append-writer
+		// (an object store's unfinished multipart upload): the writer
+		// knows how much there is.
+		w, err := r.ns.d.Writer(ctx, u.path("data"), true)
+		if err != nil {
+			return nil, fmt.Errorf("upload %s: %w", ref, err)
+		}
+		u.w, u.offset = w, w.Size()
 	case err != nil:
 		return nil, fmt.Errorf("upload %s: %w", ref, err)
 	default:
