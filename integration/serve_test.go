@@ -220,6 +220,12 @@ func TestServeV1(t *testing.T) {
 	if got == "" || len(v1Tags("library/fromv2")["v1"]) != 64 {
 		t.Fatalf("v1 pull of the v2-pushed image (%s): %q", want, got)
 	}
+	// v1 search finds a repository only v2 clients have touched.
+	hoist("--protocol", "v2", "copy", "oci:../testdata/example:v1", reg+"/team/onlyv2:v1")
+	if out := peer(t, dir, "curl", "-sf", "http://"+reg+"/v1/search?q=onlyv2"); !strings.Contains(out, `"name":"team/onlyv2"`) {
+		t.Fatalf("v1 search for a v2-only repository: %s", out)
+	}
+
 	// The layer came through byte for byte: the same layer digest.
 	wantLayer := run(t, "sh", "-c", "ls ../testdata/example/blobs/sha256 | sort")
 	for _, l := range strings.Fields(wantLayer) {

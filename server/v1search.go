@@ -1,7 +1,9 @@
 package server
 
 import (
+	"context"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -54,6 +56,9 @@ func (s *V1) search(w http.ResponseWriter, r *http.Request) {
 	size = min(size, maxSearchPageSize)
 
 	names, err := s.store.listRepos(r.Context())
+	if err == nil && s.cfg.tags != nil {
+		names, err = s.withV2Names(r.Context(), names)
+	}
 	if err != nil {
 		s.internalError(w, r, err)
 		return
@@ -92,4 +97,20 @@ func queryInt(v string, def int) (int, error) {
 		return def, nil
 	}
 	return strconv.Atoi(v)
+}
+
+// withV2Names adds to names the repositories of the v2 side (WithV1Tags)
+// that a v1 name can express (one or two components), sorted, each once.
+func (s *V1) withV2Names(ctx context.Context, names []v1Name) ([]v1Name, error) {
+	more, err := s.cfg.tags.Names(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range more {
+		if n, err := parseV1Name(splitName(m)); err == nil && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	slices.SortFunc(names, func(a, b v1Name) int { return strings.Compare(a.String(), b.String()) })
+	return names, nil
 }

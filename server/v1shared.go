@@ -34,6 +34,8 @@ type V1Tags interface {
 	// SetTag makes tag of repository name point at the complete v1 image
 	// id, whose chain the implementation reads with V1.Chain.
 	SetTag(ctx context.Context, name, tag, id string) error
+	// Names lists the v2 side's repositories, for v1 search.
+	Names(ctx context.Context) ([]string, error)
 }
 
 // WithV1Blobs sets where layers of converted images (PutConverted) are

@@ -43,6 +43,11 @@ func originPath(d digest.Digest) string {
 	return path.Join("/hoist/v1/origin", string(d.Algorithm()), d.Encoded())
 }
 
+// Names lists the v2 repositories, for v1 search.
+func (b *v1Bridge) Names(ctx context.Context) ([]string, error) {
+	return b.ns.Repositories(ctx, store.Page{})
+}
+
 // OpenBlob reads a v2 blob for a v1 layer.
 func (b *v1Bridge) OpenBlob(ctx context.Context, d digest.Digest, offset int64) (io.ReadCloser, error) {
 	return b.ns.OpenBlob(ctx, d, offset)
