@@ -271,6 +271,14 @@ func TestOpenErrors(t *testing.T) {
 			{name: "c.json", data: cfg},
 			{name: "manifest.json", data: []byte(`[{"Config":"c.json","RepoTags":null,"Layers":["abc/layer.tar"]}]`)},
 		}, want: "abc/layer.tar is not in the archive"},
+		{name: "member climbing out", entries: []entry{{name: "../../x", data: []byte("x")}}, want: `member "../../x" climbs out`},
+		{name: "absolute member", entries: []entry{{name: "/etc/x", data: []byte("x")}}, want: `member "/etc/x" is absolute`},
+		{name: "symlink climbing out", entries: []entry{{name: "a/layer.tar", link: "../../../etc/passwd"}}, want: `symlink "a/layer.tar" leads to "../../../etc/passwd"`},
+		{name: "absolute symlink", entries: []entry{{name: "layer.tar", link: "/etc/passwd"}}, want: "which is absolute"},
+		{name: "manifest names a file outside", entries: []entry{
+			{name: "c.json", data: cfg},
+			{name: "manifest.json", data: []byte(`[{"Config":"c.json","RepoTags":null,"Layers":["../../etc/passwd"]}]`)},
+		}, want: `"../../etc/passwd", which climbs out`},
 		{name: "layer count", entries: []entry{
 			{name: "c.json", data: cfg},
 			{name: "manifest.json", data: []byte(`[{"Config":"c.json","RepoTags":null,"Layers":[]}]`)},

@@ -76,6 +76,11 @@ func readSection(r *Reader, m member, limit int64) ([]byte, error) {
 // loadImage reads one manifest.json entry: its config, its layer files,
 // and the manifest that presents them.
 func (r *Reader) loadImage(ctx context.Context, it manifestItem, embeddedList []embedded) (*image, error) {
+	for _, name := range append([]string{it.Config}, it.Layers...) {
+		if why := outside(name); why != "" {
+			return nil, fmt.Errorf("it names the file %q, which %s; refusing an archive that names files outside itself", name, why)
+		}
+	}
 	cfgName := cleanName(it.Config)
 	cfgMember, ok := r.files[cfgName]
 	if !ok {

@@ -35,6 +35,9 @@ func indexTar(ctx context.Context, f *os.File) (map[string]member, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s is not a readable tar archive: %w", f.Name(), err)
 		}
+		if why := outside(h.Name); why != "" {
+			return nil, fmt.Errorf("%s: member %q %s; refusing an archive that names files outside itself", f.Name(), h.Name, why)
+		}
 		name := cleanName(h.Name)
 		switch h.Typeflag {
 		case tar.TypeReg: // the reader reports old '\x00' entries as TypeReg too
@@ -55,8 +58,14 @@ func indexTar(ctx context.Context, f *os.File) (map[string]member, error) {
 			if !path.IsAbs(target) {
 				target = path.Join(path.Dir(name), target)
 			}
+			if why := outside(target); why != "" {
+				return nil, fmt.Errorf("%s: symlink %q leads to %q, which %s; refusing an archive that links outside itself", f.Name(), h.Name, h.Linkname, why)
+			}
 			links[name] = cleanName(target)
 		case tar.TypeLink:
+			if why := outside(h.Linkname); why != "" {
+				return nil, fmt.Errorf("%s: hard link %q leads to %q, which %s; refusing an archive that links outside itself", f.Name(), h.Name, h.Linkname, why)
+			}
 			links[name] = cleanName(h.Linkname)
 		}
 	}
@@ -74,6 +83,21 @@ func indexTar(ctx context.Context, f *os.File) (map[string]member, error) {
 		}
 	}
 	return files, nil
+}
+
+// outside says why name, a member name or link target relative to the top
+// of the archive, would lead out of it: "is absolute" or "climbs out with
+// \"..\"". It returns "" for a name that stays inside ("./a", "a/../b").
+// docker load refuses the same names; hoist never uses them as paths, but
+// an archive that holds them was not written by docker save.
+func outside(name string) string {
+	switch clean := path.Clean(name); {
+	case path.IsAbs(name):
+		return "is absolute"
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		return `climbs out with ".."`
+	}
+	return ""
 }
 
 // isSparse reports a PAX sparse file, whose stored bytes are not its
