@@ -36,13 +36,15 @@ func (r *Reader) embeddedManifests() []embedded {
 		return nil
 	}
 	var out []embedded
+	seen := map[digest.Digest]bool{} // each manifest is read once, however often it is listed
 	var walk func(ds []ocispec.Descriptor, depth int)
 	walk = func(ds []ocispec.Descriptor, depth int) {
 		for _, d := range ds {
 			k := content.KindOf(d.MediaType)
-			if (k != content.KindImage && k != content.KindIndex) || d.Digest.Validate() != nil {
+			if (k != content.KindImage && k != content.KindIndex) || d.Digest.Validate() != nil || seen[d.Digest] {
 				continue
 			}
+			seen[d.Digest] = true
 			mem, ok := r.files[blobName(d.Digest)]
 			if !ok {
 				continue
@@ -86,18 +88,11 @@ func (r *Reader) loadImage(ctx context.Context, it manifestItem, embeddedList []
 	if !ok {
 		return nil, fmt.Errorf("its config %s is not in the archive", it.Config)
 	}
-	cfgRaw, err := readSection(r, cfgMember, maxConfig)
+	cfg, err := r.config(cfgMember)
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", it.Config, err)
 	}
-	var cfg struct {
-		RootFS struct {
-			DiffIDs []digest.Digest `json:"diff_ids"`
-		} `json:"rootfs"`
-	}
-	if err := json.Unmarshal(cfgRaw, &cfg); err != nil {
-		return nil, fmt.Errorf("config %s is not an image config: %v", it.Config, err)
-	}
+	cfgRaw := cfg.raw
 	if len(cfg.RootFS.DiffIDs) != len(it.Layers) {
 		return nil, fmt.Errorf("its config lists %d layers (rootfs.diff_ids) but the entry %d", len(cfg.RootFS.DiffIDs), len(it.Layers))
 	}
@@ -173,12 +168,44 @@ func (r *Reader) matches(e embedded, cfg ocispec.Descriptor, cfgMember member, l
 	return true
 }
 
-// hash computes the sha256 digest of a member.
+// imageConfig is what Open needs of a config file, and its bytes.
+type imageConfig struct {
+	raw    []byte
+	RootFS struct {
+		DiffIDs []digest.Digest `json:"diff_ids"`
+	} `json:"rootfs"`
+}
+
+// config reads and parses the config file m, once however many
+// manifest.json entries share it.
+func (r *Reader) config(m member) (*imageConfig, error) {
+	if c, ok := r.configs[m]; ok {
+		return c, nil
+	}
+	raw, err := readSection(r, m, maxConfig)
+	if err != nil {
+		return nil, err
+	}
+	c := &imageConfig{raw: raw}
+	if err := json.Unmarshal(raw, c); err != nil {
+		return nil, fmt.Errorf("not an image config: %v", err)
+	}
+	r.configs[m] = c
+	return c, nil
+}
+
+// hash computes the sha256 digest of a member, once however many
+// manifest.json entries name it: a hostile manifest.json can name one
+// large layer a hundred thousand times.
 func (r *Reader) hash(ctx context.Context, m member) (digest.Digest, error) {
+	if d, ok := r.hashes[m]; ok {
+		return d, nil
+	}
 	dg := digest.Canonical.Digester()
 	_, err := io.Copy(dg.Hash(), blobio.ContextReader(ctx, io.NewSectionReader(r.f, m.off, m.size)))
 	if err != nil {
 		return "", err
 	}
+	r.hashes[m] = dg.Digest()
 	return dg.Digest(), nil
 }

@@ -33,6 +33,10 @@ type Reader struct {
 	images []*image
 	// blobs are the configs and layers of every image, by digest.
 	blobs map[digest.Digest]member
+	// configs and hashes are what Open learnt of each config and
+	// compressed layer, so that it reads each once.
+	configs map[member]*imageConfig
+	hashes  map[member]digest.Digest
 }
 
 // Image is one image of an archive.
@@ -66,7 +70,8 @@ func Open(ctx context.Context, path string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open docker archive: %w", err)
 	}
-	r := &Reader{path: path, f: f, blobs: map[digest.Digest]member{}}
+	r := &Reader{path: path, f: f, blobs: map[digest.Digest]member{},
+		configs: map[member]*imageConfig{}, hashes: map[member]digest.Digest{}}
 	if err := r.load(ctx); err != nil {
 		f.Close()
 		return nil, err
