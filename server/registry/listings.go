@@ -14,8 +14,8 @@ import (
 	"github.com/hoist-dev/hoist/store"
 )
 
-// maxPage caps n in a listing, so one request cannot make the server
-// build an unbounded answer.
+// maxPage caps a listing's page, asked for (n) or not, so one request
+// cannot make the server build an unbounded answer.
 const maxPage = 10000
 
 // page reads n and last; ok is false once it has answered 400.
@@ -29,11 +29,15 @@ func page(w http.ResponseWriter, r *http.Request) (p store.Page, explicit bool, 
 			return p, false, false
 		}
 		p.N, explicit = min(n, maxPage), true
+	} else {
+		// Without n, still at most maxPage names, with a Link to the rest,
+		// as the spec allows: one request never builds an unbounded answer.
+		p.N = maxPage
 	}
 	return p, explicit, true
 }
 
-// list answers a listing: the page p of all (asked for with one more than
+// writeListing answers a listing: the page p of all (asked for with one more than
 // shown, to know whether a Link is due), as {key: items} plus extra.
 func writeListing(w http.ResponseWriter, r *http.Request, p store.Page, explicit bool, items []string, key string, extra map[string]any) {
 	if explicit && p.N == 0 {
