@@ -81,7 +81,6 @@ func TestGCFence(t *testing.T) {
 	}
 }
 
-
 // childrenOf lists the blobs a manifest refers to.
 func childrenOf(m *content.Manifest) []ocispec.Descriptor {
 	var out []ocispec.Descriptor
