@@ -14,6 +14,9 @@ var hintFlags = map[string]string{
 	"hosts.Config.Insecure":                                 "--insecure-registry",
 	"hosts.Config.Insecure (and auth.WithPlainHTTPAllowed)": "--insecure-registry",
 	"distribution.WithMaxManifestSize":                      "",
+	"distribution.WithMaxChunkSize":                         "--chunk-size BYTES",
+	"auth.WithConfigDir":                                    "--config DIR",
+	"auth.ReadPassword":                                     "--password-stdin",
 }
 
 // flagHints rewrites, in msg (err's message), each library option hint
