@@ -93,7 +93,13 @@ func (r *Repository) pushTo(ctx context.Context, u *Upload, desc ocispec.Descrip
 		}
 	}
 	u.cancelQuietly(ctx)
-	return fmt.Errorf("push blob %s@%s: %w", r.name, desc.Digest, err)
+	err = fmt.Errorf("push blob %s@%s: %w", r.name, desc.Digest, err)
+	if errors.Is(err, errcode.ErrTooLarge) {
+		// The learned chunk size did not get under the cap in time (a
+		// source that cannot be rewound has one try per size).
+		err = &transport.OptionHint{Err: err, Action: "send smaller chunks", Option: "distribution.WithMaxChunkSize"}
+	}
+	return err
 }
 
 // send moves the bytes of src into u and commits.

@@ -130,8 +130,9 @@ func TestTooLargeSwitchesToChunks(t *testing.T) {
 
 	// A cap no chunk can get under fails with the registry's 413.
 	r4, _, _ := proxied(t, "tiny", []testutil.Fault{capBodies(1000)})
-	if err := r4.PushBlob(context.Background(), desc2, bytes.NewReader(blob2)); !errors.Is(err, errcode.ErrTooLarge) {
-		t.Fatalf("push through a 1000-byte cap: %v, want ErrTooLarge", err)
+	err := r4.PushBlob(context.Background(), desc2, bytes.NewReader(blob2))
+	if !errors.Is(err, errcode.ErrTooLarge) || !strings.Contains(err.Error(), "WithMaxChunkSize") {
+		t.Fatalf("push through a 1000-byte cap: %v, want ErrTooLarge naming WithMaxChunkSize", err)
 	}
 }
 

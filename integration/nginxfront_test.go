@@ -206,7 +206,7 @@ func TestNginxBlobRedirects(t *testing.T) {
 // to chunks under the cap, and --chunk-size stays under it from the start.
 func TestNginxBodyCap(t *testing.T) {
 	upstream := testutil.DockerRegistry(t)
-	port := testutil.FreePort(t)
+	port, small := testutil.FreePort(t), testutil.FreePort(t)
 	logs := startNginx(t, port, fmt.Sprintf(`
   server {
     listen 127.0.0.1:%d;
@@ -214,7 +214,14 @@ func TestNginxBodyCap(t *testing.T) {
     location / {
       %s
     }
-  }`, port, proxyTo(upstream)))
+  }
+  server {
+    listen 127.0.0.1:%d;
+    client_max_body_size 256k;
+    location / {
+      %s
+    }
+  }`, port, proxyTo(upstream), small, proxyTo(upstream)))
 	host := "127.0.0.1:" + strconv.Itoa(port)
 	dir := t.TempDir()
 	refused := func() int {
@@ -247,5 +254,16 @@ func TestNginxBodyCap(t *testing.T) {
 	}
 	if n := refused() - before; n != 0 {
 		t.Fatalf("with --chunk-size under the cap nginx still refused %d bodies", n)
+	}
+
+	// A cap well under the first guess, from a source hoist cannot
+	// rewind: the error names the flag that gets under it.
+	smallHost := "127.0.0.1:" + strconv.Itoa(small)
+	_, stderr, code = runHoist(t, nil, "push", "oci:"+filepath.Join(dir, "explicit")+":v1", smallHost+"/capped/small:v1")
+	if code != 1 || !strings.Contains(stderr, "413") || !strings.Contains(stderr, "--chunk-size BYTES") {
+		t.Fatalf("push through a 256 KiB cap: exit %d: %s", code, stderr)
+	}
+	if out, stderr, code := runHoist(t, nil, "push", "--chunk-size", "200000", "oci:"+filepath.Join(dir, "explicit")+":v1", smallHost+"/capped/small:v1"); code != 0 {
+		t.Fatalf("push through a 256 KiB cap with --chunk-size 200000: exit %d: %s%s", code, out, stderr)
 	}
 }
