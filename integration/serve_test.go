@@ -175,7 +175,7 @@ func TestServeWithPeers(t *testing.T) {
 // image pushed over v1 pulls over v2 and back over v1 with the same image
 // IDs; an image pushed over v2 pulls over v1.
 func TestServeV1(t *testing.T) {
-	reg, _ := startServe(t, "--v1")
+	reg, root := startServe(t, "--v1")
 	dir := t.TempDir()
 	env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
 	hoist := func(args ...string) string {
@@ -212,6 +212,10 @@ func TestServeV1(t *testing.T) {
 	}
 	if id := v1Tags("library/fromv1")["v1"]; id != pushedID {
 		t.Fatalf("after pulls the v1 tag names %s, pushed as %s", id, pushedID)
+	}
+	// The gzip layer is stored once, as the v2 blob, not also as a v1 file.
+	if _, err := os.Stat(filepath.Join(root, "hoist", "v1", "images", pushedID, "layer")); err == nil {
+		t.Error("the v1-pushed layer is stored twice: as a v1 file and as a v2 blob")
 	}
 
 	// v2 push, v1 pull.

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -175,8 +176,9 @@ func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
 	ts := tarsum.NewWriter()
 	defer ts.Close()
 	payload := tarsum.NewPayload(imageJSON)
+	raw := sha256.New()
 	body := &errReader{r: r.Body}
-	size, err := io.Copy(io.MultiWriter(f, ts, payload), body)
+	size, err := io.Copy(io.MultiWriter(f, ts, payload, raw), body)
 	if body.err != nil {
 		s.cfg.logger.Info("v1 server: layer upload broke off", "image", id, "after", size, "err", body.err)
 		writeError(w, http.StatusBadRequest, "Reading the layer failed: "+body.err.Error())
@@ -193,7 +195,7 @@ func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
 		s.internalError(w, r, fmt.Errorf("storing layer of %s: %w", id, err))
 		return
 	}
-	sums := imageSums{Payload: payload.Sum(), Size: size}
+	sums := imageSums{Payload: payload.Sum(), Size: size, Digest: digest.NewDigest(digest.SHA256, raw).String()}
 	if err := ts.Close(); err != nil {
 		// Not a tar: only the payload checksum can match.
 		sums.TarSumError = err.Error()
@@ -311,6 +313,16 @@ func (s *V1) getLayer(w http.ResponseWriter, r *http.Request, id string) {
 	// Open it before answering, so a layer that is gone is a 404, not a
 	// 200 cut short.
 	rc, err := open(0)
+	if errors.Is(err, fs.ErrNotExist) && sums.Blob == "" {
+		// The layer may have just become a v2 blob (LayerIsBlob): look again.
+		if again, aerr := s.store.imageChecksums(ctx, id); aerr == nil && again.Blob != "" && s.cfg.blobs != nil {
+			sums = again
+			open = func(offset int64) (io.ReadCloser, error) {
+				return s.cfg.blobs.OpenBlob(ctx, digest.Digest(sums.Blob), offset)
+			}
+			rc, err = open(0)
+		}
+	}
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errdef.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "Image's layer not found: "+err.Error())
 		return

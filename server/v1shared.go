@@ -149,3 +149,30 @@ func (s *V1) PutConverted(ctx context.Context, name string, chain []V1Converted)
 
 // splitName splits a repository name for parseV1Name.
 func splitName(name string) []string { return strings.Split(name, "/") }
+
+// LayerIsBlob lets the v2 blob b stand for image id's own layer file, when
+// b is that layer byte for byte (its digest is the sha256 the upload
+// computed), and removes the file: a v1 push converted to OCI then keeps
+// its layers once. It does nothing for an image whose layer is another
+// blob, or already one.
+func (s *V1) LayerIsBlob(ctx context.Context, id string, b digest.Digest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sums, err := s.store.imageChecksums(ctx, id)
+	if err != nil {
+		return err
+	}
+	if sums.Blob != "" || sums.Digest == "" || sums.Digest != b.String() || s.cfg.blobs == nil {
+		return nil
+	}
+	rc, err := s.cfg.blobs.OpenBlob(ctx, b, 0)
+	if err != nil {
+		return nil // not (yet) a blob: keep the file
+	}
+	rc.Close()
+	sums.Blob = b.String()
+	if err := s.store.writeJSON(ctx, imagePath(id, "checksums"), sums); err != nil {
+		return err
+	}
+	return s.store.remove(ctx, imagePath(id, "layer"))
+}

@@ -58,6 +58,9 @@ type imageSums struct {
 	Payload     string `json:"payload,omitempty"`
 	Size        int64  `json:"size"`
 	Blob        string `json:"blob,omitempty"`
+	// Digest is the sha256 of the layer as uploaded: when a v2 blob with
+	// that digest exists, the layer file can give way to it (LayerIsBlob).
+	Digest string `json:"digest,omitempty"`
 }
 
 // repoImage is one entry of a repository's image list.

@@ -177,6 +177,21 @@ func (b *v1Bridge) SetTag(ctx context.Context, name, tag, id string) error {
 	if err := repo.PushTagged(ctx, img.ManifestDescriptor, bytes.NewReader(img.Manifest), tag); err != nil {
 		return fmt.Errorf("v1 push of %s:%s: storing the OCI image: %w", name, tag, err)
 	}
+	// Layers ToOCI stored byte for byte are kept once: as the v2 blob.
+	empty := map[string]bool{}
+	for _, e := range img.EmptyV1Images {
+		empty[e] = true
+	}
+	j := 0
+	for _, v1id := range chain.IDs() {
+		if empty[v1id] || j >= len(img.Layers) {
+			continue
+		}
+		if err := b.v1.LayerIsBlob(ctx, v1id, img.Layers[j].Digest); err != nil {
+			return err
+		}
+		j++
+	}
 	return b.ns.Driver().PutContent(ctx, originPath(img.ManifestDescriptor.Digest), []byte(id))
 }
 
