@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	driver "github.com/distribution/distribution/v3/registry/storage/driver"
@@ -39,6 +40,16 @@ func New(opts ...Option) (*Server, error) {
 	}
 	d := cfg.driver
 	if d == nil {
+		// Fail now, naming the directory, rather than at the first push.
+		if err := os.MkdirAll(cfg.root, 0o755); err != nil {
+			return nil, fmt.Errorf("serve: the registry root: %w", err)
+		}
+		probe, err := os.CreateTemp(cfg.root, ".hoist-write-check-*")
+		if err != nil {
+			return nil, fmt.Errorf("serve: the registry root %s is not writable: %w", cfg.root, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
 		d = FilesystemDriver(cfg.root)
 	}
 	ns, err := storage.New(d, storage.WithAllowMissing(cfg.allowMissing), storage.WithMaxManifestSize(cfg.maxManifestSize))
