@@ -55,6 +55,10 @@ is checked, a manifest only when its blobs are in the repository (unless
 --allow-missing), a tag write replaces the old one whole. Upload state
 lives in --root, so a restarted server continues an upload where it stood.
 
+--v1 also serves the legacy Docker Registry v1 API (index and registry)
+from the same store: an image pushed over either protocol pulls over both,
+and one pushed over v1 comes back over v1 with its own image IDs.
+
 Access:
   --tls-cert/--tls-key        serve HTTPS
   --client-ca FILE            require a client certificate signed by FILE's CAs
@@ -72,6 +76,7 @@ whether storage answers; GET /metrics gives Prometheus metrics.
   hoist serve --addr 127.0.0.1:0 --root /tmp/reg --access-log /tmp/reg.log
   hoist serve --tls-cert srv.crt --tls-key srv.key --client-cert optional --client-cn 'allowed'
   hoist serve --tls-cert srv.crt --tls-key srv.key --client-ca ca.crt --htpasswd ./htpasswd
+  hoist serve --v1 --root ./registry
   hoist serve gc --root ./registry --grace 1h`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
