@@ -8,19 +8,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/errdef"
+	"github.com/hoist-dev/hoist/internal/blobio"
 	"github.com/hoist-dev/hoist/store"
 )
-
-// copyBuffers hold the buffers request bodies stream through into
-// storage: larger than io.Copy's 32 KiB, so a blob costs fewer writes and
-// hash calls, and pooled, so memory stays bounded by the uploads in flight.
-var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // uploadID is the shape of the upload IDs the storage hands out.
 var uploadID = regexp.MustCompile(`^[0-9a-f]{32}$`)
@@ -163,9 +158,7 @@ func (h *Handler) appendBody(c call, in store.Ingest) bool {
 		WriteError(c.w, http.StatusBadRequest, CodeBlobUploadInvalid, fmt.Sprintf("Content-Length %d and Content-Range length %d differ", cl, want))
 		return false
 	}
-	buf := copyBuffers.Get().(*[]byte)
-	n, err := io.CopyBuffer(in, struct{ io.Reader }{body}, *buf)
-	copyBuffers.Put(buf)
+	n, err := blobio.Copy(in, body)
 	if err != nil {
 		h.fail(c.w, c.r, fmt.Errorf("upload %s: after %d bytes: %w", in.Ref(), n, err), CodeBlobUploadUnknown)
 		return false
