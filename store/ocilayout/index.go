@@ -85,7 +85,7 @@ func newEntry(desc ocispec.Descriptor, tag string) (*entry, error) {
 // readIndex reads and parses index.json.
 func (l *Layout) readIndex() (*index, error) {
 	path := filepath.Join(l.dir, indexFile)
-	f, err := os.Open(path)
+	f, err := l.openInside(indexFile)
 	if err != nil {
 		return nil, fmt.Errorf("read OCI layout index: %w", err)
 	}

@@ -177,6 +177,11 @@ func (l *Layout) blobPath(d digest.Digest) string {
 	return filepath.Join(l.dir, blobsDir, d.Algorithm().String(), d.Encoded())
 }
 
+// blobRel is blobPath relative to the layout's directory, slash-separated.
+func blobRel(d digest.Digest) string {
+	return blobsDir + "/" + d.Algorithm().String() + "/" + d.Encoded()
+}
+
 // tidy removes the temporary directory if it is empty; a staged partial
 // keeps it.
 func (l *Layout) tidy() { os.Remove(l.tmpDir()) }

@@ -30,7 +30,7 @@ func (l *Layout) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 	if err := validDigest(desc.Digest); err != nil {
 		return false, err
 	}
-	fi, err := os.Stat(l.blobPath(desc.Digest))
+	fi, err := l.statInside(blobRel(desc.Digest))
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}

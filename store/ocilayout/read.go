@@ -222,7 +222,7 @@ func (l *Layout) open(ctx context.Context, desc ocispec.Descriptor) (*os.File, e
 	if err := validDigest(desc.Digest); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(l.blobPath(desc.Digest))
+	f, err := l.openInside(blobRel(desc.Digest))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("OCI layout %s has no blob %s: %w", l.dir, desc.Digest, store.ErrNotFound)
 	}
