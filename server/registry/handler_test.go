@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/opencontainers/go-digest"
@@ -126,4 +127,44 @@ func TestParseRoute(t *testing.T) {
 			t.Errorf("parseRoute(%q) = %+v %v, want %+v", p, got, ok, w)
 		}
 	}
+}
+
+// With WithMaxUploads(1), a second upload request while one streams is
+// answered 429 with Retry-After; once the first ends, uploads go on.
+func TestMaxUploads(t *testing.T) {
+	srv := newServer(t, inmemory.New(), WithMaxUploads(1))
+	resp := do(t, "POST", srv.URL+"/v2/lim/blobs/uploads/", nil)
+	want(t, resp, http.StatusAccepted)
+	loc := srv.URL + resp.Header.Get("Location")
+
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest("PATCH", loc, pr)
+	first := make(chan int, 1)
+	go func() {
+		r, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- -1
+			return
+		}
+		r.Body.Close()
+		first <- r.StatusCode
+	}()
+	pw.Write([]byte("streaming"))
+	// The second request is refused while the first holds the one slot.
+	var second *http.Response
+	for range 200 {
+		second = do(t, "POST", srv.URL+"/v2/lim/blobs/uploads/?digest="+digest.FromString("x").String(), []byte("x"))
+		if second.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+		time.Sleep(10 * time.Millisecond) // until the first request has its slot
+	}
+	if second.StatusCode != http.StatusTooManyRequests || second.Header.Get("Retry-After") == "" {
+		t.Fatalf("second upload while one streams: %d, Retry-After %q", second.StatusCode, second.Header.Get("Retry-After"))
+	}
+	pw.Close()
+	if code := <-first; code != http.StatusAccepted {
+		t.Fatalf("the first upload: %d", code)
+	}
+	want(t, do(t, "POST", srv.URL+"/v2/lim/blobs/uploads/?digest="+digest.FromString("x").String(), []byte("x")), http.StatusCreated)
 }
