@@ -177,3 +177,29 @@ func TestOptionErrors(t *testing.T) {
 		}
 	}
 }
+
+// A request body that stops moving ends after WithStallTimeout: the
+// server gives up on the connection instead of holding it forever.
+func TestStalledBodyEnds(t *testing.T) {
+	s, err := New(WithDriver(inmemory.New()), WithStallTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, _ := start(t, s)
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "POST /v2/a/blobs/uploads/?digest=sha256:2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824 HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel")
+	// Send nothing more. The server must end the request on its own; the
+	// 30 s bound only keeps a broken server from hanging the test.
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	b, err := io.ReadAll(c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the stalled request was still open after 30 s (read %q)", b)
+	}
+	if strings.Contains(string(b), "201 Created") {
+		t.Fatalf("a stalled, incomplete upload was accepted: %q", b)
+	}
+}
