@@ -18,6 +18,7 @@
 //	repositories/NAME/_uploads/ID/hash/ALG-OFFSET  the resumable hash state at OFFSET
 //	repositories/NAME/_uploads/ID/started     when the upload began (for GC)
 //	tmp/RANDOM                                small files being written, then moved into place
+//	trash/ALG-HEX                             a blob GC has moved aside while it decides
 //
 // Repository path components never start with '_' (the repository
 // grammar), so the underscore directories cannot collide with a nested

@@ -50,6 +50,11 @@ func (ns *Namespace) GC(ctx context.Context, cfg GCConfig) (GCReport, error) {
 	}
 	var rep GCReport
 	cutoff := ns.cfg.now().Add(-cfg.Grace)
+	if !cfg.DryRun {
+		if err := ns.restoreAside(ctx); err != nil {
+			return rep, err
+		}
+	}
 	var repos []string
 	if err := ns.walkRepos(ctx, rootRepos, "", true, &repos); err != nil {
 		return rep, err
@@ -209,7 +214,7 @@ func (ns *Namespace) sweepBlob(ctx context.Context, d digest.Digest, cutoff time
 	if dry {
 		return true, fi.Size(), nil
 	}
-	aside := path.Join(rootDir, "trash", string(d.Algorithm())+"-"+d.Encoded())
+	aside := path.Join(rootTrash, string(d.Algorithm())+"-"+d.Encoded())
 	if err := ns.d.Move(ctx, blobData(d), aside); err != nil {
 		if isNotFound(err) {
 			return false, 0, nil
@@ -230,6 +235,36 @@ func (ns *Namespace) sweepBlob(ctx context.Context, d digest.Digest, cutoff time
 		_ = ns.deleteIfExists(ctx, blobUsed(d))
 	}
 	return true, fi.Size(), nil
+}
+
+// rootTrash is where GC moves a blob aside while it decides.
+const rootTrash = rootDir + "/trash"
+
+// restoreAside puts back blobs an earlier GC moved aside and did not get
+// to decide on (it was killed in between): this run decides again.
+func (ns *Namespace) restoreAside(ctx context.Context) error {
+	kids, err := ns.d.List(ctx, rootTrash)
+	if isNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("gc: listing %s: %w", rootTrash, err)
+	}
+	for _, k := range kids {
+		alg, hex, ok := strings.Cut(path.Base(k), "-")
+		d := digest.NewDigestFromEncoded(digest.Algorithm(alg), hex)
+		if !ok || d.Validate() != nil {
+			continue
+		}
+		if _, err := ns.d.Stat(ctx, blobData(d)); err == nil {
+			_ = ns.deleteIfExists(ctx, k) // uploaded again since
+			continue
+		}
+		if err := ns.move(ctx, k, blobData(d)); err != nil {
+			return fmt.Errorf("gc: putting back blob %s from %s: %w", d, k, err)
+		}
+	}
+	return nil
 }
 
 // sweepRepo removes repository name's links to removed blobs, referrer

@@ -89,3 +89,27 @@ func childrenOf(m *content.Manifest) []ocispec.Descriptor {
 	}
 	return out
 }
+
+// A blob an earlier GC left aside (killed between its two steps) is put
+// back by the next GC, which then decides on it again.
+func TestGCRestoresWhatAKilledGCLeftAside(t *testing.T) {
+	ctx := context.Background()
+	ns := newNS(t)
+	r := repo(t, ns, "aside")
+	desc, raw := image(t, r, "kept", nil)
+	if err := r.PushTagged(ctx, desc, bytes.NewReader(raw), "v1"); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := decodeManifest(desc.MediaType, raw)
+	layer := m.Image.Layers[0].Digest
+	aside := rootTrash + "/" + string(layer.Algorithm()) + "-" + layer.Encoded()
+	if err := ns.d.Move(ctx, blobData(layer), aside); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.GC(ctx, GCConfig{}); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := r.Exists(ctx, m.Image.Layers[0]); !ok || err != nil {
+		t.Fatalf("the referenced layer a killed GC left aside is gone: %v", err)
+	}
+}
