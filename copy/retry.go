@@ -24,6 +24,10 @@ func worthAnotherTry(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
+	var we *transport.WaitBudgetError
+	if errors.As(err, &we) {
+		return false // the operation's wait budget is spent already
+	}
 	var ee *errcode.Error
 	if errors.As(err, &ee) && ee.HasCode(errcode.CodeBlobUploadUnknown) {
 		return true // the session was lost, not the blob: a new one may do
@@ -36,6 +40,9 @@ func worthAnotherTry(ctx context.Context, err error) bool {
 	if errors.As(err, &ee) && ee.RetryAfter > 0 {
 		if ee.RetryAfter > maxRetryWait {
 			return false
+		}
+		if b := transport.BudgetFrom(ctx); b != nil {
+			return b.Sleep(ctx, nil, ee.RetryAfter, ee.URL, err) == nil
 		}
 		if transport.Sleep(ctx, ee.RetryAfter) != nil {
 			return false

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoist-dev/hoist/errcode"
 	"github.com/hoist-dev/hoist/hosts"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -66,23 +67,46 @@ func TestRetry(t *testing.T) {
 		wantStatus int
 		wantCalls  int32
 		wantWaits  []time.Duration // nil: don't check exact values
+		wantErr    string          // the request fails with this text
 	}{
-		{"429 with Retry-After seconds", "3", []int{429}, "GET", 200, 2, []time.Duration{3 * time.Second}},
-		{"503 with Retry-After date", start.Add(7 * time.Second).Format(http.TimeFormat), []int{503}, "GET", 200, 2, []time.Duration{7 * time.Second}},
-		{"500 then 200", "", []int{500}, "GET", 200, 2, nil},
-		{"502, 504, 408 then 200", "", []int{502, 504, 408}, "HEAD", 200, 4, nil},
-		{"Retry-After beyond the cap is not waited out", "3600", []int{429}, "GET", 429, 1, []time.Duration{}},
-		{"gives up after the attempts", "1", []int{503, 503, 503, 503, 503, 503}, "GET", 503, 5, nil},
-		{"POST is not retried", "", []int{503}, "POST", 503, 1, []time.Duration{}},
-		{"404 is not retried", "", []int{404}, "GET", 404, 1, []time.Duration{}},
+		{"429 with Retry-After seconds", "3", []int{429}, "GET", 200, 2, []time.Duration{3 * time.Second}, ""},
+		{"503 with Retry-After date", start.Add(7 * time.Second).Format(http.TimeFormat), []int{503}, "GET", 200, 2, []time.Duration{7 * time.Second}, ""},
+		{"500 then 200", "", []int{500}, "GET", 200, 2, nil, ""},
+		{"502, 504, 408 then 200", "", []int{502, 504, 408}, "HEAD", 200, 4, nil, ""},
+		{"Retry-After beyond the cap is not waited out", "3600", []int{429}, "GET", 0, 1, []time.Duration{},
+			"asks for a wait of 1h0m0s, more than the 1m0s hoist waits: "},
+		{"Retry-After on every answer is waited out up to the budget", "20", []int{429, 429, 429, 429, 429}, "GET", 0, 4,
+			[]time.Duration{20 * time.Second, 20 * time.Second, 20 * time.Second}, "after 1m0s of waiting, the most hoist waits is 1m0s: "},
+		{"gives up after the attempts", "1", []int{503, 503, 503, 503, 503, 503}, "GET", 503, 5, nil, ""},
+		{"POST is not retried", "", []int{503}, "POST", 503, 1, []time.Duration{}, ""},
+		{"404 is not retried", "", []int{404}, "GET", 404, 1, []time.Duration{}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, calls := scripted(t, tc.retryAfter, tc.statuses...)
 			clock := &fakeClock{now: start}
-			tr := New(WithClock(clock))
+			var notices []string
+			tr := New(WithClock(clock), WithWaitNotice(func(w Wait) { notices = append(notices, w.String()) }))
 			req, _ := http.NewRequest(tc.method, srv.URL, nil)
 			resp, err := tr.RoundTrip(req)
+			if tc.wantErr != "" {
+				var we *WaitBudgetError
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.As(err, &we) || !errors.Is(err, errcode.ErrRateLimited) {
+					t.Fatalf("err = %v, want a *WaitBudgetError matching ErrRateLimited saying %q", err, tc.wantErr)
+				}
+				if calls.Load() != tc.wantCalls || !equalDurations(clock.waits, tc.wantWaits) {
+					t.Fatalf("%d calls, waits %v; want %d, %v", calls.Load(), clock.waits, tc.wantCalls, tc.wantWaits)
+				}
+				for _, n := range notices {
+					if !strings.Contains(n, "registry asks to wait 20s (429 Too Many Requests)") {
+						t.Errorf("notice %q", n)
+					}
+				}
+				if len(notices) != len(tc.wantWaits) {
+					t.Errorf("notices %q, want one per wait", notices)
+				}
+				return
+			}
 			if err != nil {
 				t.Fatal(err)
 			}

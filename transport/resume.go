@@ -57,9 +57,14 @@ type ResumingBody struct {
 	body    io.ReadCloser
 	off     int64 // bytes handed to the caller so far
 	resumes int
-	pending error // a read error that came with data, acted on next time
-	failed  error // sticky: resuming is over
-	closed  bool
+	// timeouts counts the timeouts (stalls, too slow) in a row, that is
+	// with less than timeoutProgress bytes between them; at
+	// maxBodyTimeouts the body gives up whatever resumes are left.
+	timeouts   int
+	timeoutOff int64
+	pending    error // a read error that came with data, acted on next time
+	failed     error // sticky: resuming is over
+	closed     bool
 }
 
 // OpenResumingBody opens src from byte offset on (0 for all of it).
@@ -151,6 +156,14 @@ func (b *ResumingBody) Read(p []byte) (int, error) {
 	}
 }
 
+// A body that times out (stalls, or drips below the minimum throughput)
+// maxBodyTimeouts times with less than timeoutProgress bytes in between
+// gives up: a server that does that will not do better on the next try.
+const (
+	maxBodyTimeouts = 2
+	timeoutProgress = 1 << 20
+)
+
 // resume replaces the broken body, spending resumes until a new one is
 // lined up or the budget is gone. An HTTP error answer ends it at once.
 func (b *ResumingBody) resume(cause error) error {
@@ -158,6 +171,17 @@ func (b *ResumingBody) resume(cause error) error {
 	b.body = http.NoBody
 	if b.src.MaxResumes <= 0 || b.ctxErr() != nil {
 		return fmt.Errorf("%s: broken at byte %d: %w", b.src.Name, b.off, cause)
+	}
+	if isTimeout(cause) {
+		if b.timeouts > 0 && b.off-b.timeoutOff < timeoutProgress {
+			b.timeouts++
+		} else {
+			b.timeouts = 1
+		}
+		b.timeoutOff = b.off
+		if b.timeouts >= maxBodyTimeouts {
+			return fmt.Errorf("%s: gave up at byte %d after %d timeouts in a row: %w", b.src.Name, b.off, b.timeouts, cause)
+		}
 	}
 	for {
 		if b.resumes >= b.src.MaxResumes {
@@ -169,7 +193,8 @@ func (b *ResumingBody) resume(cause error) error {
 			return nil
 		}
 		var ee *errcode.Error
-		if errors.As(err, &ee) || b.ctxErr() != nil {
+		if errors.As(err, &ee) || b.ctxErr() != nil || isTimeout(err) {
+			// The retrier below already tried a timed-out opening again.
 			return fmt.Errorf("%s: resuming at byte %d after %v: %w", b.src.Name, b.off, cause, err)
 		}
 		cause = err

@@ -106,7 +106,7 @@ func (t *Transport) build(host string) (http.RoundTripper, []*http.Transport, er
 			Proxy:               o.proxy,
 			DialContext:         d.DialContext,
 			TLSClientConfig:     tc,
-			TLSHandshakeTimeout: o.dialTimeout,
+			TLSHandshakeTimeout: o.tlsTimeout,
 			ForceAttemptHTTP2:   true,
 			MaxIdleConns:        100,
 			MaxIdleConnsPerHost: 32,
@@ -140,8 +140,8 @@ func (t *Transport) build(host string) (http.RoundTripper, []*http.Transport, er
 	}
 	var rt http.RoundTripper = cf
 	rt = &schemeSelector{host: host, allowHTTP: o.hosts.PlainHTTPAllowed(host), next: rt}
-	rt = &stallGuard{host: host, timeout: o.stallTimeout, next: rt}
-	rt = &retrier{policy: o.retry, clock: o.clock, next: rt}
+	rt = &stallGuard{host: host, timeout: o.stallTimeout, headerTimeout: o.hdrTimeout, minRate: o.minRate, window: o.rateWindow, next: rt}
+	rt = &retrier{policy: o.retry, clock: o.clock, notify: o.notify, next: rt}
 	rt = &headerSetter{ua: o.userAgent, extra: o.headers, next: rt}
 	return rt, bases, nil
 }
