@@ -92,6 +92,7 @@ func (s *Session) Push(ctx context.Context, src, ref string, opts ...Option) (*C
 
 // CopyLocations is Copy for parsed locations.
 func (s *Session) CopyLocations(ctx context.Context, src, dst store.Location, opts ...Option) (*CopyResult, error) {
+	ctx = s.bounded(ctx)
 	o, err := s.call(opts)
 	if err != nil {
 		return nil, err

@@ -3,10 +3,12 @@ package hoist
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/hoist-dev/hoist/auth"
 	"github.com/hoist-dev/hoist/copy"
 	"github.com/hoist-dev/hoist/store/remote"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // Option configures a Session (NewSession) or one call of it. Session
@@ -26,6 +28,8 @@ type options struct {
 	keychain   auth.Keychain
 	protocol   remote.Protocol
 	logger     *slog.Logger
+	transport  []transport.Option
+	maxWait    time.Duration
 
 	// call
 	platforms   []string
@@ -162,4 +166,21 @@ func (e *OptionError) Unwrap() error { return e.Err }
 
 func optionErrorf(option, format string, args ...any) error {
 	return &OptionError{Option: option, Err: fmt.Errorf(format, args...)}
+}
+
+// WithTransportOptions adds options to the session's transport
+// (transport.New): timeouts, the minimum throughput, the retry policy, a
+// wait notice. Session option.
+func WithTransportOptions(opts ...transport.Option) Option {
+	return sessionOption("WithTransportOptions", func(o *options) { o.transport = append(o.transport, opts...) })
+}
+
+// WithMaxWait bounds the time one call (a copy, a pull, a push, a
+// listing) may spend waiting on registries in all: Retry-After, backoff
+// between retries and attempts that timed out, over every request of the
+// call (see transport.WaitBudget). The default is transport.DefaultMaxWait;
+// a call that would wait longer fails with the registry's last answer.
+// Session option.
+func WithMaxWait(d time.Duration) Option {
+	return sessionOption("WithMaxWait", func(o *options) { o.maxWait = d })
 }

@@ -59,6 +59,7 @@ func (s *Session) Manifest(ctx context.Context, ref string, opts ...Option) ([]b
 // sorted), following the registry's pagination to the end or to WithLimit.
 // A repository's own tag or digest, if repo has one, is ignored.
 func (s *Session) Tags(ctx context.Context, repo string, opts ...Option) ([]string, error) {
+	ctx = s.bounded(ctx)
 	o, err := s.call(opts)
 	if err != nil {
 		return nil, err
@@ -133,6 +134,7 @@ type resolved struct {
 // fetches its manifest; with a platform (WithPlatforms, at most one) and
 // an index, also the manifest of that platform.
 func (s *Session) resolve(ctx context.Context, ref string, opts []Option) (*resolved, error) {
+	ctx = s.bounded(ctx)
 	o, err := s.call(opts)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/hoist-dev/hoist/auth"
 	"github.com/hoist-dev/hoist/hosts"
@@ -29,6 +30,7 @@ type Session struct {
 	tr       *transport.Transport
 	keychain auth.Keychain
 	protocol remote.Protocol
+	maxWait  time.Duration
 	defaults []Option // call options given to NewSession
 
 	mu       sync.Mutex
@@ -61,6 +63,10 @@ func NewSession(opts ...Option) (*Session, error) {
 		hosts:    &hosts.Config{Insecure: o.insecure, CertsDirs: o.certsDirs},
 		keychain: o.keychain,
 		protocol: o.protocol,
+		maxWait:  o.maxWait,
+	}
+	if o.maxWait < 0 {
+		return nil, optionErrorf("WithMaxWait", "%s: a wait budget cannot be negative", o.maxWait)
 	}
 	for _, f := range opts {
 		var probe options
@@ -80,8 +86,22 @@ func NewSession(opts ...Option) (*Session, error) {
 	if o.logger != nil {
 		topts = append(topts, transport.WithLogger(o.logger))
 	}
-	s.tr = transport.New(topts...)
+	if o.maxWait > 0 {
+		p := transport.DefaultRetryPolicy()
+		p.MaxWait = o.maxWait
+		topts = append(topts, transport.WithRetryPolicy(p))
+	}
+	s.tr = transport.New(append(topts, o.transport...)...)
 	return s, nil
+}
+
+// bounded gives ctx the session's wait budget for one call, unless it
+// already has one.
+func (s *Session) bounded(ctx context.Context) context.Context {
+	if transport.BudgetFrom(ctx) != nil {
+		return ctx
+	}
+	return transport.WithWaitBudget(ctx, transport.NewWaitBudget(s.maxWait))
 }
 
 // Close releases the session's idle connections. The session stays usable.
