@@ -37,6 +37,7 @@ type app struct {
 	verbose      bool
 	quiet        bool
 	showVersion  bool
+	net          netFlags
 
 	session *lib.Session // built from the global flags before a verb runs
 }
@@ -141,6 +142,7 @@ or archive; a plain name such as alpine stays an image.`,
 	f.StringVar(&a.protocolFlag, "protocol", "", "registry protocol: v1 or v2 (default: detect, /v2/ first, then /v1/_ping)")
 	f.BoolVarP(&a.verbose, "verbose", "v", false, "log every HTTP request to stderr (credentials redacted)")
 	f.BoolVarP(&a.quiet, "quiet", "q", false, "print only the essential result")
+	a.net.register(f)
 
 	root.AddCommand(
 		a.pullCommand(), a.pushCommand(), a.copyCommand(),
@@ -172,7 +174,11 @@ func (a *app) setup() error {
 	if a.verbose {
 		opts = append(opts, lib.WithLogger(slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
-	s, err := lib.NewSession(opts...)
+	nopts, err := a.net.options(a.quiet, a.stderr)
+	if err != nil {
+		return err
+	}
+	s, err := lib.NewSession(append(opts, nopts...)...)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ var hintFlags = map[string]string{
 	"distribution.WithMaxChunkSize":                         "--chunk-size BYTES",
 	"auth.WithConfigDir":                                    "--config DIR",
 	"auth.ReadPassword":                                     "--password-stdin",
+	"hoist.WithMaxWait":                                     "--max-wait DURATION",
+	"transport.WithMinThroughput":                           "--speed-limit BYTES",
+	"transport.WithResponseHeaderTimeout":                   "--response-timeout DURATION",
 }
 
 // flagHints rewrites, in msg (err's message), each library option hint
