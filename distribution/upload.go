@@ -14,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // Upload is a blob upload session on the registry: a location to send
@@ -171,6 +172,9 @@ func (u *Upload) put(ctx context.Context, desc ocispec.Descriptor, body io.Reade
 	} else {
 		hdr.Set("Content-Type", "application/octet-stream")
 	}
+	// Some storage backends answer only once they have moved the blob
+	// into place: wait for that as for a stall, not a quick answer.
+	ctx = transport.WithSlowAnswer(ctx)
 	resp, err := u.repo.reg.doBody(ctx, http.MethodPut, withQuery(u.loc, "digest", desc.Digest.String()), hdr, body, n)
 	if err != nil {
 		return err
