@@ -97,10 +97,15 @@ func (p *countingProxy) forward(client net.Conn) {
 // HTTP is still forwarded to its end, uncounted.
 func (p *countingProxy) readRequests(tee io.Reader) {
 	br := bufio.NewReaderSize(tee, 64<<10)
-	for {
+	for first := true; ; first = false {
 		req, err := http.ReadRequest(br)
 		if err != nil {
 			if !errors.Is(err, io.EOF) {
+				if first {
+					// A client that tried TLS on a plain-http port (a
+					// probe) opened it with a ClientHello.
+					p.add(kindNotHTTP, 1)
+				}
 				_, _ = io.Copy(io.Discard, br)
 			}
 			return

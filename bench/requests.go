@@ -11,6 +11,7 @@ type requestKind string
 
 const (
 	kindConnection   requestKind = "connections" // TCP connections opened, not a request
+	kindNotHTTP      requestKind = "not HTTP"    // a connection that opened with something else, e.g. a TLS ClientHello
 	kindPing         requestKind = "/v2/"
 	kindToken        requestKind = "token"
 	kindTags         requestKind = "tags"
@@ -28,13 +29,15 @@ const (
 )
 
 // requestKinds is the column order of the request tables.
-var requestKinds = []requestKind{kindPing, kindToken, kindTags, kindManifestHead, kindManifestGet, kindManifestPut,
+var requestKinds = []requestKind{kindNotHTTP, kindPing, kindToken, kindTags, kindManifestHead, kindManifestGet, kindManifestPut,
 	kindBlobHead, kindBlobGet, kindBlobGetRange, kindUploadPost, kindUploadPatch, kindUploadPut, kindUploadOther, kindOther}
 
 // requestCounts counts requests (and connections) by kind.
 type requestCounts map[requestKind]int
 
-// total is the number of requests, connections not included.
+// total is the number of requests, connections not included (a
+// connection that was not HTTP counts as one request: it cost a round
+// trip).
 func (c requestCounts) total() int {
 	n := 0
 	for k, v := range c {
@@ -132,7 +135,7 @@ func renderRequests(b *strings.Builder, r caseResult) {
 			cols = append(cols, k)
 		}
 	}
-	b.WriteString("\nRequests per run, counted by the logging proxy in front of each registry (connections: TCP connections the tool opened):\n\n")
+	b.WriteString("\nRequests per run, counted by the logging proxy in front of each registry (connections: TCP connections the tool opened; not HTTP: connections that opened with something else, such as a TLS ClientHello probing a plain-http port):\n\n")
 	b.WriteString("| tool | registry | requests | connections |")
 	for _, k := range cols {
 		fmt.Fprintf(b, " %s |", k)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net/http"
@@ -171,6 +172,17 @@ func TestCountingProxyCountsWithoutChangingBytes(t *testing.T) {
 	}
 	if again := p.take(); again.total() != 0 {
 		t.Errorf("second take %v, want nothing: take starts afresh", again)
+	}
+
+	// A TLS attempt on the plain-http port (a client's probe) is a
+	// connection that is not HTTP; it costs a round trip, so it counts.
+	conn, err := tls.Dial("tcp", p.addr, &tls.Config{InsecureSkipVerify: true})
+	if err == nil {
+		conn.Close()
+		t.Fatal("TLS handshake with a plain-http registry succeeded")
+	}
+	if probe := p.take(); probe[kindNotHTTP] != 1 || probe.total() != 1 {
+		t.Errorf("after a TLS probe: %v, want one not-HTTP connection and nothing else", probe)
 	}
 }
 
