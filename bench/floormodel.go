@@ -14,12 +14,13 @@ type modelFloor struct {
 	how    string        // the formula, for the report
 }
 
-// transfer is how long bytes take over one connection, and total over
-// several when the link is shared: the larger of the per-connection bound
-// and the aggregate one.
+// transfer is how long the bytes take when largest is what one connection
+// carries and total what all of them carry: largest ÷ rate, and on an
+// uncapped link (where the machine, not the cap, sets the pace) at least
+// total ÷ the measured n-connection rate.
 func (l linkParams) transfer(largest, total int64) time.Duration {
 	t := float64(largest) / l.rate
-	if l.aggRate > 0 {
+	if !l.capped && l.aggRate > 0 {
 		t = max(t, float64(total)/l.aggRate)
 	}
 	return time.Duration(t * float64(time.Second))
@@ -49,19 +50,27 @@ func computeFloor(c caseName, l linkParams, fx fixtures) modelFloor {
 	switch c {
 	case casePull, caseCopy:
 		return modelFloor{one: 2*r + l.transfer(largest, total), ranged: 2*r + split(),
-			how: fmt.Sprintf("2R + max(largest %s ÷ rate, all %s ÷ n-connection rate); ranged: 2R + all ÷ (n × rate)", mibText(largest), mibText(total))}
+			how: fmt.Sprintf("2R + largest %s ÷ rate; ranged: 2R + all %s ÷ (n × rate)%s", mibText(largest), mibText(total), l.uncappedNote())}
 	case casePush:
-		return modelFloor{one: 3*r + l.transfer(largest, total), how: "3R + max(largest ÷ rate, all ÷ n-connection rate)"}
+		return modelFloor{one: 3*r + l.transfer(largest, total), how: "3R + largest ÷ rate" + l.uncappedNote()}
 	case caseMount:
 		return modelFloor{one: 3 * r, ranged: 3 * r, how: "3R (no bytes move)"}
 	case caseAllTags:
 		tl, tt := sizes(uniqueBlobs(fx.tags))
 		return modelFloor{one: 3*r + l.transfer(tl, tt), ranged: 3*r + l.transfer(ceilDiv(tt, int64(l.n)), tt),
-			how: fmt.Sprintf("3R + max(largest %s ÷ rate, all %s ÷ n-connection rate)", mibText(tl), mibText(tt))}
+			how: fmt.Sprintf("3R + largest %s ÷ rate; ranged: 3R + all %s ÷ (n × rate)%s", mibText(tl), mibText(tt), l.uncappedNote())}
 	case caseIndex:
 		return modelFloor{one: r, ranged: r, how: "R"}
 	}
 	return modelFloor{}
+}
+
+// uncappedNote says when the n-connection rate bounds the transfer too.
+func (l linkParams) uncappedNote() string {
+	if l.capped {
+		return ""
+	}
+	return "; uncapped link: each at least all ÷ n-connection rate"
 }
 
 func sizes(blobs []blobRef) (largest, total int64) {

@@ -16,7 +16,10 @@ type linkParams struct {
 	rate     float64       // bytes/s over one connection
 	aggRate  float64       // bytes/s over n connections at once
 	n        int
-	probe    int64 // bytes each rate probe read
+	probe    int64 // bytes the one-connection probe read; each of the n read 3 times that
+	// capped: the profile caps each connection, so n connections get n
+	// times the rate and aggRate (noisy on a busy machine) is not used.
+	capped bool
 }
 
 func (l linkParams) String() string {
@@ -29,10 +32,11 @@ func msText(d time.Duration) string {
 }
 
 // measureLink times small requests for the round trip, then ranged reads
-// of blob for the rate of one connection and of n at once. Each rate probe
-// is sized to take about a second (at most the whole blob).
-func measureLink(ctx context.Context, addr, repo string, blob blobRef, n int) (linkParams, error) {
-	l := linkParams{n: n}
+// of blob for the rate of one connection and of n at once. The first rate
+// probe is sized to take about a second, the n-connection one three
+// (at most the whole blob each).
+func measureLink(ctx context.Context, addr, repo string, blob blobRef, n int, capped bool) (linkParams, error) {
+	l := linkParams{n: n, capped: capped}
 	tr := &http.Transport{MaxIdleConnsPerHost: n + 1, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
@@ -75,13 +79,15 @@ func measureLink(ctx context.Context, addr, repo string, blob blobRef, n int) (l
 	}
 	l.rate = rateOf(l.probe, d)
 
+	// Three times longer, so the start of n fresh connections weighs less.
+	each := min(blob.size, 3*l.probe)
 	start := time.Now()
 	if err := parallel(n, func(int) error {
-		return get(ctx, client, url, fmt.Sprintf("bytes=0-%d", l.probe-1), l.probe)
+		return get(ctx, client, url, fmt.Sprintf("bytes=0-%d", each-1), each)
 	}); err != nil {
 		return l, err
 	}
-	l.aggRate = rateOf(int64(n)*l.probe, time.Since(start))
+	l.aggRate = rateOf(int64(n)*each, time.Since(start))
 	return l, nil
 }
 

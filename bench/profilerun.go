@@ -35,7 +35,7 @@ func (h *harness) runProfile(ctx context.Context, p profile) (profileResult, err
 			largest = b
 		}
 	}
-	if h.link, err = measureLink(ctx, h.srcEnd.addr, bigRepo, largest, h.cfg.ranges); err != nil {
+	if h.link, err = measureLink(ctx, h.srcEnd.addr, bigRepo, largest, h.cfg.ranges, p.rate > 0); err != nil {
 		return pr, fmt.Errorf("measure the %s link: %w", p.name, err)
 	}
 	pr.link = h.link
