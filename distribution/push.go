@@ -77,6 +77,24 @@ func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from st
 	return false, r.pushTo(ctx, up, desc, src)
 }
 
+// Send uploads the rest of blob desc through u and commits it: the bytes
+// from u.Offset() on, read from src (all of them for a new session). It
+// chunks, resumes and verifies as PushBlob does, and cancels u on a
+// failure. A session that already holds a prefix (one picked up with
+// ResumeUpload) cannot be hashed on the client, whose prefix is not at
+// hand: only the length of what src yields is checked, the registry's
+// check of the digest at the commit is the one that counts, and a failed
+// request is not resumed from src (it cannot be rewound to the prefix).
+func (u *Upload) Send(ctx context.Context, desc ocispec.Descriptor, src io.Reader) error {
+	if err := content.ValidateDescriptor(desc); err != nil {
+		return fmt.Errorf("push blob to %s: %w", u.repo.name, err)
+	}
+	if u.offset > desc.Size {
+		return fmt.Errorf("push blob %s@%s: the upload holds %d bytes of a %d-byte blob: %w", u.repo.name, desc.Digest, u.offset, desc.Size, errcode.ErrSizeMismatch)
+	}
+	return u.repo.pushTo(ctx, u, desc, src)
+}
+
 // pushTo sends src through u and commits it, cancelling u on failure. A
 // failure whose answer may simply have been lost (the commit went through,
 // the connection did not) is checked with a HEAD of the blob: when the
@@ -102,17 +120,18 @@ func (r *Repository) pushTo(ctx context.Context, u *Upload, desc ocispec.Descrip
 	return err
 }
 
-// send moves the bytes of src into u and commits.
+// send moves the bytes of src (desc's from u.offset on) into u and
+// commits.
 func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descriptor, src io.Reader) error {
-	hs, err := newHashedSource(src, desc)
+	hs, err := newHashedSource(src, desc, u.offset)
 	if err != nil {
 		return err
 	}
 	resumes := 0
 	chunk := r.reg.chunkSize()
-	if chunk == 0 || desc.Size <= chunk {
-		// One PUT with the whole blob.
-		err := u.put(ctx, desc, hs, desc.Size)
+	if rest := desc.Size - u.offset; chunk == 0 || rest <= chunk {
+		// One PUT with the rest of the blob, which must end the source.
+		err := u.put(ctx, desc, &lastBytes{h: hs, left: rest}, rest)
 		if hs.mismatch != nil {
 			return hs.mismatch
 		}
@@ -197,11 +216,17 @@ type hashedSource struct {
 	src      io.Reader
 	seeker   io.Seeker // nil when src cannot be rewound
 	desc     ocispec.Descriptor
-	v        *content.Verifier
+	v        io.Reader // a *content.Verifier, or for a suffix a length cap
 	mismatch error
 }
 
-func newHashedSource(src io.Reader, desc ocispec.Descriptor) (*hashedSource, error) {
+// newHashedSource reads desc's bytes from offset on out of src. From the
+// start they are verified; a suffix can only be counted (see lastBytes
+// and send's check after the last chunk).
+func newHashedSource(src io.Reader, desc ocispec.Descriptor, offset int64) (*hashedSource, error) {
+	if offset > 0 {
+		return &hashedSource{src: src, desc: desc, v: src}, nil
+	}
 	v, err := content.NewVerifier(src, desc)
 	if err != nil {
 		return nil, err
@@ -227,6 +252,39 @@ func (h *hashedSource) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// lastBytes is the body of a request that sends the last left bytes of a
+// blob and commits it: once they are read it makes sure the source ends
+// there. One byte more is a size mismatch that aborts the request, so
+// that a source longer than its descriptor commits nothing, as it does
+// when the blob goes up in chunks.
+type lastBytes struct {
+	h    *hashedSource
+	left int64
+}
+
+func (l *lastBytes) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.h.Read(p)
+	l.left -= int64(n)
+	if l.left > 0 || err != nil {
+		return n, err
+	}
+	// The request's body ends here, before net/http asks again: look now.
+	var one [1]byte
+	if k, err := l.h.Read(one[:]); k > 0 {
+		l.h.mismatch = &content.MismatchError{Want: l.h.desc, GotSize: l.h.desc.Size + 1}
+		return n, l.h.mismatch
+	} else if err != io.EOF {
+		return n, err
+	}
+	return n, io.EOF
 }
 
 // resume asks the registry where u stands and lines the source up with it:

@@ -14,6 +14,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/internal/blobio"
 	"github.com/hoist-dev/hoist/transport"
 )
 
@@ -152,6 +153,44 @@ func (u *Upload) WriteChunk(ctx context.Context, r io.Reader, n int64) error {
 			u.offset = got
 			return fmt.Errorf("upload to %s: sent bytes up to %d, the registry acknowledged %d", u.repo.name, want, got)
 		}
+	}
+	u.offset = want
+	return nil
+}
+
+// WriteStream sends what r yields, to its end, as one streamed PATCH: no
+// Content-Range and no length (chunked transfer encoding), the form
+// docker and distribution call a stream upload, for bytes whose count is
+// not known in advance. Offset then moves to what the registry says it
+// holds (its Range header), or by the bytes sent when it does not say.
+// r is not closed.
+func (u *Upload) WriteStream(ctx context.Context, r io.Reader) error {
+	cr := &blobio.Counter{R: r}
+	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
+	resp, err := u.repo.reg.do(ctx, http.MethodPatch, u.loc, hdr, cr, -1)
+	if err != nil {
+		return err
+	}
+	if err := expect(resp, http.StatusAccepted, http.StatusNoContent); err != nil {
+		return err
+	}
+	drain(resp)
+	if resp.Header.Get("Location") != "" {
+		if u.loc, err = location(resp); err != nil {
+			return err
+		}
+	}
+	want := u.offset + cr.N
+	if h := resp.Header.Get("Range"); h != "" {
+		got, err := parseRange(h)
+		if err != nil {
+			return err
+		}
+		u.offset = got
+		if got != want {
+			return fmt.Errorf("upload to %s: sent bytes up to %d, the registry acknowledged %d", u.repo.name, want, got)
+		}
+		return nil
 	}
 	u.offset = want
 	return nil

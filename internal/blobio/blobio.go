@@ -54,3 +54,15 @@ func Copy(w io.Writer, src io.Reader) (int64, error) {
 	defer buffers.Put(bp)
 	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{src}, *bp)
 }
+
+// Counter counts the bytes read through it: N after the reads so far.
+type Counter struct {
+	R io.Reader
+	N int64
+}
+
+func (c *Counter) Read(p []byte) (int, error) {
+	n, err := c.R.Read(p)
+	c.N += int64(n)
+	return n, err
+}
