@@ -6,6 +6,10 @@
 // Match with errors.Is. Errors that carry more (a registry's answer,
 // package errcode; a verification failure, content.MismatchError) match
 // these sentinels through their Is methods or by wrapping them.
+//
+// OptionHint, the error whose fix is a library option, lives here too, so
+// that every layer can name an option without importing the one that
+// defines it.
 package errdef
 
 import "errors"

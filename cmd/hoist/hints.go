@@ -20,6 +20,7 @@ var hintFlags = map[string]string{
 	"hoist.WithMaxWait":                                     "--max-wait DURATION",
 	"transport.WithMinThroughput":                           "--speed-limit BYTES",
 	"transport.WithResponseHeaderTimeout":                   "--response-timeout DURATION",
+	"copy.WithPlatforms":                                    "--platform os/arch",
 }
 
 // flagHints rewrites, in msg (err's message), each library option hint
