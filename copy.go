@@ -140,7 +140,7 @@ func (s *Session) CopyLocations(ctx context.Context, src, dst store.Location, op
 		res.Images, err = c.CopyAll(ctx, so.Reader, do.Writer)
 	} else {
 		var r *copy.Result
-		r, err = c.Copy(ctx, so.Reader, src.SourceRef(), do.Writer, dst.TargetTag())
+		r, err = c.Copy(ctx, so.Reader, "", do.Writer, dst.TargetTag())
 		res.Images = []*copy.Result{r}
 	}
 	if cerr := do.finish(err == nil); err == nil && cerr != nil {

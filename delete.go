@@ -94,7 +94,7 @@ func (s *Session) Delete(ctx context.Context, ref string, opts ...Option) (*Dele
 	if !ok {
 		return nil, fmt.Errorf("%s cannot delete manifests", l)
 	}
-	desc, err := st.Reader.Resolve(ctx, l.SourceRef())
+	desc, err := st.Reader.Resolve(ctx, "")
 	if err != nil {
 		return nil, err
 	}

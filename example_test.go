@@ -260,7 +260,7 @@ func ExampleSession_OpenReader() {
 		log.Fatal(err)
 	}
 	defer st.Close()
-	desc, err := st.Reader.Resolve(ctx, st.Location.SourceRef())
+	desc, err := st.Reader.Resolve(ctx, "")
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -16,9 +16,8 @@ func TestNewKind(t *testing.T) {
 	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "new kind", Platforms: []string{"linux/amd64", "linux/arm64"}})
 	store.Register(&store.Kind{
 		Name: "fixture", Prefix: "fixture:", Syntax: "fixture:NAME", Description: "a test fixture",
-		Parse:     func(rest string) (store.Location, error) { return store.Location{Tag: rest}, nil },
-		Format:    func(l store.Location) string { return "fixture:" + l.Tag },
-		SourceRef: func(store.Location) string { return "" }, // the fixture's one root
+		Parse:  func(rest string) (store.Location, error) { return store.Location{Tag: rest}, nil },
+		Format: func(l store.Location) string { return "fixture:" + l.Tag },
 		OpenReader: func(context.Context, store.Env, store.Location) (store.Reader, error) {
 			return img, nil
 		},

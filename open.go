@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hoist-dev/hoist/errdef"
 	"github.com/hoist-dev/hoist/store"
@@ -38,14 +39,20 @@ func (st *Store) Close() error {
 	return nil
 }
 
-// Discard abandons what was written, where the store can (an archive being
-// written is removed), and closes the store.
+// Discard abandons what was written, where the store can (store.Aborter:
+// an archive being written is removed), and closes the store.
 func (st *Store) Discard() error {
-	if d, ok := st.handle().(store.Discarder); ok {
-		return d.Discard()
+	if a, ok := st.handle().(store.Aborter); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), abortWait)
+		defer cancel()
+		return a.Abort(ctx)
 	}
 	return st.Close()
 }
+
+// abortWait bounds how long Discard waits for a store to abandon its
+// writes: it runs after a failure, often after the caller's context ended.
+const abortWait = 30 * time.Second
 
 func (st *Store) handle() any {
 	if st.Writer != nil {
@@ -128,7 +135,7 @@ func registryLocation(call, s string) (store.Location, error) {
 	if err != nil {
 		return l, err
 	}
-	if l.Kind != remote.Kind {
+	if !l.Kind.Registry {
 		return l, notRegistryError{call, l}
 	}
 	return l, nil

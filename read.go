@@ -34,7 +34,7 @@ func (s *Session) Digest(ctx context.Context, ref string, opts ...Option) (diges
 		return "", err
 	}
 	defer st.Close()
-	d, err := st.Reader.Resolve(ctx, st.Location.SourceRef())
+	d, err := st.Reader.Resolve(ctx, "")
 	if err != nil {
 		return "", err
 	}
@@ -83,7 +83,8 @@ func (s *Session) Tags(ctx context.Context, repo string, opts ...Option) ([]stri
 	return tags, nil
 }
 
-// Blob returns the blob REPOSITORY@DIGEST names, from a v2 registry. Its
+// Blob returns the blob REPOSITORY@DIGEST names, from a v2 registry, with
+// its descriptor as the registry describes it (store.Statter). Its
 // bytes are checked against the digest as they are read: a mismatch is an
 // error from Read, never io.EOF. The caller closes it.
 func (s *Session) Blob(ctx context.Context, ref string) (io.ReadCloser, ocispec.Descriptor, error) {
@@ -111,8 +112,9 @@ func (s *Session) Blob(ctx context.Context, ref string) (io.ReadCloser, ocispec.
 		st.Close()
 		return nil, ocispec.Descriptor{}, err
 	}
-	desc.MediaType = "application/octet-stream" // a blob, whatever a registry said
-	rc, err := st.Reader.Fetch(ctx, desc)
+	// No media type: a blob, whatever the registry said it is (see
+	// store.Reader.Fetch).
+	rc, err := st.Reader.Fetch(ctx, ocispec.Descriptor{Digest: desc.Digest, Size: desc.Size})
 	if err != nil {
 		st.Close()
 		return nil, ocispec.Descriptor{}, err
@@ -161,7 +163,7 @@ func (s *Session) resolve(ctx context.Context, ref string, opts []Option) (*reso
 func resolveIn(ctx context.Context, st *Store, ref string, platform []string, want []ocispec.Platform) (*resolved, error) {
 	r := &resolved{st: st}
 	var err error
-	if r.rootDesc, err = st.Reader.Resolve(ctx, st.Location.SourceRef()); err != nil {
+	if r.rootDesc, err = st.Reader.Resolve(ctx, ""); err != nil {
 		return nil, err
 	}
 	if r.root, err = FetchManifest(ctx, st.Reader, r.rootDesc); err != nil {

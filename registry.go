@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/hoist-dev/hoist/distribution"
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/probe"
-	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/remote"
 )
 
 // Catalog lists the repositories of the v2 registry host (host or
@@ -28,12 +27,11 @@ func (s *Session) Catalog(ctx context.Context, host string, opts ...Option) ([]s
 	if err := s.requireV2(ctx, host, "catalog"); err != nil {
 		return nil, err
 	}
-	api := reference.APIHost(host)
-	reg, err := distribution.NewRegistry(api, distribution.WithHTTPClient(s.RegistryClient(api)))
+	ns, err := remote.OpenRegistry(ctx, s, host)
 	if err != nil {
-		return nil, store.InvalidLocation(err)
+		return nil, err
 	}
-	repos, err := reg.Catalog(ctx, distribution.ListOptions{Limit: o.limit})
+	repos, err := ns.Repositories(ctx, store.Page{N: o.limit})
 	if err != nil {
 		return nil, err
 	}

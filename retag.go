@@ -37,7 +37,7 @@ func (s *Session) Tag(ctx context.Context, src, newTag string) (reference.Refere
 	if !ok {
 		return reference.Reference{}, fmt.Errorf("%s cannot be read and tagged at once", l)
 	}
-	desc, err := r.Resolve(ctx, l.SourceRef())
+	desc, err := r.Resolve(ctx, "")
 	if err != nil {
 		return reference.Reference{}, err
 	}

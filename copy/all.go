@@ -20,7 +20,7 @@ const tagParallelism = 8
 func (c *Copier) CopyAll(ctx context.Context, src store.Reader, dst store.Writer) ([]*Result, error) {
 	tl, ok := src.(store.TagLister)
 	if !ok {
-		return nil, fmt.Errorf("the source cannot list its tags, so --all-tags does not apply to it")
+		return nil, fmt.Errorf("the source cannot list its tags (store.TagLister), so CopyAll does not apply to it")
 	}
 	tags, err := tl.Tags(ctx, store.Page{})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -134,48 +135,86 @@ func (c *Copier) mount(ctx context.Context, srcLoc located, m store.Mounter, des
 	return false, nil
 }
 
-// stream copies the blob's bytes, resuming a partial the target kept.
+// stream copies the blob's bytes, and once more from the start when the
+// first try failed in a way a second may not.
 func (c *Copier) stream(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
-	if res, ok := dst.(store.Resumer); ok {
-		if rr, ok := src.(store.RangeReader); ok {
-			off, err := res.Partial(ctx, desc)
-			if err == nil && off > 0 && off < desc.Size {
-				err = c.resume(ctx, rr, res, desc, off, st)
-				if err == nil || ctx.Err() != nil {
-					return err
-				}
-				// The partial was bad or the source refused a range: the
-				// target discarded it, start over.
-			}
-		}
-	}
 	err := c.streamOnce(ctx, src, dst, desc, st)
 	if err == nil || !worthAnotherTry(ctx, err) {
 		return err
 	}
-	// Once more from the start: a fresh read of the source (whose bytes
-	// may have failed their check) and a new upload session.
+	// Once more: a fresh read of the source (whose bytes may have failed
+	// their check) and a new upload session, or, into a target that kept
+	// what arrived, a resume from there.
 	return c.streamOnce(ctx, src, dst, desc, st)
 }
 
+// streamOnce moves the blob's bytes into dst: through an ingest named by
+// the digest, so that what an interrupted copy (this one's first try, or
+// an earlier run) left staged is resumed, when dst is an Ingester and src
+// can start part way; with Push otherwise.
 func (c *Copier) streamOnce(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
-	c.o.events(Event{Kind: BlobStarted, Descriptor: desc})
-	rc, err := src.Fetch(ctx, desc)
+	ing, ok := dst.(store.Ingester)
+	if !ok {
+		c.o.events(Event{Kind: BlobStarted, Descriptor: desc})
+		rc, err := src.Fetch(ctx, desc)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		return dst.Push(ctx, desc, c.progress(desc, 0, rc, st))
+	}
+	in, rc, err := c.openIngest(ctx, src, ing, desc)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	return dst.Push(ctx, desc, c.progress(desc, 0, rc, st))
+	off := in.Offset()
+	c.o.events(Event{Kind: BlobStarted, Descriptor: desc, Bytes: off})
+	return store.CopyIngest(ctx, in, desc, c.progress(desc, off, rc, st))
 }
 
-func (c *Copier) resume(ctx context.Context, rr store.RangeReader, res store.Resumer, desc ocispec.Descriptor, off int64, st *stats) error {
-	c.o.events(Event{Kind: BlobStarted, Descriptor: desc, Bytes: off})
-	rc, err := rr.FetchFrom(ctx, desc, off)
+// openIngest opens dst's ingest of desc and the source's bytes from where
+// it stands: the whole blob, or the rest after a staged prefix. A prefix
+// the source cannot continue (no range reads, or a refusal) is dropped.
+func (c *Copier) openIngest(ctx context.Context, src store.Reader, dst store.Ingester, desc ocispec.Descriptor) (store.Ingest, io.ReadCloser, error) {
+	ref := desc.Digest.String()
+	opts := store.IngestOptions{Expected: desc}
+	in, err := dst.Ingest(ctx, ref, opts)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	defer rc.Close()
-	return res.PushFrom(ctx, desc, off, c.progress(desc, off, rc, st))
+	if in.Offset() == desc.Size {
+		// All there but not committed (stopped just before): Commit
+		// verifies it.
+		return in, io.NopCloser(strings.NewReader("")), nil
+	}
+	if off := in.Offset(); off > 0 && off < desc.Size {
+		if rr, ok := src.(store.RangeReader); ok {
+			rc, err := rr.FetchFrom(ctx, desc, off)
+			if err == nil {
+				return in, rc, nil
+			}
+			if ctx.Err() != nil {
+				in.Close()
+				return nil, nil, err
+			}
+		}
+	}
+	if in.Offset() > 0 {
+		// Nothing to continue from: start the ingest over.
+		if err := in.Abort(ctx); err != nil {
+			return nil, nil, err
+		}
+		if in, err = dst.Ingest(ctx, ref, opts); err != nil {
+			return nil, nil, err
+		}
+	}
+	rc, err := src.Fetch(ctx, desc)
+	if err != nil {
+		in.Close()
+		return nil, nil, err
+	}
+	return in, rc, nil
 }
 
 func (c *Copier) remember(dst store.Writer, desc ocispec.Descriptor) {

@@ -8,8 +8,9 @@
 //     all of its manifests, and the tag last, so an interrupted copy never
 //     leaves a tag pointing at missing content;
 //   - blobs the target has are skipped, blobs in another repository of the
-//     same registry are mounted, and partial downloads into a layout are
-//     resumed;
+//     same registry are mounted, and what an interrupted copy left in the
+//     target's ingest of a blob (a layout's staging file, an upload
+//     session) is resumed;
 //   - a bounded number of blobs move at once, each streamed from source to
 //     target without temporary files or whole blobs in memory;
 //   - digests never change silently: media types are converted to OCI only

@@ -309,16 +309,25 @@ func TestFaultSchedules(t *testing.T) {
 }
 
 // stagePartial leaves the first half of blob desc staged in lay, as an
-// interrupted pull does.
+// interrupted pull does: in the ingest the copy engine names by digest.
 func stagePartial(t *testing.T, ctx context.Context, lay *ocilayout.Layout, desc ocispec.Descriptor, blob []byte) {
 	t.Helper()
+	in, err := lay.Ingest(ctx, desc.Digest.String(), store.IngestOptions{Expected: desc})
+	if err != nil {
+		t.Fatal(err)
+	}
 	half := io.MultiReader(bytes.NewReader(blob[:len(blob)/2]), iotest.ErrReader(errors.New("interrupted")))
-	if err := lay.Push(ctx, desc, half); err == nil {
-		t.Fatal("a push of half a blob succeeded")
+	if err := store.CopyIngest(ctx, in, desc, half); err == nil {
+		t.Fatal("an ingest of half a blob succeeded")
 	}
-	if off, err := lay.Partial(ctx, desc); err != nil || off != int64(len(blob)/2) {
-		t.Fatalf("staged %d bytes (%v), want %d", off, err, len(blob)/2)
+	in, err = lay.Ingest(ctx, desc.Digest.String(), store.IngestOptions{Expected: desc, Resume: true})
+	if err != nil {
+		t.Fatal(err)
 	}
+	if in.Offset() != int64(len(blob)/2) {
+		t.Fatalf("staged %d bytes, want %d", in.Offset(), len(blob)/2)
+	}
+	in.Close()
 }
 
 // faultTable renders the results: one row per request kind and fault kind,

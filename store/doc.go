@@ -12,15 +12,34 @@
 // opens locations with its Session as the Env.
 //
 // A Reader hands out content by descriptor; a Writer accepts content by
-// descriptor and makes it visible only once verified. The copy engine
-// (package copy) walks a graph from a Reader into a Writer and knows nothing
-// else about either. Extra abilities are optional interfaces found by type
-// assertion: Mounter, Resumer, RangeReader, Referencer, TagLister,
-// TagPusher, EmptyChecker, Closer, Discarder, and the ones a registry server needs:
-// Ingester (blob uploads as sessions, the digest named at commit), Statter,
-// Deleter, Untagger and ReferrerLister.
+// descriptor and makes it visible only once verified. Every store opened
+// at a location is bound to it: Resolve("") is the image the location
+// names. The copy engine (package copy) walks a graph from a Reader into
+// a Writer and knows nothing else about either.
+//
+// Extra abilities are optional interfaces found by type assertion:
+//
+//	Ingester        blobs as sessions: open by ref, write, resume at an
+//	                offset, commit with size and digest checked, abort
+//	                (PushIngest is Push over it, CopyIngest the resume)
+//	RangeReader     a blob from an offset on
+//	Mounter         a blob from another repository of the same registry
+//	TagPusher       a manifest stored and tagged in one step
+//	TagLister       tags, paged
+//	Statter         a blob described by digest alone
+//	Deleter         a manifest or blob deleted
+//	Untagger        one tag removed, the manifest kept
+//	ReferrerLister  the manifests whose subject is a manifest
+//	EmptyChecker    whether the location holds nothing yet
+//	Referencer      the Location the store was opened at
+//	Closer          the store finished (an archive written)
+//	Aborter         the store's writes abandoned (an archive removed)
+//
+// Readers that verify implement content.Verifying, so that a blob is
+// hashed once per copy.
 //
 // A Namespace is a store of many repositories (a registry, hoist's own
-// registry storage); each of its repositories implements the whole
-// Repository contract.
+// registry storage, store/memory); each of its repositories implements
+// the whole Repository contract. Package store/storetest is the
+// conformance suite every store runs.
 package store

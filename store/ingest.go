@@ -53,7 +53,12 @@ type Ingest interface {
 	// Offset is how many bytes the ingest holds: where the next Write
 	// goes.
 	Offset() int64
-	// Write appends p to the ingest.
+	// Write appends p to the ingest. Bytes past Expected.Size, when the
+	// ingest was opened with one, are an error matching
+	// errdef.ErrSizeMismatch. An ingest may also implement io.ReaderFrom
+	// (CopyIngest uses it): a store can then trust a source that verifies
+	// Expected itself (content.Verifying) instead of hashing again, or
+	// send the rest of the blob in one request.
 	Write(p []byte) (int, error)
 	// Commit ends the ingest: its content must be size bytes (any size
 	// when size < 0) and hash to expected. On success the blob is
@@ -62,8 +67,8 @@ type Ingest interface {
 	// errdef.ErrDigestMismatch. It returns the committed blob's
 	// descriptor (digest and size).
 	Commit(ctx context.Context, size int64, expected digest.Digest) (ocispec.Descriptor, error)
-	// Abort discards the ingest and everything it holds.
-	Abort(ctx context.Context) error
+	// Abort discards the ingest and everything it holds (see Aborter).
+	Aborter
 	// Close releases what the ingest holds open and keeps its content for
 	// a later Ingest of the same ref. After Commit or Abort it does
 	// nothing.

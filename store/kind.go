@@ -32,6 +32,10 @@ type Kind struct {
 	// locations of this kind: a plain image reference is a registry. At
 	// most one registered kind is bare.
 	Bare bool
+	// Registry says the kind's locations are images in a registry, which
+	// the calls that work on registries only accept: pulling from one,
+	// pushing to one, deleting, retagging, reading a blob by digest.
+	Registry bool
 	// Local says which local paths written without a prefix are of this
 	// kind (see ParseLocation); the zero value claims none.
 	Local LocalPaths
@@ -42,16 +46,14 @@ type Kind struct {
 	Parse func(rest string) (Location, error)
 	// Format writes l back in the form Parse reads, prefix included.
 	Format func(l Location) string
-	// SourceRef is what Reader.Resolve is asked for when l is read from
-	// ("" for the store's own default). Nil means l.Tag.
-	SourceRef func(l Location) string
 	// TargetTag is the tag a copy gives the root it writes to l ("" for
 	// none). Nil means l.Tag.
 	TargetTag func(l Location) string
 
-	// OpenReader opens the store at l for reading. env is what the caller
-	// passed to Location.OpenReader, untouched (see Env). Nil means the
-	// kind cannot be read.
+	// OpenReader opens the store at l for reading, bound to it: the
+	// store's Resolve("") answers the image l names (see Reader). env is
+	// what the caller passed to Location.OpenReader, untouched (see Env).
+	// Nil means the kind cannot be read.
 	OpenReader func(ctx context.Context, env Env, l Location) (Reader, error)
 	// OpenWriter opens (creating where needed) the store at l for writing.
 	// Nil means the kind cannot be written.
@@ -86,14 +88,6 @@ func (k *Kind) String() string {
 // remote.Env), failing with a clear error when env lacks it. Local kinds
 // ignore it, so nil does for them.
 type Env any
-
-// Discarder is a Writer that can abandon what it was writing instead of
-// completing it on Close: an archive being written is removed, so a failed
-// copy leaves no file behind. Callers Discard instead of Close after a
-// failure.
-type Discarder interface {
-	Discard() error
-}
 
 var kinds struct {
 	mu     sync.RWMutex

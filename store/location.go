@@ -38,15 +38,6 @@ func (l Location) String() string {
 	return l.Kind.Format(l)
 }
 
-// SourceRef is what Reader.Resolve is asked for to read the image l names:
-// the layout's TAG, the registry reference's tag or digest.
-func (l Location) SourceRef() string {
-	if l.Kind != nil && l.Kind.SourceRef != nil {
-		return l.Kind.SourceRef(l)
-	}
-	return l.Tag
-}
-
 // TargetTag is the tag a copy gives the root it writes to l, "" for none
 // (a registry reference by digest, a layout named by digest).
 func (l Location) TargetTag() string {
@@ -56,9 +47,10 @@ func (l Location) TargetTag() string {
 	return l.Tag
 }
 
-// OpenReader opens the store at l for reading, through its kind. env goes
-// to the kind's opener (see Env). A store that implements Closer must be
-// closed by the caller.
+// OpenReader opens the store at l for reading, through its kind, bound to
+// l: its Resolve("") answers the image l names. env goes to the kind's
+// opener (see Env). A store that implements Closer must be closed by the
+// caller.
 func (l Location) OpenReader(ctx context.Context, env Env) (Reader, error) {
 	if l.Kind == nil || l.Kind.OpenReader == nil {
 		return nil, InvalidLocation(fmt.Errorf("%s: hoist cannot read %s locations", l, l.Kind))
@@ -68,8 +60,8 @@ func (l Location) OpenReader(ctx context.Context, env Env) (Reader, error) {
 
 // OpenWriter opens the store at l for writing, creating it where the kind
 // does. A store that implements Closer must be closed by the caller after a
-// successful write (an archive is complete only then); after a failure, a
-// Discarder is discarded instead.
+// successful write (an archive is complete only then); after a failure, an
+// Aborter is aborted instead.
 func (l Location) OpenWriter(ctx context.Context, env Env) (Writer, error) {
 	if l.Kind == nil || l.Kind.OpenWriter == nil {
 		return nil, InvalidLocation(fmt.Errorf("%s: hoist cannot write %s locations", l, l.Kind))

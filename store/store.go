@@ -20,14 +20,26 @@ var ErrNotFound = errdef.ErrNotFound
 // blobs at once.
 type Reader interface {
 	// Resolve returns the descriptor of the manifest or index that ref
-	// names: a tag, a digest string, or "" for the location's own reference
-	// (the TAG of oci:DIR:TAG, the tag or digest of a registry reference).
+	// names: a tag, a digest string, or "" for the image the store's own
+	// location names. Every store opened at a location is bound to it:
+	// "" is the TAG of oci:DIR:TAG (or the layout's only image), the REF of
+	// docker-archive:FILE:REF (or the archive's only image), the tag or
+	// digest of a registry reference (latest when it has neither). A
+	// store bound to no image (a repository of a Namespace) fails "" with
+	// an error matching errdef.ErrInvalid. What the store lacks matches
+	// ErrNotFound.
 	Resolve(ctx context.Context, ref string) (ocispec.Descriptor, error)
 
-	// Fetch returns the content of desc. The reader checks size and digest
-	// as it is read: a mismatch is an error from Read, never io.EOF, so a
-	// caller that reads to EOF without error has verified content. The
-	// caller closes it.
+	// Fetch returns the content of desc. desc.MediaType says what desc
+	// is, as it does for Writer.Push, Writer.Exists and Deleter.Delete: a
+	// manifest or index media type (content.KindOf) is a manifest, which a
+	// registry serves from its manifests endpoint; anything else, the
+	// empty media type included, is a blob. So a blob known only by
+	// digest is fetched with ocispec.Descriptor{Digest: d, Size: n} (Size
+	// from Statter.Stat, or -1 for unknown). The reader checks size and
+	// digest as it is read: a mismatch is an error from Read, never
+	// io.EOF, so a caller that reads to EOF without error has verified
+	// content. The caller closes it.
 	Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
 }
 
@@ -42,14 +54,27 @@ type Writer interface {
 	Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error)
 
 	// Push stores the content of desc read from r, verifying its size and
-	// digest. Manifests and indexes are pushed by digest like blobs; Push
-	// must be called for them only after all their children are present.
+	// digest. Manifests and indexes (by desc.MediaType) are pushed by
+	// digest like blobs; Push must be called for them only after all their
+	// children are present, and stores refuse them otherwise with an error
+	// matching ErrNotFound. A store that is an Ingester implements Push
+	// for blobs with PushIngest.
 	Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error
 
 	// Tag makes tag name desc, a manifest or index already pushed. An empty
 	// tag records desc as a root without a name where the location has such
 	// a notion (an OCI layout's index.json) and does nothing otherwise.
 	Tag(ctx context.Context, desc ocispec.Descriptor, tag string) error
+}
+
+// Aborter is a Writer whose writes form one unit that can be abandoned
+// instead of finished, as an Ingest can: an archive being written is
+// removed, and a layout that opening created and that received nothing is
+// removed again, so a failed copy leaves nothing behind. Abort ends the
+// store (Close must not follow) and is safe after Close, when it does
+// nothing. Callers Abort instead of Close after a failure.
+type Aborter interface {
+	Abort(ctx context.Context) error
 }
 
 // Closer is implemented by stores that must finish their work (an archive
@@ -80,16 +105,6 @@ type RangeReader interface {
 	FetchFrom(ctx context.Context, desc ocispec.Descriptor, offset int64) (io.ReadCloser, error)
 }
 
-// Resumer is a Writer that keeps partial blobs from interrupted copies.
-type Resumer interface {
-	// Partial returns how many leading bytes of desc are already staged.
-	Partial(ctx context.Context, desc ocispec.Descriptor) (int64, error)
-	// PushFrom appends r, the bytes of desc from offset on, to the staged
-	// prefix of that length, and verifies the whole blob as Push does. If
-	// the staged prefix no longer has offset bytes, it fails and discards it.
-	PushFrom(ctx context.Context, desc ocispec.Descriptor, offset int64, r io.Reader) error
-}
-
 // TagPusher is a Writer that can store a root manifest and tag it in one
 // step, as a registry does with a PUT by tag. The copy engine uses it for
 // the root of a tagged copy instead of Push followed by Tag, saving a round
@@ -117,10 +132,9 @@ type TagLister interface {
 	Tags(ctx context.Context, p Page) ([]string, error)
 }
 
-// Referencer is a Reader or Writer bound to a repository, whose Reference
-// says which; the copy engine uses it for the blob-location cache and for
-// messages.
+// Referencer is a store opened at a location, which it reports: the
+// location's String is how the user would write it, for messages.
 type Referencer interface {
-	// Reference returns the location as the user would write it.
-	Reference() string
+	// Location returns the location the store was opened at.
+	Location() Location
 }

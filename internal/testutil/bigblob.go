@@ -112,3 +112,25 @@ func ReportPeakRSS(t testing.TB) {
 	t.Helper()
 	os.Stdout.WriteString("peak-rss-kib " + strconv.FormatInt(PeakRSSKiB(t), 10) + "\n")
 }
+
+// CheckPeakRSS is a whole peak-memory test: run in the test process, it
+// runs the test again as a child process with env set to arg, and fails
+// unless the child's peak resident set stays under budget bytes; in that
+// child, it runs child(t, arg) and reports the peak. It is skipped with
+// -short.
+func CheckPeakRSS(t *testing.T, env, arg string, budget int64, child func(t *testing.T, arg string)) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("moves a big blob; skipped with -short")
+	}
+	if v := os.Getenv(env); v != "" {
+		child(t, v)
+		ReportPeakRSS(t)
+		return
+	}
+	peak := PeakRSSInChild(t, t.Name(), env+"="+arg)
+	t.Logf("child peak RSS %.1f MiB (budget %d MiB)", float64(peak)/1024, budget>>20)
+	if peak*1024 >= budget {
+		t.Fatalf("peak RSS %d KiB is over the %d MiB budget", peak, budget>>20)
+	}
+}

@@ -293,3 +293,19 @@ func pseudoRandom(seed string, n int) []byte {
 	}
 	return b
 }
+
+// ReadBlob fetches d from r and reads it whole, verified, failing the
+// test on an error.
+func ReadBlob(t testing.TB, r store.Reader, d ocispec.Descriptor) []byte {
+	t.Helper()
+	rc, err := r.Fetch(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatalf("fetch %s: %v", d.Digest, err)
+	}
+	return b
+}

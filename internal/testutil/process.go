@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -136,4 +137,18 @@ http:
 	}
 	StartProcess(t, port, bin, "serve", conf)
 	return "127.0.0.1:" + strconv.Itoa(port)
+}
+
+// Run runs the program name with args and returns its standard output,
+// failing the test with its standard error when it fails.
+func Run(t testing.TB, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.Bytes())
+	}
+	return out
 }

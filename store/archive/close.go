@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 
@@ -22,7 +23,7 @@ const annotationImageName = "io.containerd.image.name"
 // renames it over the target. When nothing was tagged, as after a failed
 // copy, nothing is written: the temporary file is removed and Close
 // reports it. On any error the target is untouched. Close may be called
-// once; Discard after Close does nothing.
+// once; Abort after Close does nothing.
 func (w *Writer) Close() error {
 	w.tarMu.Lock()
 	defer w.tarMu.Unlock()
@@ -42,10 +43,11 @@ func (w *Writer) Close() error {
 	return nil
 }
 
-// Discard abandons the archive: the temporary file is removed and the
-// target left as it was. It is safe to call at any time, more than once,
-// and after Close (when it does nothing), so callers can defer it.
-func (w *Writer) Discard() error {
+// Abort abandons the archive (store.Aborter): the temporary file is
+// removed and the target left as it was. It is safe to call at any time,
+// more than once, and after Close (when it does nothing), so callers can
+// defer it.
+func (w *Writer) Abort(ctx context.Context) error {
 	w.mu.Lock()
 	w.closed = true // pushes still running fail from here on
 	w.mu.Unlock()
@@ -74,11 +76,11 @@ func (w *Writer) finishLocked() error {
 	for _, rt := range w.roots {
 		m := rt.m
 		d := m.Descriptor
-		if !w.blobs[d.Digest] {
+		if !w.has(d.Digest) {
 			if err := w.entryLocked(blobName(d.Digest), int64(len(m.Raw)), bytes.NewReader(m.Raw)); err != nil {
 				return err
 			}
-			w.blobs[d.Digest] = true
+			w.blobs[d.Digest] = int64(len(m.Raw))
 		}
 		it := manifestItem{Config: blobName(m.Image.Config.Digest), RepoTags: []string{}, Layers: []string{}}
 		for _, l := range m.Image.Layers {

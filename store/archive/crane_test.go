@@ -28,18 +28,18 @@ func TestReadCraneTarballs(t *testing.T) {
 	}
 	reg := testutil.NewRegistry(t)
 	ref := reg.Host + "/test/crane:v1"
-	run(t, crane, "push", l.Dir(), ref)
+	testutil.Run(t, crane, "push", l.Dir(), ref)
 
 	for _, format := range []string{"tarball", "legacy"} {
 		t.Run(format, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), format+".tar")
-			run(t, crane, "pull", "--format", format, ref, path)
+			testutil.Run(t, crane, "pull", "--format", format, ref, path)
 			r := open(t, path)
 			root, err := r.Resolve(ctx, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, err := content.Decode(root.MediaType, fetch(t, r, root))
+			m, err := content.Decode(root.MediaType, testutil.ReadBlob(t, r, root))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +52,7 @@ func TestReadCraneTarballs(t *testing.T) {
 				if !gz && !plain {
 					t.Errorf("layer %d = %s %s; want the gzip layer %s or the tar %s", i, ld.MediaType, ld.Digest, img.Layers[0][i].Digest, img.DiffIDs[0][i])
 				}
-				fetch(t, r, ld)
+				testutil.ReadBlob(t, r, ld)
 			}
 		})
 	}

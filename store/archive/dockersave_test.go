@@ -16,6 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/store"
 )
 
@@ -135,7 +136,7 @@ func TestReadDockerSave(t *testing.T) {
 	if root.MediaType != content.MediaTypeDockerManifest {
 		t.Errorf("manifest media type %q", root.MediaType)
 	}
-	raw := fetch(t, r, root)
+	raw := testutil.ReadBlob(t, r, root)
 	m, err := content.Decode(root.MediaType, raw)
 	if err != nil {
 		t.Fatal(err)
@@ -153,11 +154,11 @@ func TestReadDockerSave(t *testing.T) {
 	if !bytes.Equal(raw, wantRaw) {
 		t.Errorf("synthesised manifest:\n%s\nwant\n%s", raw, wantRaw)
 	}
-	if !bytes.Equal(fetch(t, r, m.Image.Config), cfg) {
+	if !bytes.Equal(testutil.ReadBlob(t, r, m.Image.Config), cfg) {
 		t.Error("config differs")
 	}
 	for i, l := range m.Image.Layers {
-		if !bytes.Equal(fetch(t, r, l), layers[i]) {
+		if !bytes.Equal(testutil.ReadBlob(t, r, l), layers[i]) {
 			t.Errorf("layer %d differs", i)
 		}
 	}
@@ -171,7 +172,7 @@ func TestReadDockerSave(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Discard()
+	defer w.Abort(ctx)
 	if err := copyGraph(r, root, w); err != nil {
 		t.Fatal(err)
 	}
@@ -207,13 +208,13 @@ func TestReadCompressedLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _ := content.Decode(root.MediaType, fetch(t, r, root))
+	m, _ := content.Decode(root.MediaType, testutil.ReadBlob(t, r, root))
 	for i, z := range [][]byte{z1, z2} {
 		l := m.Image.Layers[i]
 		if l.MediaType != content.MediaTypeDockerLayer || l.Digest != digest.FromBytes(z) || l.Size != int64(len(z)) {
 			t.Errorf("layer %d = %+v", i, l)
 		}
-		if !bytes.Equal(fetch(t, r, l), z) {
+		if !bytes.Equal(testutil.ReadBlob(t, r, l), z) {
 			t.Errorf("layer %d differs", i)
 		}
 	}
@@ -249,8 +250,8 @@ func TestReadDocker25MismatchedOCIManifest(t *testing.T) {
 	if root.Digest == md.Digest || root.MediaType != content.MediaTypeDockerManifest {
 		t.Fatalf("the layerless OCI manifest was used: %+v", root)
 	}
-	m, _ := content.Decode(root.MediaType, fetch(t, r, root))
-	if len(m.Image.Layers) != 1 || !bytes.Equal(fetch(t, r, m.Image.Layers[0]), l1) {
+	m, _ := content.Decode(root.MediaType, testutil.ReadBlob(t, r, root))
+	if len(m.Image.Layers) != 1 || !bytes.Equal(testutil.ReadBlob(t, r, m.Image.Layers[0]), l1) {
 		t.Errorf("layers = %+v", m.Image.Layers)
 	}
 }

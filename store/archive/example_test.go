@@ -30,7 +30,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer w.Discard() // after a successful Close it does nothing
+	defer w.Abort(ctx) // after a successful Close it does nothing
 	config := []byte(`{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}`)
 	cd := content.NewDescriptor(content.MediaTypeDockerConfig, config)
 	m, _ := json.Marshal(ocispec.Manifest{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: content.MediaTypeDockerManifest, Config: cd, Layers: []ocispec.Descriptor{}})

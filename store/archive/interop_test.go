@@ -3,10 +3,8 @@ package archive
 import (
 	"bytes"
 	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	digest "github.com/opencontainers/go-digest"
@@ -15,18 +13,6 @@ import (
 	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/store/ocilayout"
 )
-
-func run(t *testing.T, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.Bytes())
-	}
-	return out
-}
 
 // skopeo reads what hoist writes. skopeo presents a docker archive's
 // layers by diff_id (it decompresses them on read), so its layers are the
@@ -52,13 +38,13 @@ func TestSkopeoReadsHoistArchive(t *testing.T) {
 				Layers   []digest.Digest
 				Env      []string
 			}
-			if err := json.Unmarshal(run(t, skopeo, "inspect", "docker-archive:"+path), &info); err != nil {
+			if err := json.Unmarshal(testutil.Run(t, skopeo, "inspect", "docker-archive:"+path), &info); err != nil {
 				t.Fatal(err)
 			}
 			if !slices.Equal(info.Layers, img.DiffIDs[0]) || !slices.Contains(info.Env, "SEED="+tc.spec.Seed) {
 				t.Errorf("skopeo inspect = %+v, want layers %v", info, img.DiffIDs[0])
 			}
-			m, err := content.Decode("", run(t, skopeo, "inspect", "--raw", "docker-archive:"+path+":example/app:v1"))
+			m, err := content.Decode("", testutil.Run(t, skopeo, "inspect", "--raw", "docker-archive:"+path+":example/app:v1"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -66,7 +52,7 @@ func TestSkopeoReadsHoistArchive(t *testing.T) {
 				t.Errorf("skopeo sees config %s, hoist wrote %s", m.Image.Config.Digest, img.Configs[0].Digest)
 			}
 			out := filepath.Join(t.TempDir(), "oci")
-			run(t, skopeo, "copy", "docker-archive:"+path, "oci:"+out+":copied")
+			testutil.Run(t, skopeo, "copy", "docker-archive:"+path, "oci:"+out+":copied")
 		})
 	}
 }
@@ -87,27 +73,27 @@ func TestReadSkopeoArchive(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "skopeo.tar")
-	run(t, skopeo, "copy", "oci:"+l.Dir()+":v1", "docker-archive:"+path+":example/app:v1")
+	testutil.Run(t, skopeo, "copy", "oci:"+l.Dir()+":v1", "docker-archive:"+path+":example/app:v1")
 
 	r := open(t, path)
 	root, err := r.Resolve(ctx, "example/app:v1")
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := content.Decode(root.MediaType, fetch(t, r, root))
+	m, err := content.Decode(root.MediaType, testutil.ReadBlob(t, r, root))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Image.Config.Digest != img.Configs[0].Digest {
 		t.Errorf("config %s, want %s", m.Image.Config.Digest, img.Configs[0].Digest)
 	}
-	if !bytes.Equal(fetch(t, r, m.Image.Config), img.Blobs[img.Configs[0].Digest]) {
+	if !bytes.Equal(testutil.ReadBlob(t, r, m.Image.Config), img.Blobs[img.Configs[0].Digest]) {
 		t.Error("config bytes differ")
 	}
 	for i, ld := range m.Image.Layers {
 		if ld.MediaType != MediaTypeDockerLayerTar || ld.Digest != img.DiffIDs[0][i] {
 			t.Errorf("layer %d = %+v, want an uncompressed layer %s", i, ld, img.DiffIDs[0][i])
 		}
-		fetch(t, r, ld) // verified to the end
+		testutil.ReadBlob(t, r, ld) // verified to the end
 	}
 }

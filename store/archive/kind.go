@@ -14,7 +14,7 @@ import (
 // (see store.ParseLocation). Its Location's Path is FILE and Ref is REF
 // (zero when absent). Reading opens the archive (Open) and resolves REF,
 // or its only image; writing creates it (Create) naming the image REF. A
-// writer is complete only once closed; store.Discarder removes it after a
+// writer is complete only once closed; store.Aborter removes it after a
 // failed copy.
 var Kind = &store.Kind{
 	Name:        "docker-archive",
@@ -29,26 +29,24 @@ var Kind = &store.Kind{
 		}
 		return "docker-archive:" + l.Path
 	},
-	SourceRef: func(l store.Location) string {
-		if l.Ref.Repository != "" {
-			return l.Ref.Familiar()
-		}
-		return ""
-	},
 	TargetTag: func(l store.Location) string { return l.Ref.Tag },
 	OpenReader: func(ctx context.Context, _ store.Env, l store.Location) (store.Reader, error) {
-		return Open(ctx, l.Path)
+		return Open(ctx, l.Path, withLocation(l)...)
 	},
 	OpenWriter: func(ctx context.Context, _ store.Env, l store.Location) (store.Writer, error) {
-		var opts []Option
-		if l.Ref.Repository != "" {
-			opts = append(opts, WithReference(l.Ref))
-		}
-		return Create(ctx, l.Path, opts...)
+		return Create(ctx, l.Path, withLocation(l)...)
 	},
 }
 
 func init() { store.Register(Kind) }
+
+// withLocation binds a store to l's REF, when it has one.
+func withLocation(l store.Location) []Option {
+	if l.Ref.Repository == "" {
+		return nil
+	}
+	return []Option{WithReference(l.Ref)}
+}
 
 func parseLocation(rest string) (store.Location, error) {
 	s := "docker-archive:" + rest

@@ -20,7 +20,8 @@ import (
 )
 
 // Reader reads the images of a docker save tarball. It implements
-// store.Reader, store.RangeReader, store.Referencer and store.Closer.
+// store.Reader, store.RangeReader, store.Statter,
+// store.Referencer and store.Closer.
 //
 // A Reader keeps the file open and its index (and every image's manifest
 // and config) in memory; layer bytes are read from the file on demand. It
@@ -28,6 +29,7 @@ import (
 // fail after that.
 type Reader struct {
 	path   string
+	ref    reference.Reference // what Resolve("") names: WithReference
 	f      *os.File
 	files  map[string]member
 	images []*image
@@ -61,8 +63,13 @@ type image struct {
 // whose digest the archive does not spell out (a few archive writers), and
 // nothing else. A missing file matches store.ErrNotFound; a tar without
 // manifest.json, or whose manifest.json names files it does not hold, is
-// an error naming the file.
-func Open(ctx context.Context, path string) (*Reader, error) {
+// an error naming the file. WithReference binds it to one of its images,
+// which Resolve("") then names.
+func Open(ctx context.Context, path string, opts ...Option) (*Reader, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("docker archive %s does not exist: %w", path, store.ErrNotFound)
@@ -70,7 +77,7 @@ func Open(ctx context.Context, path string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open docker archive: %w", err)
 	}
-	r := &Reader{path: path, f: f, blobs: map[digest.Digest]member{},
+	r := &Reader{path: path, ref: o.ref, f: f, blobs: map[digest.Digest]member{},
 		configs: map[member]*imageConfig{}, hashes: map[member]digest.Digest{}}
 	if err := r.load(ctx); err != nil {
 		f.Close()
@@ -124,9 +131,10 @@ func (r *Reader) readMember(name string, limit int64) ([]byte, error) {
 	return content.ReadCapped(io.NewSectionReader(r.f, m.off, m.size), limit, r.path+": "+name)
 }
 
-// Reference returns the location as the CLI writes it:
-// "docker-archive:FILE".
-func (r *Reader) Reference() string { return "docker-archive:" + r.path }
+// Location returns the archive's location: docker-archive:FILE[:REF].
+func (r *Reader) Location() store.Location {
+	return store.Location{Kind: Kind, Path: r.path, Ref: r.ref}
+}
 
 // Images lists the archive's images in manifest.json order.
 func (r *Reader) Images() []Image {
@@ -144,13 +152,17 @@ func (r *Reader) Images() []Image {
 //     "docker.io/example/app:v1"), matched against RepoTags after docker's
 //     normalisation, "latest" when the tag is left out;
 //   - the digest of an image's manifest, as a string;
-//   - "" when the archive holds exactly one image.
+//   - "" for the image WithReference bound the reader to, or without one
+//     when the archive holds exactly one image.
 //
 // An image the archive lacks matches store.ErrNotFound; the error lists
 // the names it has.
 func (r *Reader) Resolve(ctx context.Context, ref string) (ocispec.Descriptor, error) {
 	if err := ctx.Err(); err != nil {
 		return ocispec.Descriptor{}, err
+	}
+	if ref == "" && r.ref.Repository != "" {
+		ref = r.ref.Familiar()
 	}
 	if ref == "" {
 		if len(r.images) == 1 {
@@ -267,5 +279,6 @@ var (
 	_ store.Reader      = (*Reader)(nil)
 	_ store.RangeReader = (*Reader)(nil)
 	_ store.Referencer  = (*Reader)(nil)
+	_ store.Statter     = (*Reader)(nil)
 	_ store.Closer      = (*Reader)(nil)
 )

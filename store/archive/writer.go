@@ -16,6 +16,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/errdef"
 	"github.com/hoist-dev/hoist/internal/atomicfile"
 	"github.com/hoist-dev/hoist/internal/blobio"
 	"github.com/hoist-dev/hoist/reference"
@@ -29,20 +30,22 @@ type options struct {
 	ref reference.Reference
 }
 
-// WithReference names the images written: the REF of
-// docker-archive:FILE:REF. Tag(desc, tag) records REF's repository with
-// tag (REF's own tag when tag is "", "latest" when both are empty) in
-// manifest.json's RepoTags, repositories and index.json. Without it, images
-// are written untagged and a non-empty tag is an error.
+// WithReference binds the archive to the image REF of
+// docker-archive:FILE:REF. Reading, Resolve("") resolves it. Writing,
+// Tag(desc, tag) records REF's repository with tag (REF's own tag when tag
+// is "", "latest" when both are empty) in manifest.json's RepoTags,
+// repositories and index.json; without it, images are written untagged
+// and a non-empty tag is an error.
 func WithReference(ref reference.Reference) Option {
 	return func(o *options) { o.ref = ref }
 }
 
 // Writer writes a docker save tarball. It implements store.Writer,
-// store.Referencer and store.Closer.
+// store.Statter, store.Untagger, store.Deleter, store.Referencer,
+// store.Closer and store.Aborter.
 //
 // It writes to a temporary file beside the target, which Close renames to
-// the target once manifest.json and the rest are written; Discard, or a
+// the target once manifest.json and the rest are written; Abort, or a
 // Close with nothing tagged, removes it. Either must be called. A Writer is
 // safe for concurrent use; writes to the tar are serialised.
 type Writer struct {
@@ -60,7 +63,7 @@ type Writer struct {
 	// Exists, manifests and tags never wait for a layer.
 	mu        sync.Mutex
 	closed    bool
-	blobs     map[digest.Digest]bool
+	blobs     map[digest.Digest]int64 // written, with their sizes
 	configs   map[digest.Digest][]byte
 	manifests map[digest.Digest]*content.Manifest
 	roots     []*root
@@ -96,29 +99,30 @@ func Create(ctx context.Context, path string, opts ...Option) (*Writer, error) {
 	}
 	w := &Writer{
 		path: path, ref: o.ref, f: f, tw: tar.NewWriter(f),
-		blobs: map[digest.Digest]bool{}, configs: map[digest.Digest][]byte{}, manifests: map[digest.Digest]*content.Manifest{},
+		blobs: map[digest.Digest]int64{}, configs: map[digest.Digest][]byte{}, manifests: map[digest.Digest]*content.Manifest{},
 	}
 	for _, dir := range []string{"blobs/", "blobs/" + string(digest.Canonical) + "/"} {
 		if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: epoch}); err != nil {
-			w.Discard()
+			w.Abort(ctx)
 			return nil, fmt.Errorf("create docker archive: %w", err)
 		}
 	}
 	return w, nil
 }
 
-// Reference returns the location as the CLI writes it:
-// "docker-archive:FILE[:REF]".
-func (w *Writer) Reference() string {
-	if w.ref.Repository != "" {
-		return "docker-archive:" + w.path + ":" + w.ref.Familiar()
-	}
-	return "docker-archive:" + w.path
+// Location returns the archive's location: docker-archive:FILE[:REF].
+func (w *Writer) Location() store.Location {
+	return store.Location{Kind: Kind, Path: w.path, Ref: w.ref}
 }
 
-// errIndex is the error for a multi-platform image.
+// errIndex is the error for a multi-platform image. Its hint names the
+// copy option that picks a platform, which a program with flags maps to
+// its own (hoist's --platform).
 func errIndex(desc ocispec.Descriptor) error {
-	return fmt.Errorf("%s is a multi-platform index; a docker archive holds one platform per image: pick one with --platform os/arch", desc.Digest)
+	return &errdef.OptionHint{
+		Err:    fmt.Errorf("%s is a multi-platform index; a docker archive holds one platform per image", desc.Digest),
+		Action: "pick a platform", Option: "copy.WithPlatforms",
+	}
 }
 
 // Exists reports whether desc was already written. It fails at once for
@@ -136,7 +140,8 @@ func (w *Writer) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 	if w.closed {
 		return false, errClosed(w.path)
 	}
-	return w.blobs[desc.Digest] || w.manifests[desc.Digest] != nil, nil
+	_, ok := w.blobs[desc.Digest]
+	return ok || w.manifests[desc.Digest] != nil, nil
 }
 
 // Push adds desc, read from r and verified against it.
@@ -228,7 +233,8 @@ func (w *Writer) spool(desc ocispec.Descriptor, v io.Reader) error {
 // the tar ends after the last good entry. w.tarMu is held.
 func (w *Writer) addLocked(desc ocispec.Descriptor, r io.Reader) error {
 	w.mu.Lock()
-	closed, done := w.closed, w.blobs[desc.Digest]
+	closed := w.closed
+	_, done := w.blobs[desc.Digest]
 	w.mu.Unlock()
 	switch {
 	case closed:
@@ -240,7 +246,7 @@ func (w *Writer) addLocked(desc ocispec.Descriptor, r io.Reader) error {
 		return fmt.Errorf("write %s to docker archive %s: %w", desc.Digest, w.path, err)
 	}
 	w.mu.Lock()
-	w.blobs[desc.Digest] = true
+	w.blobs[desc.Digest] = desc.Size
 	w.mu.Unlock()
 	return nil
 }
@@ -306,7 +312,7 @@ func (w *Writer) pushManifest(ctx context.Context, desc ocispec.Descriptor, r io
 			continue
 		case ch.Role == content.RoleLayer && !content.IsLayer(d.MediaType):
 			return fmt.Errorf("%s: layer %s has media type %q, which docker load cannot apply", desc.Digest, d.Digest, d.MediaType)
-		case !w.blobs[d.Digest]:
+		case !w.has(d.Digest):
 			return fmt.Errorf("manifest %s: its %s %s has not been written to the archive; push children before their manifest: %w",
 				desc.Digest, ch.Role, d.Digest, store.ErrNotFound)
 		}
@@ -379,6 +385,12 @@ func removeName(names []reference.Reference, n reference.Reference) []reference.
 	return out
 }
 
+// has reports whether blob d was written. w.mu is held.
+func (w *Writer) has(d digest.Digest) bool {
+	_, ok := w.blobs[d]
+	return ok
+}
+
 func errClosed(path string) error {
 	return fmt.Errorf("docker archive %s is already closed or discarded", path)
 }
@@ -388,4 +400,8 @@ var (
 	_ store.Writer     = (*Writer)(nil)
 	_ store.Referencer = (*Writer)(nil)
 	_ store.Closer     = (*Writer)(nil)
+	_ store.Aborter    = (*Writer)(nil)
+	_ store.Statter    = (*Writer)(nil)
+	_ store.Untagger   = (*Writer)(nil)
+	_ store.Deleter    = (*Writer)(nil)
 )

@@ -1,13 +1,14 @@
 package ocilayout
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 )
 
-// Discard abandons a write that failed (store.Discarder). A layout keeps
+// Abort abandons a write that failed (store.Aborter). A layout keeps
 // what arrived, so that running the copy again resumes it; only a layout
 // this Layout created (Create found no directory there) that
 // received nothing, no blob in blobs/ and no staged byte, is removed
@@ -15,7 +16,7 @@ import (
 // tag, a refused login) leaves no directory behind. Another process
 // writing the same layout keeps it: the check runs under the layout's
 // lock, and sees that writer's staging files.
-func (l *Layout) Discard() error {
+func (l *Layout) Abort(ctx context.Context) error {
 	if !l.created {
 		return nil
 	}

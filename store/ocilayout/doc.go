@@ -1,6 +1,7 @@
 // Package ocilayout is an OCI image layout directory (oci:DIR[:TAG]) as a
-// store: a store.Reader, store.Writer, store.Resumer, store.RangeReader,
-// store.TagLister and store.Referencer.
+// store: a store.Reader, store.Writer, store.Ingester, store.RangeReader,
+// store.TagLister, store.Statter, store.Deleter, store.Untagger,
+// store.Referencer and store.Aborter.
 //
 // The directory follows the image-spec image-layout.md: an oci-layout file,
 // an index.json whose entries are the layout's roots, tagged with the
@@ -20,14 +21,18 @@
 //     index.json: one wait at the end of a pull instead of one per blob.
 //     Untagged blobs of a crash can be lost to a power failure; Exists
 //     checks sizes, so a re-run fetches them again.
-//   - Interrupted downloads resume. A blob's staging file is named by its
-//     digest and keeps whatever arrived before the process was stopped,
-//     even by SIGKILL; Partial reports its length and PushFrom appends the
-//     rest, hashing the staged prefix once and verifying the whole blob. A
-//     staged prefix that turns out wrong is discarded at the end.
+//   - Interrupted downloads resume. A blob arrives through an ingest
+//     (store.Ingester) whose staging file is named by its ref (the copy
+//     engine's is the blob's digest) and keeps whatever arrived before the
+//     process was stopped, even by SIGKILL; the next Ingest of the ref,
+//     in any process, starts at its Offset, hashes the staged prefix once
+//     and verifies the whole blob at Commit. A staged prefix that turns
+//     out wrong is discarded there. Push is a one-call ingest of its own
+//     that keeps nothing of a failure.
 //   - Several processes can write one layout at once. A staging file is
-//     flock'd while written; a second writer of the same blob writes a
-//     private temporary file instead, and both renames leave the same
+//     flock'd while written; a second writer of the same blob (an ingest
+//     of a busy ref that names the blob) writes a private temporary file
+//     instead, and both renames leave the same
 //     bytes. index.json is changed only under an flock of DIR/oci-layout,
 //     re-read and merged under the lock and replaced atomically (temporary
 //     file, fsync, rename), so concurrent Tag calls from any number of

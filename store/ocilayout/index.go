@@ -44,6 +44,15 @@ func (e *entry) setRefName(tag string) error {
 		e.desc.Annotations = map[string]string{}
 	}
 	e.desc.Annotations[ocispec.AnnotationRefName] = tag
+	return e.setAnnotations()
+}
+
+// setAnnotations writes the entry's annotations back into its fields.
+func (e *entry) setAnnotations() error {
+	if len(e.desc.Annotations) == 0 {
+		delete(e.fields, "annotations")
+		return nil
+	}
 	b, err := json.Marshal(e.desc.Annotations)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,18 +16,6 @@ import (
 	"github.com/hoist-dev/hoist/store"
 )
 
-func run(t *testing.T, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s%s", name, strings.Join(args, " "), err, out, stderr.Bytes())
-	}
-	return out
-}
-
 // What hoist writes, skopeo reads (OCI media types: skopeo 1.9 ignores
 // docker ones in a layout), and the layout skopeo writes from it hoist
 // reads back with the same digests.
@@ -40,7 +27,7 @@ func TestSkopeoInterop(t *testing.T) {
 	put(t, l, multi, "multi")
 	put(t, l, single, "single")
 
-	raw := run(t, skopeo, "inspect", "--raw", "oci:"+l.Dir()+":multi")
+	raw := testutil.Run(t, skopeo, "inspect", "--raw", "oci:"+l.Dir()+":multi")
 	if !bytes.Equal(raw, multi.Blobs[multi.Root.Digest]) {
 		t.Errorf("skopeo reads other index bytes than hoist wrote:\n%s", raw)
 	}
@@ -49,7 +36,7 @@ func TestSkopeoInterop(t *testing.T) {
 		Layers []digest.Digest
 		Env    []string
 	}
-	if err := json.Unmarshal(run(t, skopeo, "inspect", "oci:"+l.Dir()+":single"), &info); err != nil {
+	if err := json.Unmarshal(testutil.Run(t, skopeo, "inspect", "oci:"+l.Dir()+":single"), &info); err != nil {
 		t.Fatal(err)
 	}
 	var wantLayers []digest.Digest
@@ -62,7 +49,7 @@ func TestSkopeoInterop(t *testing.T) {
 
 	// skopeo copies hoist's layout into its own; hoist reads that.
 	out := filepath.Join(t.TempDir(), "by-skopeo")
-	run(t, skopeo, "copy", "--all", "oci:"+l.Dir()+":multi", "oci:"+out+":copied")
+	testutil.Run(t, skopeo, "copy", "--all", "oci:"+l.Dir()+":multi", "oci:"+out+":copied")
 	s, err := Open(ctx, out)
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +75,10 @@ func TestUmociInterop(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "umoci")
 		file := filepath.Join(t.TempDir(), "hello.txt")
 		os.WriteFile(file, []byte("hello from umoci\n"), 0o644)
-		run(t, umoci, "init", "--layout", dir)
-		run(t, umoci, "new", "--image", dir+":base")
-		run(t, umoci, "insert", "--rootless", "--image", dir+":base", file, "/hello.txt")
-		run(t, umoci, "config", "--image", dir+":base", "--config.env", "FROM=umoci")
+		testutil.Run(t, umoci, "init", "--layout", dir)
+		testutil.Run(t, umoci, "new", "--image", dir+":base")
+		testutil.Run(t, umoci, "insert", "--rootless", "--image", dir+":base", file, "/hello.txt")
+		testutil.Run(t, umoci, "config", "--image", dir+":base", "--config.env", "FROM=umoci")
 		l, err := Open(ctx, dir)
 		if err != nil {
 			t.Fatal(err)
@@ -113,7 +100,7 @@ func TestUmociInterop(t *testing.T) {
 		img := testutil.NewImage(t, testutil.ImageSpec{Seed: "um", Layers: 2})
 		l := newLayout(t)
 		put(t, l, img, "v1")
-		if ls := strings.TrimSpace(string(run(t, umoci, "ls", "--layout", l.Dir()))); ls != "v1" {
+		if ls := strings.TrimSpace(string(testutil.Run(t, umoci, "ls", "--layout", l.Dir()))); ls != "v1" {
 			t.Errorf("umoci ls = %q", ls)
 		}
 		var st struct {
@@ -122,7 +109,7 @@ func TestUmociInterop(t *testing.T) {
 				DiffID digest.Digest       `json:"diff_id"`
 			} `json:"history"`
 		}
-		if err := json.Unmarshal(run(t, umoci, "stat", "--json", "--image", l.Dir()+":v1"), &st); err != nil {
+		if err := json.Unmarshal(testutil.Run(t, umoci, "stat", "--json", "--image", l.Dir()+":v1"), &st); err != nil {
 			t.Fatal(err)
 		}
 		if len(st.History) != 2 {
@@ -135,7 +122,7 @@ func TestUmociInterop(t *testing.T) {
 		}
 		// unpack applies the layers, checking every blob and diff_id.
 		bundle := filepath.Join(t.TempDir(), "bundle")
-		run(t, umoci, "unpack", "--rootless", "--image", l.Dir()+":v1", bundle)
+		testutil.Run(t, umoci, "unpack", "--rootless", "--image", l.Dir()+":v1", bundle)
 		if _, err := os.Stat(filepath.Join(bundle, "rootfs", "um", "0", "layer1")); err != nil {
 			t.Errorf("umoci unpack did not produce the layer's file: %v", err)
 		}
@@ -181,10 +168,10 @@ func TestCraneInterop(t *testing.T) {
 	put(t, l, img, "v1")
 	reg := testutil.NewRegistry(t)
 	ref := reg.Host + "/test/layout:v1"
-	run(t, crane, "push", l.Dir(), ref)
+	testutil.Run(t, crane, "push", l.Dir(), ref)
 
 	dir := filepath.Join(t.TempDir(), "by-crane")
-	run(t, crane, "pull", "--format", "oci", ref, dir)
+	testutil.Run(t, crane, "pull", "--format", "oci", ref, dir)
 	c, err := Open(ctx, dir)
 	if err != nil {
 		t.Fatal(err)

@@ -30,10 +30,10 @@ var Kind = &store.Kind{
 		return l.Tag
 	},
 	OpenReader: func(ctx context.Context, _ store.Env, l store.Location) (store.Reader, error) {
-		return Open(ctx, l.Path)
+		return Open(ctx, l.Path, WithReference(l.Tag))
 	},
 	OpenWriter: func(ctx context.Context, _ store.Env, l store.Location) (store.Writer, error) {
-		return Create(ctx, l.Path)
+		return Create(ctx, l.Path, WithReference(l.Tag))
 	},
 }
 

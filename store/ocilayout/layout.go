@@ -31,8 +31,9 @@ const (
 var errNotLayout = errors.New("not an OCI image layout")
 
 // Layout is an OCI image layout directory as a store. It implements
-// store.Reader, store.Writer, store.Resumer, store.RangeReader,
-// store.TagLister and store.Referencer.
+// store.Reader, store.Writer, store.Ingester, store.RangeReader,
+// store.TagLister, store.Statter, store.Deleter, store.Untagger,
+// store.Referencer and store.Aborter.
 //
 // A Layout holds no open files and caches nothing: every call reads the
 // directory as it is, so changes by other processes are seen at once. It
@@ -41,6 +42,7 @@ var errNotLayout = errors.New("not an OCI image layout")
 // needs no closing.
 type Layout struct {
 	dir string
+	ref string // what Resolve("") names: WithReference
 	// indexMu serialises this process's index.json updates, so goroutines
 	// queue here rather than poll the file lock.
 	indexMu sync.Mutex
@@ -50,19 +52,36 @@ type Layout struct {
 	pendingMu sync.Mutex
 	pending   []string
 
-	// created is set when Create made dir (it did not exist): Discard
-	// may then remove it again.
+	// created is set when Create made dir (it did not exist): Abort may
+	// then remove it again.
 	created bool
+}
+
+// Option configures Open and Create.
+type Option func(*Layout)
+
+// WithReference binds the layout to the image ref names in it, a tag or a
+// digest string: the TAG of oci:DIR:TAG or the DIGEST of oci:DIR@DIGEST.
+// Resolve("") then resolves ref, and Location reports it. Without it,
+// Resolve("") is the layout's only image.
+func WithReference(ref string) Option { return func(l *Layout) { l.ref = ref } }
+
+func bind(dir string, opts []Option) *Layout {
+	l := &Layout{dir: dir}
+	for _, o := range opts {
+		o(l)
+	}
+	return l
 }
 
 // Open opens the existing layout in dir. A missing directory or oci-layout
 // file is an error naming dir (matching store.ErrNotFound when dir does not
 // exist), as is a layout version other than 1.x.
-func Open(ctx context.Context, dir string) (*Layout, error) {
+func Open(ctx context.Context, dir string, opts ...Option) (*Layout, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	l := &Layout{dir: dir}
+	l := bind(dir, opts)
 	if err := l.checkLayout(); err != nil {
 		return nil, err
 	}
@@ -75,8 +94,8 @@ func Open(ctx context.Context, dir string) (*Layout, error) {
 // creating one layout at once both succeed and share it. A directory that
 // exists, is not empty and has no oci-layout file is an error naming it;
 // hoist never writes into a directory it might clobber.
-func Create(ctx context.Context, dir string) (*Layout, error) {
-	l := &Layout{dir: dir}
+func Create(ctx context.Context, dir string, opts ...Option) (*Layout, error) {
+	l := bind(dir, opts)
 	if err := l.checkLayout(); err == nil {
 		return l, nil
 	} else if !errors.Is(err, errNotLayout) && !errors.Is(err, store.ErrNotFound) {
@@ -166,8 +185,11 @@ func (l *Layout) checkLayout() error {
 // Dir returns the layout's directory as given to Open or Create.
 func (l *Layout) Dir() string { return l.dir }
 
-// Reference returns the location as the CLI writes it: "oci:DIR".
-func (l *Layout) Reference() string { return "oci:" + l.dir }
+// Location returns the layout's location: oci:DIR, with the reference
+// WithReference bound it to.
+func (l *Layout) Location() store.Location {
+	return store.Location{Kind: Kind, Path: l.dir, Tag: l.ref}
+}
 
 func (l *Layout) tmpDir() string { return filepath.Join(l.dir, tmpDirName) }
 
@@ -197,7 +219,8 @@ func isManifest(desc ocispec.Descriptor) bool {
 var (
 	_ store.Reader      = (*Layout)(nil)
 	_ store.Writer      = (*Layout)(nil)
-	_ store.Resumer     = (*Layout)(nil)
+	_ store.Ingester    = (*Layout)(nil)
+	_ store.Aborter     = (*Layout)(nil)
 	_ store.RangeReader = (*Layout)(nil)
 	_ store.TagLister   = (*Layout)(nil)
 	_ store.Referencer  = (*Layout)(nil)

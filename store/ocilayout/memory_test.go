@@ -2,7 +2,6 @@ package ocilayout
 
 import (
 	"io"
-	"os"
 	"path/filepath"
 	"testing"
 
@@ -19,18 +18,7 @@ const (
 // A 128 MiB blob pushed into a layout and fetched back keeps the process's
 // peak resident set under 64 MiB: both directions stream.
 func TestBigBlobPeakRSS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("writes 128 MiB; skipped with -short")
-	}
-	if dir := os.Getenv(memChildEnv); dir != "" {
-		bigBlobChild(t, dir)
-		return
-	}
-	peak := testutil.PeakRSSInChild(t, "TestBigBlobPeakRSS", memChildEnv+"="+filepath.Join(t.TempDir(), "layout"))
-	t.Logf("child peak RSS %.1f MiB (budget %d MiB)", float64(peak)/1024, rssBudget>>20)
-	if peak*1024 >= rssBudget {
-		t.Fatalf("peak RSS %d KiB is over the %d MiB budget", peak, rssBudget>>20)
-	}
+	testutil.CheckPeakRSS(t, memChildEnv, filepath.Join(t.TempDir(), "layout"), rssBudget, bigBlobChild)
 }
 
 func bigBlobChild(t *testing.T, dir string) {
@@ -50,5 +38,4 @@ func bigBlobChild(t *testing.T, dir string) {
 	if n, err := io.Copy(io.Discard, rc); err != nil || n != bigSize {
 		t.Fatalf("fetched %d bytes: %v", n, err)
 	}
-	testutil.ReportPeakRSS(t)
 }

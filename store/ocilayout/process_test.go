@@ -60,8 +60,12 @@ func TestHelperProcess(t *testing.T) {
 		var n int
 		fmt.Sscan(args[2], &n)
 		b, d := bigBlob(n)
-		l.Push(ctx, d, io.MultiReader(bytes.NewReader(b[:n/2]), blockForever{}))
-		t.Fatal("the stalled push returned")
+		in, err := l.Ingest(ctx, d.Digest.String(), store.IngestOptions{Expected: d})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.CopyIngest(ctx, in, d, io.MultiReader(bytes.NewReader(b[:n/2]), blockForever{}))
+		t.Fatal("the stalled ingest returned")
 	}
 }
 
@@ -130,7 +134,8 @@ func TestTwoProcessesTagOneLayout(t *testing.T) {
 }
 
 // A pull killed with SIGKILL half way through a blob leaves its staged
-// prefix, unlocked, and no visible blob; the next run resumes from it.
+// prefix, unlocked, and no visible blob; the next run's ingest of the same
+// ref resumes from it.
 func TestResumeAfterSIGKILL(t *testing.T) {
 	dir := t.TempDir() + "/layout"
 	const n = 4 << 20
@@ -144,10 +149,8 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		l, err := Open(ctx, dir)
-		if err == nil {
-			if got, _ := l.Partial(ctx, d); got == n/2 {
-				break
-			}
+		if err == nil && staged(l, d) == n/2 {
+			break
 		}
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
@@ -168,12 +171,12 @@ func TestResumeAfterSIGKILL(t *testing.T) {
 	if ok(l, d) || len(blobFiles(t, dir)) != 0 {
 		t.Fatal("a partial blob is visible under blobs/")
 	}
-	off, err := l.Partial(ctx, d)
-	if err != nil || off != n/2 {
-		t.Fatalf("Partial after SIGKILL = %d, %v", off, err)
+	// The dead process's lock is gone: the ingest gets the staging file.
+	in, err := l.Ingest(ctx, d.Digest.String(), store.IngestOptions{Expected: d, Resume: true})
+	if err != nil || in.Offset() != n/2 {
+		t.Fatalf("ingest after SIGKILL: offset %d, %v; want %d", in.Offset(), err, n/2)
 	}
-	// The dead process's lock is gone: PushFrom gets the staging file.
-	if err := l.PushFrom(ctx, d, off, bytes.NewReader(b[off:])); err != nil {
+	if err := store.CopyIngest(ctx, in, d, bytes.NewReader(b[n/2:])); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := os.ReadFile(l.blobPath(d.Digest)); !bytes.Equal(got, b) {

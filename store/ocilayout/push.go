@@ -41,13 +41,13 @@ func (l *Layout) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 }
 
 // Push stores desc, read from r, under blobs/. It returns at once, without
-// reading r, when the layout already has the blob (size checked). Otherwise
-// the bytes go to a staging file and are renamed into place only once
-// their size and digest match desc and they are fsync'd. Content proved
-// wrong (digest mismatch, too long) is an error wrapping a
-// *content.MismatchError and leaves nothing behind. When r fails, ends
-// early or ctx ends part way, the bytes so far stay staged for PushFrom
-// (see Partial) and nothing is visible.
+// reading r, when the layout already has the blob (size checked). A blob
+// goes through a new ingest (store.PushIngest): its bytes go to a staging
+// file and are renamed into place only once their size and digest match
+// desc. Content proved wrong (digest mismatch, too long) is an error
+// wrapping a *content.MismatchError; any failure leaves nothing behind.
+// To resume an interrupted blob, write it through Ingest with a ref of
+// your own (the copy engine uses the digest).
 //
 // A manifest or index (by media type) is read into memory (capped at
 // 64 MiB), verified, and refused unless every child it names (config,
@@ -60,144 +60,9 @@ func (l *Layout) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader)
 	if isManifest(desc) {
 		return l.pushManifest(ctx, desc, r)
 	}
-	return l.write(ctx, desc, 0, r)
-}
-
-// Partial returns how many bytes of desc an interrupted Push or PushFrom
-// left staged, 0 when none. It does not check them: PushFrom does, at the
-// end.
-func (l *Layout) Partial(ctx context.Context, desc ocispec.Descriptor) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if err := validDigest(desc.Digest); err != nil {
-		return 0, err
-	}
-	fi, err := os.Stat(l.stagePath(desc))
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	return fi.Size(), nil
-}
-
-// PushFrom completes a staged blob: r holds desc's bytes from offset on,
-// offset being what Partial reported. The staged prefix is cut to offset
-// if it has grown since, hashed once, and the whole blob verified as Push
-// does; on a mismatch the staged bytes are discarded and the error wraps a
-// *content.MismatchError. A prefix shorter than offset is discarded too,
-// with an error. When another process is writing the same blob, PushFrom
-// fails without touching its staging file; the caller then starts over
-// with Push, which writes a private copy. offset 0 is Push.
-func (l *Layout) PushFrom(ctx context.Context, desc ocispec.Descriptor, offset int64, r io.Reader) error {
-	if offset == 0 {
-		return l.Push(ctx, desc, r)
-	}
-	if ok, err := l.Exists(ctx, desc); err != nil || ok {
-		return err
-	}
-	if offset < 0 || desc.Size >= 0 && offset >= desc.Size || isManifest(desc) {
-		return fmt.Errorf("cannot resume %s at byte %d: only blobs are staged, and only part way", desc.Digest, offset)
-	}
-	return l.write(ctx, desc, offset, r)
-}
-
-// write streams a blob into its staging file from offset on and commits
-// it. offset 0 starts afresh.
-func (l *Layout) write(ctx context.Context, desc ocispec.Descriptor, offset int64, r io.Reader) error {
-	f, err := l.openStage(desc)
-	if err != nil {
+	if err := store.PushIngest(ctx, l, desc, r); err != nil {
 		return fmt.Errorf("write %s to OCI layout %s: %w", desc.Digest, l.dir, err)
 	}
-	if f == nil {
-		if offset > 0 {
-			return fmt.Errorf("write %s to OCI layout %s: another process is writing it; start over", desc.Digest, l.dir)
-		}
-		return l.writePrivate(ctx, desc, r)
-	}
-	defer f.Close() // after any rename or removal: releases the lock
-	// The writer that held the lock before us may have finished the blob.
-	if ok, err := l.Exists(ctx, desc); err != nil || ok {
-		if ok {
-			os.Remove(f.Name())
-			l.tidy()
-		}
-		return err
-	}
-	fi, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	switch {
-	case fi.Size() < offset:
-		os.Remove(f.Name())
-		return fmt.Errorf("resume %s in OCI layout %s: %d bytes are staged, not the %d expected; discarded them, start over",
-			desc.Digest, l.dir, fi.Size(), offset)
-	case fi.Size() > offset:
-		if err := f.Truncate(offset); err != nil {
-			return err
-		}
-	}
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return err
-	}
-	// The verifier sees the whole blob (the staged prefix, read back once,
-	// then r); only what comes after the prefix is written. From the start,
-	// it is r alone, which lets a verifying source spare it the hashing.
-	var src io.Reader = blobio.ContextReader(ctx, r)
-	if offset > 0 {
-		src = io.MultiReader(io.NewSectionReader(f, 0, offset), src)
-	}
-	v, err := content.NewVerifier(src, desc)
-	if err != nil {
-		return err
-	}
-	if _, err := blobio.Copy(&skipWriter{w: f, skip: offset}, v); err != nil {
-		if wrongContent(err) {
-			os.Remove(f.Name())
-			l.tidy()
-		}
-		return fmt.Errorf("write %s to OCI layout %s: %w", desc.Digest, l.dir, err)
-	}
-	return l.commit(f, desc)
-}
-
-// wrongContent reports whether a failed copy proved the staged bytes wrong
-// (a digest mismatch, or more bytes than the descriptor says), so they must
-// go. A stream that merely ended early, or broke, leaves a prefix that may
-// well be right: it stays for PushFrom, which verifies the whole blob.
-func wrongContent(err error) bool {
-	var mm *content.MismatchError
-	if !errors.As(err, &mm) {
-		return false
-	}
-	return mm.GotDigest != "" || mm.GotSize > mm.Want.Size
-}
-
-// writePrivate writes a blob to a temporary file of its own, used when
-// another writer holds the blob's staging file. Nothing of it survives a
-// failure.
-func (l *Layout) writePrivate(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
-	f, err := l.createTemp(desc)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	v, err := content.NewVerifier(blobio.ContextReader(ctx, r), desc)
-	if err == nil {
-		_, err = blobio.Copy(f, v)
-	}
-	if err == nil {
-		err = l.commit(f, desc)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-		l.tidy()
-		return fmt.Errorf("write %s to OCI layout %s: %w", desc.Digest, l.dir, err)
-	}
-	l.dropStage(desc)
 	return nil
 }
 
@@ -295,26 +160,4 @@ func (l *Layout) flush() error {
 		}
 	}
 	return nil
-}
-
-// skipWriter drops the first skip bytes written to it: the staged prefix
-// the verifier re-reads but that is already on disk.
-type skipWriter struct {
-	w    io.Writer
-	skip int64
-}
-
-func (s *skipWriter) Write(p []byte) (int, error) {
-	n := len(p)
-	if s.skip > 0 {
-		k := min(int64(len(p)), s.skip)
-		s.skip -= k
-		p = p[k:]
-	}
-	if len(p) > 0 {
-		if _, err := s.w.Write(p); err != nil {
-			return 0, err
-		}
-	}
-	return n, nil
 }

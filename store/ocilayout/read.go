@@ -23,7 +23,8 @@ import (
 //     annotation of index.json's entries;
 //   - a digest string, found in index.json or else among the blobs (the
 //     media type then comes from the manifest itself);
-//   - "" when index.json has exactly one root (a crane layout without
+//   - "" for the reference WithReference bound the layout to, or without
+//     one when index.json has exactly one root (a crane layout without
 //     tags, for instance); with several, the error lists the tags.
 //
 // A tag or digest the layout lacks matches store.ErrNotFound. The result
@@ -36,6 +37,9 @@ func (l *Layout) Resolve(ctx context.Context, ref string) (ocispec.Descriptor, e
 	ix, err := l.readIndex()
 	if err != nil {
 		return ocispec.Descriptor{}, err
+	}
+	if ref == "" {
+		ref = l.ref
 	}
 	if ref == "" {
 		return l.resolveOnly(ix)

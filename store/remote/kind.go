@@ -20,6 +20,7 @@ var Kind = &store.Kind{
 	Syntax:      "[docker://]REF",
 	Description: "an image in a registry",
 	Bare:        true,
+	Registry:    true,
 	Parse: func(rest string) (store.Location, error) {
 		ref, err := reference.Parse(rest)
 		if err != nil {
@@ -27,8 +28,7 @@ var Kind = &store.Kind{
 		}
 		return store.Location{Ref: ref}, nil
 	},
-	Format:    func(l store.Location) string { return l.Ref.String() },
-	SourceRef: func(l store.Location) string { return l.Ref.Identifier() },
+	Format: func(l store.Location) string { return l.Ref.String() },
 	TargetTag: func(l store.Location) string {
 		switch {
 		case l.Ref.Tag != "":

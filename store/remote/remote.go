@@ -16,19 +16,23 @@ import (
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/distribution"
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/errdef"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/transport"
 )
 
 // Repository is one repository of a v2 registry as a store. It implements
-// store.Reader, store.Writer, store.Mounter, store.RangeReader,
-// store.TagLister and store.Referencer, and is safe for concurrent use.
+// the whole store.Repository contract, store.EmptyChecker,
+// store.Referencer and store.Closer, and is safe for concurrent use.
+// Close it to cancel the upload sessions of ingests left open.
 type Repository struct {
-	ref    reference.Reference
-	repo   *distribution.Repository
-	client *http.Client
-	opts   []distribution.Option
+	ref      reference.Reference
+	repo     *distribution.Repository
+	client   *http.Client
+	opts     []distribution.Option
+	bound    bool // ref names the image Resolve("") answers
+	sessions UploadSessions
 
 	mu        sync.Mutex
 	manifests map[digest.Digest][]byte // pushed in this session, for Tag
@@ -42,11 +46,17 @@ func New(ref reference.Reference, client *http.Client, opts ...distribution.Opti
 	if err != nil {
 		return nil, err
 	}
+	return newRepository(ref, reg, client, opts, true)
+}
+
+// newRepository is a repository of reg; bound says that ref names an image
+// for Resolve("").
+func newRepository(ref reference.Reference, reg *distribution.Registry, client *http.Client, opts []distribution.Option, bound bool) (*Repository, error) {
 	repo, err := reg.Repository(ref.Repository)
 	if err != nil {
 		return nil, err
 	}
-	return &Repository{ref: ref, repo: repo, client: client, opts: opts, manifests: map[digest.Digest][]byte{}}, nil
+	return &Repository{ref: ref, repo: repo, client: client, opts: opts, bound: bound, sessions: &memorySessions{}, manifests: map[digest.Digest][]byte{}}, nil
 }
 
 // WithMaxChunkSize returns the repository with uploads capped at n bytes a
@@ -61,11 +71,12 @@ func (r *Repository) WithMaxChunkSize(n int64) (*Repository, error) {
 }
 
 // Distribution returns the underlying protocol client, for operations the
-// store interface does not cover (delete, referrers, catalog).
+// store contract does not cover.
 func (r *Repository) Distribution() *distribution.Repository { return r.repo }
 
-// Reference returns the repository with the tag or digest it was opened with.
-func (r *Repository) Reference() string { return r.ref.String() }
+// Location returns the repository with the tag or digest it was opened
+// with, as a registry location.
+func (r *Repository) Location() store.Location { return store.Location{Kind: Kind, Ref: r.ref} }
 
 // Registry returns the registry as the reference names it.
 func (r *Repository) Registry() string { return r.ref.Registry }
@@ -75,7 +86,12 @@ func (r *Repository) Repository() string { return r.ref.Repository }
 
 // Resolve returns the descriptor of the manifest ref names: a tag, a digest,
 // or "" for the reference's own tag or digest (latest when it has neither).
+// A repository of a Registry (store.Namespace) names no image: "" is an
+// error matching errdef.ErrInvalid there.
 func (r *Repository) Resolve(ctx context.Context, ref string) (ocispec.Descriptor, error) {
+	if ref == "" && !r.bound {
+		return ocispec.Descriptor{}, fmt.Errorf("%w: resolving in %s needs a tag or digest", errdef.ErrInvalid, r.ref.Name())
+	}
 	if ref == "" {
 		ref = r.ref.Identifier()
 	}
@@ -127,20 +143,18 @@ func (r *Repository) Exists(ctx context.Context, desc ocispec.Descriptor) (bool,
 }
 
 // Push uploads desc: a manifest by digest (remembered for Tag), a blob
-// through an upload session.
+// through a new ingest (store.PushIngest), which sends it as
+// distribution's PushBlob does.
 func (r *Repository) Push(ctx context.Context, desc ocispec.Descriptor, rd io.Reader) error {
 	if !isManifest(desc) {
-		// Opening an upload session (POST) is safe to repeat; the transport
-		// retries it only when told so. Bodies are still never re-sent
-		// unless they can be replayed whole.
-		return r.repo.PushBlob(transport.WithRetryable(ctx), desc, rd)
+		return store.PushIngest(ctx, r, desc, rd)
 	}
 	raw, err := content.ReadCapped(rd, desc.Size+1, "manifest "+desc.Digest.String())
 	if err != nil {
 		return err
 	}
 	if _, err := r.repo.PutManifest(ctx, desc.Digest.String(), desc.MediaType, raw); err != nil {
-		return err
+		return missingChild(err, desc)
 	}
 	r.mu.Lock()
 	r.manifests[desc.Digest] = raw
@@ -159,6 +173,17 @@ func (r *Repository) PushTagged(ctx context.Context, desc ocispec.Descriptor, rd
 		return fmt.Errorf("manifest for tag %s does not match its digest %s", tag, desc.Digest)
 	}
 	_, err = r.repo.PutManifest(ctx, tag, desc.MediaType, raw)
+	return missingChild(err, desc)
+}
+
+// missingChild adds store.ErrNotFound to a registry's refusal of manifest
+// desc for a child it lacks (MANIFEST_BLOB_UNKNOWN), as the store contract
+// words that refusal.
+func missingChild(err error, desc ocispec.Descriptor) error {
+	var ee *errcode.Error
+	if errors.As(err, &ee) && ee.HasCode(errcode.CodeManifestBlobUnknown) {
+		return fmt.Errorf("manifest %s names content the repository lacks; push children before their manifest: %w: %w", desc.Digest, store.ErrNotFound, err)
+	}
 	return err
 }
 

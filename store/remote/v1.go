@@ -17,6 +17,7 @@ import (
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/errdef"
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
@@ -32,9 +33,10 @@ import (
 //   - writing, Push stages the OCI image, and Tag converts it to a v1 chain
 //     (FromOCI) and pushes that, parents first.
 //
-// It implements store.Reader, store.Writer, store.TagLister, store.Closer
-// and store.Referencer, and is safe for concurrent use. Close removes the
-// staging directory.
+// It implements store.Reader, store.Writer, store.Ingester (into the
+// staging layout), store.TagLister, store.Statter, store.Deleter and
+// store.Untagger (which v1 refuses), store.Closer and store.Referencer,
+// and is safe for concurrent use. Close removes the staging directory.
 type V1Repository struct {
 	name   reference.V1Name
 	client *legacy.Client
@@ -62,8 +64,15 @@ func NewV1(name reference.V1Name, opts ...legacy.Option) (*V1Repository, error) 
 // Client returns the v1 protocol client, for search and login.
 func (r *V1Repository) Client() *legacy.Client { return r.client }
 
-// Reference returns the repository as written: HOST/NAMESPACE/REPO[:TAG].
-func (r *V1Repository) Reference() string { return r.name.String() }
+// Location returns the repository as a registry location:
+// HOST/NAMESPACE/REPO[:TAG].
+func (r *V1Repository) Location() store.Location {
+	ref, err := reference.Parse(r.name.String())
+	if err != nil {
+		return store.Location{Kind: Kind}
+	}
+	return store.Location{Kind: Kind, Ref: ref}
+}
 
 // staging returns the private layout, creating it on first use.
 func (r *V1Repository) staging(ctx context.Context) (*ocilayout.Layout, error) {
@@ -174,13 +183,58 @@ func (r *V1Repository) Exists(ctx context.Context, desc ocispec.Descriptor) (boo
 // Push stages desc for the conversion Tag does.
 func (r *V1Repository) Push(ctx context.Context, desc ocispec.Descriptor, rd io.Reader) error {
 	if content.KindOf(desc.MediaType) == content.KindIndex {
-		return fmt.Errorf("%s: a v1 registry holds single-platform images; choose one with --platform", r.name.Remote())
+		return &errdef.OptionHint{
+			Err:    fmt.Errorf("%s: a v1 registry holds single-platform images, and %s is a multi-platform index", r.name.Remote(), desc.Digest),
+			Action: "pick a platform", Option: "copy.WithPlatforms",
+		}
 	}
 	stage, err := r.staging(ctx)
 	if err != nil {
 		return err
 	}
 	return stage.Push(ctx, desc, rd)
+}
+
+// Ingest opens a blob ingest in the staging layout, for the conversion
+// Tag does (store.Ingester).
+func (r *V1Repository) Ingest(ctx context.Context, ref string, opts store.IngestOptions) (store.Ingest, error) {
+	stage, err := r.staging(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return stage.Ingest(ctx, ref, opts)
+}
+
+// Stat describes a blob of an image Resolve converted or Push staged
+// (store.Statter): v1 has no content addressed by digest to ask about.
+func (r *V1Repository) Stat(ctx context.Context, d digest.Digest) (ocispec.Descriptor, error) {
+	stage, err := r.staging(ctx)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	desc, err := stage.Stat(ctx, d)
+	if errors.Is(err, store.ErrNotFound) {
+		return ocispec.Descriptor{}, fmt.Errorf("%s: %s is not among the blobs of the images converted so far (v1 names layers by image ID): %w", r.name.Remote(), d, store.ErrNotFound)
+	}
+	return desc, err
+}
+
+// errV1Delete is the error of Delete and Untag: the v1 API hoist speaks has
+// no deletion.
+func (r *V1Repository) errV1Delete() error {
+	return fmt.Errorf("%s speaks only the legacy v1 protocol, which has no deletion: %w", r.name.IndexHost(), errdef.ErrUnsupported)
+}
+
+// Delete fails with an error matching errdef.ErrUnsupported
+// (store.Deleter).
+func (r *V1Repository) Delete(ctx context.Context, desc ocispec.Descriptor) error {
+	return r.errV1Delete()
+}
+
+// Untag fails with an error matching errdef.ErrUnsupported
+// (store.Untagger).
+func (r *V1Repository) Untag(ctx context.Context, tag string) error {
+	return r.errV1Delete()
 }
 
 // Tag converts the staged image desc to a v1 chain and pushes it as tag.
