@@ -213,7 +213,7 @@ func (r *Repository) FetchFrom(ctx context.Context, desc ocispec.Descriptor, off
 }
 
 // Push stores desc read from r: a manifest (decided by desc.MediaType) is
-// checked and linked, a blob is ingested and verified.
+// checked and linked, a blob is ingested and verified (store.PushIngest).
 func (r *Repository) Push(ctx context.Context, desc ocispec.Descriptor, rd io.Reader) error {
 	if content.KindOf(desc.MediaType) != content.KindUnknown {
 		_, err := r.PutManifest(ctx, desc, rd)
@@ -222,17 +222,7 @@ func (r *Repository) Push(ctx context.Context, desc ocispec.Descriptor, rd io.Re
 	if err := validDigest(desc.Digest); err != nil {
 		return err
 	}
-	in, err := r.Ingest(ctx, "", store.IngestOptions{Expected: desc})
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	if _, err := io.Copy(in, rd); err != nil {
-		_ = in.Abort(ctx)
-		return err
-	}
-	_, err = in.Commit(ctx, desc.Size, desc.Digest)
-	return err
+	return store.PushIngest(ctx, r, desc, rd)
 }
 
 // Tag makes tag name the manifest desc, which must be in the repository.
