@@ -16,7 +16,6 @@ var hintFlags = map[string]string{
 	"distribution.WithMaxManifestSize":                      "",
 	"distribution.WithMaxChunkSize":                         "--chunk-size BYTES",
 	"auth.WithConfigDir":                                    "--config DIR",
-	"auth.ReadPassword":                                     "--password-stdin",
 	"hoist.WithMaxWait":                                     "--max-wait DURATION",
 	"transport.WithMinThroughput":                           "--speed-limit BYTES",
 	"transport.WithResponseHeaderTimeout":                   "--response-timeout DURATION",

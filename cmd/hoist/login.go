@@ -58,9 +58,9 @@ the reason and leaves every file as it was.`,
 			var err error
 			switch {
 			case passwordStdin:
-				password, err = auth.ReadPassword(a.stdin)
+				password, err = readPassword(a.stdin)
 			case isTerminal(a.stdinFile()):
-				password, err = auth.PromptPassword(a.stdinFile(), a.stderr, "Password: ")
+				password, err = promptPassword(a.stdinFile(), a.stderr, "Password: ")
 			default:
 				return usagef("login needs a password: pipe it in with --password-stdin (stdin is not a terminal to prompt on)")
 			}

@@ -1,4 +1,4 @@
-package auth
+package main
 
 import (
 	"errors"
@@ -8,17 +8,15 @@ import (
 	"strings"
 
 	"golang.org/x/term"
-
-	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
 // maxPasswordSize caps a password or token read from stdin.
 const maxPasswordSize = 64 << 10
 
-// ReadPassword reads a password or token the way --password-stdin does:
+// readPassword reads a password or token the way --password-stdin does:
 // all of r, without the trailing line ending. Empty input, and input over
 // 64 KiB, are errors.
-func ReadPassword(r io.Reader) (string, error) {
+func readPassword(r io.Reader) (string, error) {
 	b, err := io.ReadAll(io.LimitReader(r, maxPasswordSize+1))
 	if err != nil {
 		return "", fmt.Errorf("reading the password from stdin: %w", err)
@@ -28,18 +26,18 @@ func ReadPassword(r io.Reader) (string, error) {
 	}
 	p := strings.TrimRight(string(b), "\r\n")
 	if p == "" {
-		return "", errors.New("no password on stdin: pipe one in")
+		return "", errors.New("no password on stdin: pipe one in, e.g. `cat pw.txt | hoist login --password-stdin -u USER HOST`")
 	}
 	return p, nil
 }
 
-// PromptPassword writes prompt to out and reads a line from the terminal
+// promptPassword writes prompt to out and reads a line from the terminal
 // in without echoing it. in must be a terminal; otherwise it is an error
-// that points to ReadPassword. An empty answer is an error.
-func PromptPassword(in *os.File, out io.Writer, prompt string) (string, error) {
+// that points to --password-stdin. An empty answer is an error.
+func promptPassword(in *os.File, out io.Writer, prompt string) (string, error) {
 	fd := int(in.Fd())
 	if !term.IsTerminal(fd) {
-		return "", &hoisttransport.OptionHint{Err: errors.New("cannot prompt for a password: stdin is not a terminal"), Action: "read it from stdin", Option: "auth.ReadPassword"}
+		return "", errors.New("cannot prompt for a password: stdin is not a terminal; use --password-stdin")
 	}
 	if _, err := io.WriteString(out, prompt); err != nil {
 		return "", err
