@@ -7,7 +7,7 @@
 // registry (image JSON, layers, ancestry, tags). No other v1 server exists
 // any more, so V1 is the peer that hoist's v1 client is tested against; it
 // follows the protocol as the original client spoke it (see
-// shared/V1-PROTOCOL.md in the project notes).
+// docs/v1-protocol.md).
 //
 // V1 keeps its state through a distribution storage driver, under
 // /hoist/v1: a directory of its own with NewV1, or with NewV1OnDriver the

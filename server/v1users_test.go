@@ -20,7 +20,7 @@ func registration(t *testing.T, user, pass, email string) *strings.Reader {
 
 var jsonUTF8 = withHeader("Content-Type", "application/json; charset=utf-8")
 
-// The login branches of V1-PROTOCOL.md, step 1 (POST users/) then step 2
+// The login branches of docs/v1-protocol.md, step 1 (POST users/) then step 2
 // (GET users/ with Basic auth).
 func TestV1Login(t *testing.T) {
 	inactive := V1Account{Username: "sleepy", Password: "zzzzzz", Email: "sleepy@example.com"}

@@ -18,7 +18,7 @@ import (
 	"time"
 )
 
-// The known answers of V1-PROTOCOL.md, "TarSum" (the original test vectors).
+// The known answers of docs/v1-protocol.md, "TarSum" (the original test vectors).
 const (
 	sumEmptyFile = "tarsum+sha256:626c4a2e9a467d65c33ae81f7f3dedd4de8ccaee72af73223c4bc4718cbc7bbd"
 	sumXattrs    = "tarsum+sha256:c12bb6f1303a9ddbf4576c52da74973c00d14c109bcfa76b708d5da1154a07fa"
