@@ -11,6 +11,7 @@ import (
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // ListOptions shapes a tags or catalog listing. The zero value lists
@@ -37,8 +38,8 @@ type ListOptions struct {
 //     is trusted to mean "no more" by leaving it out.
 //
 // It stops at the end, at opts.Limit, or with an error after
-// MaxListEntries names or MaxListPages pages (a pagination that never
-// ends). Each page is read with a 16 MiB cap. A missing repository matches
+// MaxListEntries names, MaxListBytes bytes of names or MaxListPages pages
+// (a pagination that never ends). Each page is read with a 16 MiB cap. A missing repository matches
 // errcode.ErrNotFound.
 func (r *Repository) Tags(ctx context.Context, opts ListOptions) ([]string, error) {
 	return r.reg.list(ctx, r.url("tags", "list"), "tags", opts)
@@ -57,9 +58,22 @@ func (r *Registry) Catalog(ctx context.Context, opts ListOptions) ([]string, err
 const (
 	// MaxListEntries is the most names one listing collects.
 	MaxListEntries = 1 << 20
+	// MaxListBytes bounds the memory one listing holds: each name counts
+	// its length plus nameOverhead bytes of bookkeeping (some 300,000 short
+	// names, or 140,000 of 128 characters).
+	MaxListBytes = 24 << 20
 	// MaxListPages is the most pages one listing asks for.
 	MaxListPages = 10_000
 )
+
+// nameOverhead is what holding one name costs besides its bytes: its
+// slice entry, its dedupe map entry, allocation rounding.
+const nameOverhead = 48
+
+// takeFirst is the hint of a listing that went past a cap.
+func takeFirst(err error) error {
+	return &transport.OptionHint{Err: err, Action: "take only the first names", Option: "distribution.ListOptions.Limit"}
+}
 
 // list walks the pages of a tags or catalog listing; field is the JSON
 // member holding the names.
@@ -77,11 +91,12 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 		return &u
 	}
 	var out []string
+	var size int
 	have := map[string]bool{}
 	seen := map[string]bool{}
 	for n, u := 0, page(opts.Last); u != nil; n++ {
 		if n >= MaxListPages {
-			return nil, fmt.Errorf("listing %s: the registry's pagination goes on past %d pages (%d names so far); set ListOptions.Limit to take only the first names", first.Path, MaxListPages, len(out))
+			return nil, takeFirst(fmt.Errorf("listing %s: the registry's pagination goes on past %d pages (%d names so far)", first.Path, MaxListPages, len(out)))
 		}
 		if seen[u.String()] {
 			return nil, fmt.Errorf("listing %s: the registry's pagination loops back to %s", first.Path, errcode.RedactURL(u))
@@ -96,14 +111,16 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 			if !have[name] {
 				have[name] = true
 				out = append(out, name)
+				size += len(name) + nameOverhead
 				added++
 			}
 		}
 		if opts.Limit > 0 && len(out) >= opts.Limit {
 			return out[:opts.Limit], nil
 		}
-		if len(out) > MaxListEntries {
-			return nil, fmt.Errorf("listing %s: the registry lists more than %d names; set ListOptions.Limit to take only the first names", first.Path, MaxListEntries)
+		if len(out) > MaxListEntries || size > MaxListBytes {
+			return nil, takeFirst(fmt.Errorf("listing %s: the registry lists more names than hoist holds in memory (%d names in %d pages so far, the most is %d names or %d MiB)",
+				first.Path, len(out), n+1, MaxListEntries, MaxListBytes>>20))
 		}
 		if next != nil {
 			r.linkPaging.Store(true)
