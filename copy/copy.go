@@ -122,7 +122,7 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	if err != nil {
 		return nil, err
 	}
-	n, err := c.plan(ctx, src, root, true)
+	n, err := c.plan(ctx, src, root, 0, new(int))
 	if err != nil {
 		return nil, err
 	}
@@ -235,9 +235,26 @@ func (c *Copier) alreadyTagged(ctx context.Context, dst store.Writer, desc ocisp
 	return err == nil && d.Digest == desc.Digest
 }
 
+// Bounds of one image graph: indexes nested deeper than MaxDepth, or more
+// than MaxManifests manifests in all (an index naming one child many times
+// over, level after level, makes exponentially many), are refused before
+// anything is written.
+const (
+	MaxDepth     = 32
+	MaxManifests = 10_000
+)
+
 // plan fetches the manifests of the graph under desc, applying the platform
-// filter at the root and the format conversion everywhere.
-func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descriptor, root bool) (*node, error) {
+// filter at the root (depth 0) and the format conversion everywhere;
+// count is how many manifests the whole graph has fetched so far.
+func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descriptor, depth int, count *int) (*node, error) {
+	root := depth == 0
+	if depth > MaxDepth {
+		return nil, fmt.Errorf("%s: indexes are nested more than %d deep; hoist copies at most that", describe(desc), MaxDepth)
+	}
+	if *count++; *count > MaxManifests {
+		return nil, fmt.Errorf("%s: the image graph holds more than %d manifests; hoist copies at most that", describe(desc), MaxManifests)
+	}
 	m, err := c.fetchManifest(ctx, src, desc)
 	if err != nil {
 		return nil, err
@@ -257,14 +274,14 @@ func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descri
 				return nil, err
 			}
 			if len(c.o.platforms) == 1 {
-				return c.plan(ctx, src, sel[0], false)
+				return c.plan(ctx, src, sel[0], depth+1, count)
 			}
 			if n, err = filteredIndex(n, sel); err != nil {
 				return nil, err
 			}
 		}
 		for _, d := range n.m.Index.Manifests {
-			ch, err := c.plan(ctx, src, d, false)
+			ch, err := c.plan(ctx, src, d, depth+1, count)
 			if err != nil {
 				return nil, err
 			}

@@ -25,8 +25,10 @@ func worthAnotherTry(ctx context.Context, err error) bool {
 		return false
 	}
 	var we *transport.WaitBudgetError
-	if errors.As(err, &we) {
-		return false // the operation's wait budget is spent already
+	if errors.As(err, &we) || transport.IsTimeout(err) {
+		// The operation's wait budget is spent already, or the host
+		// timed out as often as the transport lets it in a row.
+		return false
 	}
 	var ee *errcode.Error
 	if errors.As(err, &ee) && ee.HasCode(errcode.CodeBlobUploadUnknown) {
