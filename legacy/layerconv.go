@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync/atomic"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -120,8 +121,51 @@ func isEmptyTar(b []byte, comp compression) bool {
 	return err == io.EOF
 }
 
+// Bounds of gunzipping a v1 layer for its diff_id: past MaxLayerExpansionFloor
+// bytes, a layer may not decompress to more than MaxLayerExpansion times the
+// compressed bytes read so far. Real layers stay far below (a few times,
+// a few hundred for sparse files); a gzip bomb is caught within a second
+// or so of CPU instead of hashing gigabytes of zeros.
+const (
+	MaxLayerExpansion      = 256
+	MaxLayerExpansionFloor = 1 << 30
+)
+
+// ErrLayerBomb is wrapped by the error for a layer that decompresses past
+// the bound above.
+var ErrLayerBomb = errors.New("the layer decompresses to far more than it holds (a gzip bomb?)")
+
+// expansionGuard fails the decompressed stream once it outgrows the
+// compressed bytes counted in *in by the bound above.
+type expansionGuard struct {
+	r   io.Reader
+	in  *atomic.Int64
+	out int64
+}
+
+func (g *expansionGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.out += int64(n)
+	if g.out > MaxLayerExpansionFloor && g.out > MaxLayerExpansion*g.in.Load() {
+		return n, fmt.Errorf("%w: %d bytes decompressed from %d, more than %d times", ErrLayerBomb, g.out, g.in.Load(), MaxLayerExpansion)
+	}
+	return n, err
+}
+
+// countingReader counts what is read through it into n.
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
 // putGzipped stores an already gzipped layer as it is, gunzipping a copy
-// of the bytes in a goroutine for the diff_id.
+// of the bytes in a goroutine for the diff_id, within the expansion bound.
 func putGzipped(ctx context.Context, src io.Reader, sink BlobSink) (convertedLayer, error) {
 	pr, pw := io.Pipe()
 	type result struct {
@@ -131,10 +175,11 @@ func putGzipped(ctx context.Context, src io.Reader, sink BlobSink) (convertedLay
 	done := make(chan result, 1)
 	go func() {
 		var res result
-		zr, err := gzip.NewReader(pr)
+		in := new(atomic.Int64)
+		zr, err := gzip.NewReader(countingReader{pr, in})
 		if err == nil {
 			h := sha256.New()
-			if _, err = io.Copy(h, zr); err == nil {
+			if _, err = io.Copy(h, &expansionGuard{r: zr, in: in}); err == nil {
 				res.diffID = digest.NewDigest(digest.SHA256, h)
 			}
 		}
