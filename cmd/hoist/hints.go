@@ -16,6 +16,7 @@ var hintFlags = map[string]string{
 	"distribution.WithMaxManifestSize":                      "",
 	"distribution.WithMaxChunkSize":                         "--chunk-size BYTES",
 	"auth.WithConfigDir":                                    "--config DIR",
+	"distribution.ListOptions.Limit":                        "--limit N",
 	"hoist.WithMaxWait":                                     "--max-wait DURATION",
 	"transport.WithMinThroughput":                           "--speed-limit BYTES",
 	"transport.WithResponseHeaderTimeout":                   "--response-timeout DURATION",
@@ -39,7 +40,7 @@ func flagHints(msg string, err error) string {
 				}
 				with += ")"
 			}
-			msg = strings.Replace(msg, " ("+oh.Hint()+")", with, 1)
+			msg = strings.ReplaceAll(msg, " ("+oh.Hint()+")", with)
 		}
 		err = oh.Err
 	}
