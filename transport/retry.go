@@ -209,8 +209,13 @@ func transient(err error) bool {
 		strings.Contains(s, "connection reset")
 }
 
-// isTimeout reports whether err is a timeout: a stall, too slow a body,
-// no response headers in time, a TLS handshake that did not finish.
+// IsTimeout reports whether err is a timeout: a stall, too slow a body,
+// no response headers in time, a TLS handshake that did not finish. By
+// the time such an error reaches a caller, the transport has already
+// tried again (RetryPolicy.MaxTimeouts) and a ResumingBody has resumed:
+// another try from the start is unlikely to fare better.
+func IsTimeout(err error) bool { return isTimeout(err) }
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
