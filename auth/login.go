@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	hoisttransport "github.com/hoist-dev/hoist/transport"
 )
 
 // Verifier checks a credential against a registry before Login stores it.
@@ -155,6 +157,6 @@ func (v *v2Verifier) get(ctx context.Context, u, authz string) (*http.Response, 
 	if err != nil {
 		return nil, fmt.Errorf("GET %s: %w", u, err)
 	}
-	drain(resp)
+	hoisttransport.Drain(resp)
 	return resp, nil
 }

@@ -139,24 +139,24 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			// the registry gave it, for the caller to name the login.
 			return resp, nil
 		}
-		drain(resp)
+		hoisttransport.Drain(resp)
 		return nil, err
 	}
 	if retry == "" || retry == authz {
 		return resp, nil // nothing better to offer
 	}
 	if !replayable {
-		drain(resp)
+		hoisttransport.Drain(resp)
 		return nil, fmt.Errorf("%s %s: the registry asks for authentication, but the %w (set Request.GetBody)", req.Method, errcode.RedactURL(req.URL), ErrBodyNotReplayable)
 	}
 	var body io.ReadCloser
 	if hasBody {
 		if body, err = req.GetBody(); err != nil {
-			drain(resp)
+			hoisttransport.Drain(resp)
 			return nil, fmt.Errorf("%s %s: re-reading the request body: %w", req.Method, errcode.RedactURL(req.URL), err)
 		}
 	}
-	drain(resp)
+	hoisttransport.Drain(resp)
 	return t.base.RoundTrip(withAuthorization(req, retry, body))
 }
 
@@ -167,7 +167,7 @@ func (t *transport) plain(req *http.Request) (*http.Response, error) {
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || len(challengesOf(resp.Header)) == 0 {
 		return resp, err
 	}
-	drain(resp)
+	hoisttransport.Drain(resp)
 	return nil, &hoisttransport.OptionHint{
 		Err:    fmt.Errorf("%s asks for authentication over plain http: %w to a host that is not on loopback; use https", t.host, ErrPlainHTTP),
 		Action: "if it really has no TLS, allow plain http", Option: "hosts.Config.Insecure (and auth.WithPlainHTTPAllowed)", Value: t.host,
@@ -190,7 +190,7 @@ func (t *transport) ping(ctx context.Context, u *url.URL) error {
 	if err != nil {
 		return fmt.Errorf("%s: learning how to authenticate: %w", t.host, err)
 	}
-	drain(resp)
+	hoisttransport.Drain(resp)
 	if c, ok := pickChallenge(challengesOf(resp.Header)); ok && resp.StatusCode == http.StatusUnauthorized {
 		t.learn(c)
 	} else {
@@ -341,11 +341,4 @@ func closeBody(req *http.Request) {
 	if req.Body != nil {
 		req.Body.Close()
 	}
-}
-
-// drain reads a little of resp's body, so the connection can be reused,
-// and closes it.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 }

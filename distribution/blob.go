@@ -25,10 +25,10 @@ func (r *Repository) BlobHead(ctx context.Context, d digest.Digest) (ocispec.Des
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	if err := expect(resp, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	if resp.ContentLength < 0 {
 		return ocispec.Descriptor{}, fmt.Errorf("HEAD blob %s@%s: the registry did not say its size (no Content-Length)", r.name, d)
 	}
@@ -118,9 +118,9 @@ func (r *Repository) DeleteBlob(ctx context.Context, d digest.Digest) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(resp, http.StatusAccepted, http.StatusOK, http.StatusNoContent); err != nil {
+	if err := transport.Expect(resp, http.StatusAccepted, http.StatusOK, http.StatusNoContent); err != nil {
 		return err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	return nil
 }

@@ -149,7 +149,7 @@ func (r *Registry) listPage(ctx context.Context, u *url.URL, what, field string)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := expect(resp, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return nil, nil, err
 	}
 	raw, err := content.ReadCapped(resp.Body, maxListBody, "a page of "+what)

@@ -78,7 +78,7 @@ func (r *Repository) manifestOnce(ctx context.Context, ref string, d digest.Dige
 	if err != nil {
 		return nil, err
 	}
-	if err := expect(resp, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
@@ -142,10 +142,10 @@ func (r *Repository) ManifestHead(ctx context.Context, ref string) (ocispec.Desc
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	if err := expect(resp, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return ocispec.Descriptor{}, err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	desc := ocispec.Descriptor{MediaType: content.BaseType(resp.Header.Get("Content-Type")), Size: resp.ContentLength}
 	if h := resp.Header.Get("Docker-Content-Digest"); h != "" {
 		if sent, err := digest.Parse(h); err == nil {
@@ -241,10 +241,10 @@ func (r *Repository) putManifestOnce(ctx context.Context, ref string, desc ocisp
 	if err != nil {
 		return nil, err
 	}
-	if err := expect(resp, http.StatusCreated, http.StatusOK, http.StatusAccepted, http.StatusNoContent); err != nil {
+	if err := transport.Expect(resp, http.StatusCreated, http.StatusOK, http.StatusAccepted, http.StatusNoContent); err != nil {
 		return nil, err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	h := resp.Header.Get("Docker-Content-Digest")
 	if h != "" {
 		got, err := digest.Parse(h)
@@ -293,13 +293,13 @@ func (r *Repository) DeleteManifest(ctx context.Context, ref string) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(resp, http.StatusAccepted, http.StatusOK, http.StatusNoContent); err != nil {
+	if err := transport.Expect(resp, http.StatusAccepted, http.StatusOK, http.StatusNoContent); err != nil {
 		if e, ok := err.(*errcode.Error); ok && (e.Status == http.StatusBadRequest || e.Status == http.StatusMethodNotAllowed) && !e.HasCode(errcode.CodeDigestInvalid) {
 			return fmt.Errorf("delete manifest %s: the registry does not allow deleting (%w): %w", refName(r.name, ref), errcode.ErrUnsupported, err)
 		}
 		return err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	if subject != nil {
 		if err := r.unindexReferrer(ctx, *subject, digest.Digest(ref)); err != nil {
 			return fmt.Errorf("manifest %s@%s was deleted, but removing it from the referrers of %s failed: %w", r.name, ref, subject.Digest, err)

@@ -63,7 +63,7 @@ func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from st
 		return false, err
 	}
 	if resp.StatusCode == http.StatusCreated {
-		drain(resp)
+		transport.Drain(resp)
 		return true, nil
 	}
 	up, err := r.uploadFrom(resp)

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/hoist-dev/hoist/transport"
+
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -99,7 +101,7 @@ func (r *Repository) referrersAPI(ctx context.Context, subject digest.Digest, ar
 			}
 			return nil, errNoReferrersAPI
 		}
-		if err := expect(resp, http.StatusOK); err != nil {
+		if err := transport.Expect(resp, http.StatusOK); err != nil {
 			return nil, err
 		}
 		r.reg.referrersAPI.Store(1)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/hoist-dev/hoist/transport"
+
 	"github.com/hoist-dev/hoist/errcode"
 	"github.com/hoist-dev/hoist/reference"
 )
@@ -115,7 +117,7 @@ func (r *Registry) Ping(ctx context.Context) (*PingResult, error) {
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusUnauthorized, http.StatusNotFound:
-		drain(resp)
+		transport.Drain(resp)
 		return &PingResult{
 			Status:     resp.StatusCode,
 			V2:         resp.StatusCode != http.StatusNotFound,

@@ -27,24 +27,6 @@ func (r *Registry) do(ctx context.Context, method string, u *url.URL, hdr http.H
 	return transport.Send(ctx, r.opts.client, method, u, hdr, body, size)
 }
 
-// expect returns nil when resp has one of the wanted statuses; otherwise it
-// consumes resp into an *errcode.Error.
-func expect(resp *http.Response, want ...int) error {
-	for _, w := range want {
-		if resp.StatusCode == w {
-			return nil
-		}
-	}
-	return errcode.FromResponse(resp)
-}
-
-// drain reads a little of what is left of a body, so the connection can be
-// reused, and closes it.
-func drain(resp *http.Response) {
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-}
-
 // location resolves a response's Location header against the URL that
 // answered, so relative ("/v2/…", "uuid?x") and absolute locations both
 // work.

@@ -43,10 +43,10 @@ func (r *Repository) StartUpload(ctx context.Context) (*Upload, error) {
 
 // uploadFrom turns a 202 answer into an Upload.
 func (r *Repository) uploadFrom(resp *http.Response) (*Upload, error) {
-	if err := expect(resp, http.StatusAccepted); err != nil {
+	if err := transport.Expect(resp, http.StatusAccepted); err != nil {
 		return nil, err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	loc, err := location(resp)
 	if err != nil {
 		return nil, err
@@ -98,10 +98,10 @@ func (u *Upload) Refresh(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(resp, http.StatusNoContent, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusNoContent, http.StatusOK); err != nil {
 		return err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	off, err := parseRange(resp.Header.Get("Range"))
 	if err != nil {
 		return fmt.Errorf("upload status of %s: %w", u.repo.name, err)
@@ -134,10 +134,10 @@ func (u *Upload) WriteChunk(ctx context.Context, r io.Reader, n int64) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(resp, http.StatusAccepted, http.StatusNoContent); err != nil {
+	if err := transport.Expect(resp, http.StatusAccepted, http.StatusNoContent); err != nil {
 		return err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	want := u.offset + n
 	if resp.Header.Get("Location") != "" {
 		if u.loc, err = location(resp); err != nil {
@@ -171,10 +171,10 @@ func (u *Upload) WriteStream(ctx context.Context, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(resp, http.StatusAccepted, http.StatusNoContent); err != nil {
+	if err := transport.Expect(resp, http.StatusAccepted, http.StatusNoContent); err != nil {
 		return err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	if resp.Header.Get("Location") != "" {
 		if u.loc, err = location(resp); err != nil {
 			return err
@@ -218,10 +218,10 @@ func (u *Upload) put(ctx context.Context, desc ocispec.Descriptor, body io.Reade
 	if err != nil {
 		return err
 	}
-	if err := expect(resp, http.StatusCreated, http.StatusNoContent, http.StatusOK, http.StatusAccepted); err != nil {
+	if err := transport.Expect(resp, http.StatusCreated, http.StatusNoContent, http.StatusOK, http.StatusAccepted); err != nil {
 		return err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	h := resp.Header.Get("Docker-Content-Digest")
 	if h != "" {
 		got, err := digest.Parse(h)
@@ -265,10 +265,10 @@ func (u *Upload) delete(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := expect(resp, http.StatusNoContent, http.StatusOK, http.StatusAccepted, http.StatusNotFound); err != nil {
+	if err := transport.Expect(resp, http.StatusNoContent, http.StatusOK, http.StatusAccepted, http.StatusNotFound); err != nil {
 		return err
 	}
-	drain(resp)
+	transport.Drain(resp)
 	return nil
 }
 

@@ -85,24 +85,6 @@ func (c *Client) indexHeaders(ctx context.Context) (http.Header, error) {
 	return h, nil
 }
 
-// expect returns nil when resp has one of the wanted statuses; otherwise
-// it consumes resp into an *errcode.Error.
-func expect(resp *http.Response, want ...int) error {
-	for _, w := range want {
-		if resp.StatusCode == w {
-			return nil
-		}
-	}
-	return errcode.FromResponse(resp)
-}
-
-// drain reads a little of what is left of a body, so the connection can
-// be reused, and closes it.
-func drain(resp *http.Response) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-}
-
 // readBody reads resp's body, at most limit bytes, and closes it. what
 // names the body in errors.
 func readBody(resp *http.Response, limit int64, what string) ([]byte, error) {

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 
+	"github.com/hoist-dev/hoist/transport"
+
 	"github.com/hoist-dev/hoist/errcode"
 )
 
@@ -116,7 +118,7 @@ func (s *Session) ImageJSON(ctx context.Context, id string) (Image, error) {
 		if err != nil {
 			return err
 		}
-		if err := expect(resp, http.StatusOK); err != nil {
+		if err := transport.Expect(resp, http.StatusOK); err != nil {
 			return err
 		}
 		b, err := readBody(resp, maxImageJSON, "the JSON of image "+id)
@@ -162,14 +164,14 @@ func (s *Session) ImageExists(ctx context.Context, id string) (bool, error) {
 			return err
 		}
 		if resp.StatusCode == http.StatusNotFound {
-			drain(resp)
+			transport.Drain(resp)
 			notFound++
 			return fmt.Errorf("image %s: %w", id, errcode.ErrNotFound)
 		}
-		if err := expect(resp, http.StatusOK); err != nil {
+		if err := transport.Expect(resp, http.StatusOK); err != nil {
 			return err
 		}
-		drain(resp)
+		transport.Drain(resp)
 		return nil
 	})
 	switch {
@@ -191,7 +193,7 @@ func (s *Session) getJSON(ctx context.Context, ep *url.URL, path, what string, n
 	if resp.StatusCode == http.StatusNotFound && notFoundIsFinal {
 		return &stopError{errcode.FromResponse(resp)}
 	}
-	if err := expect(resp, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return err
 	}
 	b, err := readBody(resp, maxListJSON, what)

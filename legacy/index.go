@@ -71,7 +71,7 @@ func (c *Client) RepositoryData(ctx context.Context, name string) (*RepositoryDa
 	if err != nil {
 		return nil, err
 	}
-	if err := expect(resp, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return nil, fmt.Errorf("repository %s: %w", remote, err)
 	}
 	rd, err := c.repositoryData(resp, false)
@@ -127,8 +127,8 @@ func (c *Client) Announce(ctx context.Context, name string, images []ImageEntry)
 	if err != nil {
 		return nil, fmt.Errorf("announcing the push of %s: %w", remote, err)
 	}
-	defer drain(resp)
-	if err := expect(resp, http.StatusOK, http.StatusCreated); err != nil {
+	defer transport.Drain(resp)
+	if err := transport.Expect(resp, http.StatusOK, http.StatusCreated); err != nil {
 		return nil, fmt.Errorf("announcing the push of %s: %w", remote, err)
 	}
 	return c.repositoryData(resp, true)
@@ -155,8 +155,8 @@ func (c *Client) ClosePush(ctx context.Context, name string, images []ImageEntry
 	if err != nil {
 		return fmt.Errorf("closing the push of %s: %w", remote, err)
 	}
-	defer drain(resp)
-	if err := expect(resp, http.StatusNoContent); err != nil {
+	defer transport.Drain(resp)
+	if err := transport.Expect(resp, http.StatusNoContent); err != nil {
 		return fmt.Errorf("closing the push of %s: %w", remote, err)
 	}
 	return nil
@@ -202,7 +202,7 @@ func (c *Client) putIndex(ctx context.Context, path string, list []ImageEntry, e
 		}
 		loc := resp.Header.Get("Location")
 		secure := resp.TLS != nil // the transport may have fallen back to http
-		drain(resp)
+		transport.Drain(resp)
 		if loc == "" {
 			return nil, fmt.Errorf("PUT %s: %d answer without a Location", errcode.RedactURL(u), resp.StatusCode)
 		}

@@ -40,7 +40,7 @@ func (s *Session) Layer(ctx context.Context, id string, sizeHint int64) (io.Read
 		if err != nil {
 			return err
 		}
-		if err := expect(resp, http.StatusOK); err != nil {
+		if err := transport.Expect(resp, http.StatusOK); err != nil {
 			return err
 		}
 		size := resp.ContentLength

@@ -74,7 +74,7 @@ func (c *Client) Login(ctx context.Context, cred auth.Credential, email string) 
 		}
 		switch resp.StatusCode {
 		case http.StatusCreated:
-			drain(resp)
+			transport.Drain(resp)
 			return AccountCreated, nil
 		case http.StatusBadRequest:
 			b := readErrorBody(resp)
@@ -82,7 +82,7 @@ func (c *Client) Login(ctx context.Context, cred auth.Credential, email string) 
 				return 0, fmt.Errorf("v1 login to %s: registration refused: %w", c.index.Host, errorFromBody(resp, b))
 			}
 		case http.StatusUnauthorized:
-			drain(resp)
+			transport.Drain(resp)
 			existed = false
 		default:
 			return 0, fmt.Errorf("v1 login to %s: unexpected answer to the registration: %w", c.index.Host, errcode.FromResponse(resp))
@@ -96,7 +96,7 @@ func (c *Client) Login(ctx context.Context, cred auth.Credential, email string) 
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK:
-		drain(resp)
+		transport.Drain(resp)
 		return LoginSucceeded, nil
 	case resp.StatusCode == http.StatusUnauthorized:
 		return 0, fmt.Errorf("v1 login to %s: wrong login or password: %w: %w", c.index.Host, auth.ErrBadCredentials, errcode.FromResponse(resp))

@@ -60,7 +60,7 @@ func (c *Client) SearchPage(ctx context.Context, term string, page, size int) (*
 	if err != nil {
 		return nil, fmt.Errorf("search for %q: %w", term, err)
 	}
-	if err := expect(resp, http.StatusOK); err != nil {
+	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return nil, fmt.Errorf("search for %q: %w", term, err)
 	}
 	b, err := readBody(resp, maxListJSON, "the search answer")

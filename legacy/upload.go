@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"sync"
 
+	"github.com/hoist-dev/hoist/transport"
+
 	"github.com/hoist-dev/hoist/errcode"
 	"github.com/hoist-dev/hoist/legacy/tarsum"
 )
@@ -50,7 +52,7 @@ func (s *Session) PutImageJSON(ctx context.Context, ep *url.URL, id string, imgJ
 		return fmt.Errorf("image %s: %w", id, err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		drain(resp)
+		transport.Drain(resp)
 		return nil
 	}
 	body := readErrorBody(resp)
@@ -81,7 +83,7 @@ func (s *Session) PutLayer(ctx context.Context, ep *url.URL, id string, imgJSON 
 	hdr := http.Header{"Content-Type": {"application/octet-stream"}}
 	resp, err := s.do(ctx, ep, http.MethodPut, "images/"+id+"/layer", hdr, body, -1)
 	if err == nil {
-		err = expect(resp, http.StatusOK)
+		err = transport.Expect(resp, http.StatusOK)
 	}
 	if err != nil {
 		// The transport may go on reading the body after it answers;
@@ -94,7 +96,7 @@ func (s *Session) PutLayer(ctx context.Context, ep *url.URL, id string, imgJSON 
 		}
 		return Checksums{}, fmt.Errorf("layer of image %s: %w", id, err)
 	}
-	drain(resp)
+	transport.Drain(resp)
 	n, eof := body.seal()
 	if !eof {
 		ts.Close()
@@ -131,7 +133,7 @@ func (s *Session) PutChecksum(ctx context.Context, ep *url.URL, id string, sums 
 		return fmt.Errorf("checksum of image %s: %w", id, err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		drain(resp)
+		transport.Drain(resp)
 		return nil
 	}
 	body := readErrorBody(resp)
@@ -161,8 +163,8 @@ func (s *Session) PutTag(ctx context.Context, ep *url.URL, name, tag, id string)
 	if err != nil {
 		return fmt.Errorf("tag %s of %s: %w", tag, remote, err)
 	}
-	defer drain(resp)
-	if err := expect(resp, http.StatusOK, http.StatusCreated); err != nil {
+	defer transport.Drain(resp)
+	if err := transport.Expect(resp, http.StatusOK, http.StatusCreated); err != nil {
 		return fmt.Errorf("tag %s of %s: %w", tag, remote, err)
 	}
 	return nil

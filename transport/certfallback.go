@@ -2,7 +2,6 @@ package transport
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"sync/atomic"
 )
@@ -53,8 +52,7 @@ func (c *certFallback) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, err
 		}
 		if resp != nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
+			Drain(resp)
 		}
 	}
 	panic("unreachable")

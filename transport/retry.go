@@ -119,8 +119,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 				rp.done()
 				return nil, r.gaveUp(budget, w, errcode.FromResponse(resp))
 			}
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-			resp.Body.Close()
+			Drain(resp)
 		default:
 			rp.done()
 			return resp, nil
