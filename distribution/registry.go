@@ -104,10 +104,14 @@ type PingResult struct {
 }
 
 // Ping asks GET /v2/ whether the host speaks the distribution API and what
-// authentication it wants. 200 and 401 are answers (V2 true), and so is
-// 404 (V2 false: not a v2 registry). Any other status is returned as an
-// *errcode.Error, e.g. the 403 page of an mTLS proxy that refused the
-// client certificate; a network failure is returned as is.
+// authentication it wants: the one /v2/ ping of hoist, which protocol
+// detection (store/remote) and hoist ping (package probe) share. 200 and
+// 401 are answers (V2 true), and so is 404 (V2 false: not a v2 registry).
+// Any other status is returned as an *errcode.Error, e.g. the 403 page of
+// an mTLS proxy that refused the client certificate, together with the
+// PingResult of that answer (its status and headers), for a caller that
+// reports what answered. A network failure is returned as is, with a nil
+// PingResult.
 func (r *Registry) Ping(ctx context.Context) (*PingResult, error) {
 	u := r.base
 	u.Path = "/v2/"
@@ -115,15 +119,16 @@ func (r *Registry) Ping(ctx context.Context) (*PingResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	p := &PingResult{
+		Status:     resp.StatusCode,
+		V2:         resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized,
+		APIVersion: resp.Header.Get("Docker-Distribution-API-Version"),
+		Challenges: resp.Header.Values("WWW-Authenticate"),
+	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusUnauthorized, http.StatusNotFound:
 		transport.Drain(resp)
-		return &PingResult{
-			Status:     resp.StatusCode,
-			V2:         resp.StatusCode != http.StatusNotFound,
-			APIVersion: resp.Header.Get("Docker-Distribution-API-Version"),
-			Challenges: resp.Header.Values("WWW-Authenticate"),
-		}, nil
+		return p, nil
 	}
-	return nil, errcode.FromResponse(resp)
+	return p, errcode.FromResponse(resp)
 }

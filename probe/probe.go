@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/hoist-dev/hoist/distribution"
+
 	"github.com/hoist-dev/hoist/errcode"
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/transport"
@@ -62,15 +64,22 @@ func Host(ctx context.Context, c *http.Client, host string) (*Report, error) {
 	tr := &transport.Trace{}
 	tctx := transport.WithTrace(ctx, tr)
 
-	resp, v2err := get(tctx, c, "https://"+host+"/v2/")
-	if v2err == nil {
-		rep.V2Status = resp.StatusCode
-		rep.Challenge = resp.Header.Get("WWW-Authenticate")
-		if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized ||
-			resp.Header.Get("Docker-Distribution-API-Version") != "" {
+	reg, err := distribution.NewRegistry(host, distribution.WithHTTPClient(c))
+	if err != nil {
+		return rep, err
+	}
+	// The /v2/ ping detection uses too; any answer is one (its error is
+	// the status it reports), only a failure to get one counts as such.
+	p, v2err := reg.Ping(tctx)
+	if p != nil {
+		v2err = nil
+		rep.V2Status = p.Status
+		if len(p.Challenges) > 0 {
+			rep.Challenge = p.Challenges[0]
+		}
+		if p.V2 || p.APIVersion != "" {
 			rep.Protocols = append(rep.Protocols, "v2")
 		}
-		resp.Body.Close()
 	}
 	rep.fromTrace(tr)
 
@@ -85,14 +94,6 @@ func Host(ctx context.Context, c *http.Client, host string) (*Report, error) {
 		return rep, fmt.Errorf("%s answered /v2/ with %d and /v1/_ping with %d: it does not look like a container registry", host, rep.V2Status, rep.V1Status)
 	}
 	return rep, nil
-}
-
-func get(ctx context.Context, c *http.Client, url string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	return c.Do(req)
 }
 
 func (r *Report) fromTrace(tr *transport.Trace) {
