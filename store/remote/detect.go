@@ -57,6 +57,11 @@ func Detect(ctx context.Context, registry string, client *http.Client, v1opts ..
 	if errors.Is(v2err, transport.ErrPlainHTTP) {
 		return "", v2err
 	}
+	if v2err != nil && transport.IsTimeout(v2err) && ctx.Err() == nil {
+		// The host took the connection and then timed out as often as the
+		// transport allows; /v1/_ping would only wait as long again.
+		return "", fmt.Errorf("%s is %w: %w", registry, ErrUnreachable, v2err)
+	}
 	c, err := legacy.NewClient(registry, v1opts...)
 	if err != nil {
 		return "", err
