@@ -70,10 +70,14 @@ type KeychainFunc func(ctx context.Context, host string) (Credential, error)
 func (f KeychainFunc) Get(ctx context.Context, host string) (Credential, error) { return f(ctx, host) }
 
 // Static returns a Keychain that answers c for every host. It suits a
-// transport built for one host, e.g. with --username/--password flags.
-func Static(c Credential) Keychain {
-	return KeychainFunc(func(context.Context, string) (Credential, error) { return c, nil })
-}
+// transport built for one host, e.g. with --username/--password flags. A
+// token realm on another site than that host is not given c (see
+// NewTransport).
+func Static(c Credential) Keychain { return staticKeychain{c} }
+
+type staticKeychain struct{ c Credential }
+
+func (s staticKeychain) Get(context.Context, string) (Credential, error) { return s.c, nil }
 
 var (
 	// ErrNotLoggedIn is wrapped by Erase when no credential was stored.

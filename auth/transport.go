@@ -46,7 +46,11 @@ type transport struct {
 //     Bearer challenge, with a token from the challenge's realm for the
 //     scopes the request needs (derived from its method and path, the
 //     challenge's scope, and ContextWithScopes). The request is re-sent
-//     once; a second 401 is returned to the caller as it is.
+//     once; a second 401 is returned to the caller as it is. A realm on
+//     another site than host (not the same host, nor the same registrable
+//     domain) gets only the Keychain's credential for the realm's own
+//     host, and none from Static: a registry cannot send its users'
+//     passwords to a host of its choosing.
 //   - Once the host's challenge is known, later requests get credentials
 //     or a cached token up front, without a 401 round trip. Tokens are
 //     cached per realm, service and scope set until their expires_in (by
@@ -230,9 +234,13 @@ func (t *transport) authorize(ctx context.Context, scopes scopeSet) (string, err
 		if c.RegistryToken != "" {
 			return "Bearer " + c.RegistryToken, nil
 		}
+		own := c
+		if c, err = t.realmCredential(ctx, c, realm); err != nil {
+			return "", err
+		}
 		tok, err := t.tokens.get(ctx, realm, service, scopes, t.o.clock.Now, func(ctx context.Context) (issued, error) {
 			is, err := tokenClient{base: t.base, o: &t.o}.fetch(ctx, tokenRequest{realm: realm, service: service, scopes: scopes.strings(), cred: c})
-			if err == nil && is.refreshToken != "" && c.IdentityToken != "" {
+			if err == nil && is.refreshToken != "" && c.IdentityToken != "" && c == own {
 				t.mu.Lock()
 				t.cred.IdentityToken = is.refreshToken // the server rotated it
 				t.mu.Unlock()
