@@ -35,6 +35,10 @@ const (
 type config struct {
 	root            string
 	driver          driver.StorageDriver
+	s3              *S3
+	gcInterval      time.Duration
+	gcGrace         time.Duration
+	mirror          *mirrorConfig
 	tlsCert         string
 	tlsKey          string
 	clientCA        string
@@ -147,8 +151,10 @@ func WithV1(on bool) Option { return func(c *config) { c.v1 = on } }
 // validate reports the first setting that cannot work, naming the option.
 func (c *config) validate() error {
 	switch {
-	case (c.root == "") == (c.driver == nil):
-		return fmt.Errorf("serve: give exactly one of WithRoot and WithDriver")
+	case btoi(c.root != "")+btoi(c.driver != nil)+btoi(c.s3 != nil) != 1:
+		return fmt.Errorf("serve: give exactly one of WithRoot, WithDriver and WithS3")
+	case c.gcInterval < 0, c.gcGrace < 0:
+		return fmt.Errorf("serve: WithGC needs a positive interval and grace period")
 	case (c.tlsCert == "") != (c.tlsKey == ""):
 		return fmt.Errorf("serve: WithTLS needs both the certificate and the key file")
 	case c.tlsCert == "" && (c.clientCA != "" || c.clientModeSet || c.clientCN != ""):
@@ -165,6 +171,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("serve: WithHtpasswd guards the v2 API, and the v1 API has accounts of its own; WithV1 with WithHtpasswd would leave v1 writes open, so give one or the other")
 	case c.logger == nil:
 		return fmt.Errorf("serve: the logger must not be nil")
+	case c.mirror != nil && c.mirror.upstream == nil:
+		return fmt.Errorf("serve: WithMirror needs the upstream")
+	case c.mirror != nil && c.v1:
+		return fmt.Errorf("serve: WithMirror mirrors the v2 API only; leave out WithV1")
 	}
 	if c.clientCN != "" {
 		if _, err := path.Match(c.clientCN, ""); err != nil {
@@ -172,6 +182,21 @@ func (c *config) validate() error {
 		}
 	}
 	return nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// WithGC runs a garbage collection (storage.Namespace.GC) every interval
+// while the server runs, keeping what is younger than grace (0 is
+// storage.DefaultGrace). Run it in one instance of those sharing a
+// storage: collections do not coordinate with each other.
+func WithGC(interval, grace time.Duration) Option {
+	return func(c *config) { c.gcInterval, c.gcGrace = interval, grace }
 }
 
 // mode is the client-certificate mode in force.

@@ -16,6 +16,7 @@ import (
 	"github.com/hoist-dev/hoist/server"
 	"github.com/hoist-dev/hoist/server/registry"
 	"github.com/hoist-dev/hoist/server/storage"
+	"github.com/hoist-dev/hoist/store"
 )
 
 // Server is one `hoist serve` instance: the registry over its storage,
@@ -39,7 +40,7 @@ func New(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	d := cfg.driver
-	if d == nil {
+	if d == nil && cfg.s3 == nil {
 		// Fail now, naming the directory, rather than at the first push.
 		if err := os.MkdirAll(cfg.root, 0o755); err != nil {
 			return nil, fmt.Errorf("serve: the registry root: %w", err)
@@ -52,11 +53,28 @@ func New(opts ...Option) (*Server, error) {
 		os.Remove(probe.Name())
 		d = FilesystemDriver(cfg.root)
 	}
-	ns, err := storage.New(d, storage.WithAllowMissing(cfg.allowMissing), storage.WithMaxManifestSize(cfg.maxManifestSize))
+	sopts := []storage.Option{storage.WithAllowMissing(cfg.allowMissing || cfg.mirror != nil), storage.WithMaxManifestSize(cfg.maxManifestSize)}
+	if cfg.s3 != nil {
+		var err error
+		if d, err = cfg.s3.driver(context.Background()); err != nil {
+			return nil, err
+		}
+		sopts = append(sopts, storage.WithPartSize(cfg.s3.partSize()))
+		if cfg.chunkMinLength == 0 {
+			cfg.chunkMinLength = MinS3PartSize
+		}
+	}
+	ns, err := storage.New(d, sopts...)
 	if err != nil {
 		return nil, err
 	}
-	v2, err := registry.New(ns,
+	var served store.Namespace = ns
+	if cfg.mirror != nil {
+		if served, err = cfg.mirror.namespace(ns, cfg.logger); err != nil {
+			return nil, err
+		}
+	}
+	v2, err := registry.New(served,
 		registry.WithReadOnly(cfg.readOnly),
 		registry.WithMaxUploads(cfg.maxUploads),
 		registry.WithChunkMinLength(cfg.chunkMinLength),
@@ -178,6 +196,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	gcDone := s.startGC(ctx)
+	defer gcDone()
 	s.cfg.logger.Info("serving", "addr", ln.Addr().String(), "tls", s.tls != nil)
 	select {
 	case err := <-errc:

@@ -166,7 +166,7 @@ func TestOptionErrors(t *testing.T) {
 		opts []Option
 		want string
 	}{
-		{nil, "exactly one of WithRoot and WithDriver"},
+		{nil, "exactly one of WithRoot, WithDriver and WithS3"},
 		{[]Option{WithRoot("x"), WithClientCA("ca.crt")}, "need WithTLS"},
 		{[]Option{WithRoot("x"), WithTLS("a", "")}, "both the certificate and the key"},
 		{[]Option{WithRoot("x"), WithV1(true), WithHtpasswd("p")}, "give one or the other"},

@@ -319,20 +319,40 @@ func (ns *Namespace) sweepRepo(ctx context.Context, name string, removed map[dig
 		return err
 	}
 	for _, u := range ups {
-		newest := time.Time{}
-		for _, f := range []string{"started", "data"} {
-			if fi, err := ns.d.Stat(ctx, path.Join(u, f)); err == nil && fi.ModTime().After(newest) {
-				newest = fi.ModTime()
-			}
-		}
-		if newest.Before(cutoff) {
+		if ns.uploadActiveSince(ctx, u).Before(cutoff) {
 			rep.UploadsRemoved++
 			if !dry {
-				_ = ns.deleteIfExists(ctx, u)
+				ns.removeUpload(ctx, u)
 			}
 		}
 	}
 	return nil
+}
+
+// uploadActiveSince is when the upload in dir last moved: its start, its
+// bytes, or its newest hash state. On an object store the bytes are an
+// unfinished multipart upload that Stat does not see, and the hash states
+// (saved at every part boundary) are what shows it going on.
+func (ns *Namespace) uploadActiveSince(ctx context.Context, dir string) time.Time {
+	newest := time.Time{}
+	files := []string{path.Join(dir, "started"), path.Join(dir, "data")}
+	states, _ := ns.d.List(ctx, path.Join(dir, "hash"))
+	for _, f := range append(files, states...) {
+		if fi, err := ns.d.Stat(ctx, f); err == nil && fi.ModTime().After(newest) {
+			newest = fi.ModTime()
+		}
+	}
+	return newest
+}
+
+// removeUpload deletes the upload in dir, cancelling its unfinished
+// multipart upload first where the driver keeps one (deleting the path
+// does not end it, and its parts would stay in the bucket).
+func (ns *Namespace) removeUpload(ctx context.Context, dir string) {
+	if w, err := ns.d.Writer(ctx, path.Join(dir, "data"), true); err == nil {
+		_ = w.Cancel(ctx)
+	}
+	_ = ns.deleteIfExists(ctx, dir)
 }
 
 // sweepOld deletes the files directly under dir older than cutoff.

@@ -55,7 +55,7 @@ func (r *Repository) openUpload(ctx context.Context, ref string, opts store.Inge
 	if fresh {
 		ref = randomID()
 	}
-	u := &upload{r: r, ctx: ctx, ref: ref, dir: r.uploadDir(ref), alg: alg, expected: opts.Expected}
+	u := &upload{r: r, ctx: ctx, ref: ref, dir: r.uploadDir(ref), alg: alg, expected: opts.Expected, part: r.ns.cfg.partSize}
 	if !fresh {
 		_, err := r.ns.d.Stat(ctx, u.path("started"))
 		switch {
@@ -75,23 +75,20 @@ func (r *Repository) openUpload(ctx context.Context, ref string, opts store.Inge
 		u.h = alg.Hash()
 		return u, nil
 	}
-	fi, err := r.ns.d.Stat(ctx, u.path("data"))
+	// The writer, not Stat, says how much the upload holds: on an object
+	// store the bytes are an unfinished multipart upload, which Stat does
+	// not see (or sees as an older, shorter object).
+	w, err := r.ns.d.Writer(ctx, u.path("data"), true)
 	switch {
 	case isNotFound(err):
-		// No data yet, or data a driver shows only to an append-writer
-		// (an object store's unfinished multipart upload): the writer
-		// knows how much there is.
-		w, err := r.ns.d.Writer(ctx, u.path("data"), true)
-		if err != nil {
-			return nil, fmt.Errorf("upload %s: %w", ref, err)
-		}
-		u.w, u.offset = w, w.Size()
+		// Nothing written yet.
 	case err != nil:
-		return nil, fmt.Errorf("upload %s: %w", ref, err)
+		return nil, u.lost(ctx, fmt.Errorf("opening its bytes: %w", err))
 	default:
-		u.offset = fi.Size()
+		u.w, u.offset, u.durable = w, w.Size(), w.Size()
 	}
 	if opts.Expected.Size > 0 && u.offset > opts.Expected.Size {
+		_ = u.w.Close()
 		return nil, &content.MismatchError{Want: opts.Expected, GotSize: u.offset}
 	}
 	if err := u.loadHash(ctx); err != nil {
@@ -110,7 +107,12 @@ type upload struct {
 	expected ocispec.Descriptor
 	h        hash.Hash // hash of the first offset bytes
 	w        driver.FileWriter
-	offset   int64
+	settled  bool  // w has taken its first Write (see settle)
+	offset   int64 // bytes written, durable or buffered in w
+	durable  int64 // bytes storage holds whatever happens to this process
+	part     int64 // the driver's part size; 0 when every byte written is readable
+	states   []int64
+	broken   bool // a Write failed part way: what w holds is not known
 	done     bool
 }
 
@@ -126,9 +128,12 @@ func (u *upload) Ref() string { return u.ref }
 // Offset returns how many bytes the upload holds.
 func (u *upload) Offset() int64 { return u.offset }
 
-// loadHash restores the hash of the first offset bytes: from the state the
-// last request saved, or, when there is none (a process killed between
-// writing and saving), by hashing the stored bytes again.
+// loadHash restores the hash of the first offset bytes: from the state
+// saved for that offset, or, when there is none, by hashing the stored
+// bytes again. An upload whose bytes cannot be read back (an object
+// store's unfinished multipart upload) and whose state is missing cannot
+// go on: it is discarded, and the error matches errdef.ErrNotFound, so
+// the client is told to start it again.
 func (u *upload) loadHash(ctx context.Context) error {
 	u.h = u.alg.Hash()
 	if u.offset == 0 {
@@ -136,11 +141,22 @@ func (u *upload) loadHash(ctx context.Context) error {
 	}
 	if st, err := u.r.ns.d.GetContent(ctx, u.statePath(u.offset)); err == nil {
 		if um, ok := u.h.(encoding.BinaryUnmarshaler); ok && um.UnmarshalBinary(st) == nil {
+			u.states = []int64{u.offset}
 			return nil
 		}
 		u.h = u.alg.Hash()
 	}
-	return u.rehash(ctx, u.h)
+	if err := u.rehash(ctx, u.h); err != nil {
+		return u.lost(ctx, err)
+	}
+	return nil
+}
+
+// lost discards an upload that cannot be continued and returns the
+// NotFoundError that tells the client to start again.
+func (u *upload) lost(ctx context.Context, cause error) error {
+	_ = u.Abort(ctx)
+	return &NotFoundError{Repository: u.r.name, What: fmt.Sprintf("upload %s (its bytes cannot be resumed: %v; start the upload again)", u.ref, cause)}
 }
 
 // rehash feeds the stored bytes into h.
@@ -159,7 +175,35 @@ func (u *upload) rehash(ctx context.Context, h hash.Hash) error {
 	return nil
 }
 
-// Write appends p to the upload.
+// settle opens the writer if needed and gives it its first (empty) Write:
+// an object store's writer may rearrange its parts then (distribution's
+// S3 driver finishes a multipart upload whose last part is too small and
+// starts another), after which Size and the buffered bytes are where the
+// next part boundary is computed from.
+func (u *upload) settle() error {
+	if u.w == nil {
+		if u.offset != 0 {
+			return fmt.Errorf("%w: upload %s holds %d bytes but its writer is gone", errdef.ErrRangeInvalid, u.ref, u.offset)
+		}
+		w, err := u.r.ns.d.Writer(u.ctx, u.path("data"), false)
+		if err != nil {
+			return fmt.Errorf("upload %s: %w", u.ref, err)
+		}
+		u.w = w
+	}
+	if !u.settled {
+		if _, err := u.w.Write(nil); err != nil {
+			return fmt.Errorf("upload %s: %w", u.ref, err)
+		}
+		u.settled = true
+	}
+	return nil
+}
+
+// Write appends p to the upload. With a part size (an object store), the
+// hash state of each part boundary is saved before the bytes that fill
+// the part reach the writer, which sends the part: whatever offset
+// storage holds after a crash, its state is there.
 func (u *upload) Write(p []byte) (int, error) {
 	if u.done {
 		return 0, errors.New("upload already committed or aborted")
@@ -167,35 +211,48 @@ func (u *upload) Write(p []byte) (int, error) {
 	if u.expected.Size > 0 && u.offset+int64(len(p)) > u.expected.Size {
 		return 0, &content.MismatchError{Want: u.expected, GotSize: u.offset + int64(len(p))}
 	}
-	if u.w == nil {
-		w, err := u.r.ns.d.Writer(u.ctx, u.path("data"), true)
-		if err != nil {
-			return 0, fmt.Errorf("upload %s: %w", u.ref, err)
-		}
-		if w.Size() != u.offset {
-			// Another request wrote meanwhile; the caller's offset is stale.
-			_ = w.Close()
-			return 0, fmt.Errorf("%w: upload %s holds %d bytes, not %d: another request wrote to it", errdef.ErrRangeInvalid, u.ref, w.Size(), u.offset)
-		}
-		u.w = w
+	if u.broken {
+		return 0, fmt.Errorf("upload %s: an earlier write failed", u.ref)
 	}
-	n, err := u.w.Write(p)
-	u.h.Write(p[:n])
-	u.offset += int64(n)
-	return n, err
+	if err := u.settle(); err != nil {
+		return 0, err
+	}
+	written := 0
+	for len(p) > 0 {
+		piece := p
+		boundary := false
+		if u.part > 0 {
+			room := u.w.Size() + u.part - u.offset
+			if room <= int64(len(piece)) {
+				piece, boundary = p[:max(room, 0)], true
+			}
+		}
+		u.h.Write(piece)
+		if boundary {
+			if err := u.saveState(u.offset + int64(len(piece))); err != nil {
+				u.broken = true
+				return written, err
+			}
+		}
+		n, err := u.w.Write(piece)
+		written += n
+		u.offset += int64(n)
+		if err != nil {
+			u.broken = true
+			return written, fmt.Errorf("upload %s: %w", u.ref, err)
+		}
+		if u.part > 0 && u.w.Size() > u.durable {
+			u.durable = u.w.Size()
+			u.pruneStates()
+		}
+		p = p[len(piece):]
+	}
+	return written, nil
 }
 
-// Close flushes what was written and saves the hash state, so the next
-// request resumes without re-reading.
-func (u *upload) Close() error {
-	if u.done || u.w == nil {
-		return nil
-	}
-	err := u.w.Close()
-	u.w = nil
-	if err != nil {
-		return fmt.Errorf("upload %s: %w", u.ref, err)
-	}
+// saveState saves the hash state of the first offset bytes, which u.h
+// holds now.
+func (u *upload) saveState(offset int64) error {
 	m, ok := u.h.(encoding.BinaryMarshaler)
 	if !ok {
 		return nil
@@ -204,15 +261,56 @@ func (u *upload) Close() error {
 	if err != nil {
 		return nil
 	}
-	old, _ := u.r.ns.d.List(u.ctx, path.Join(u.dir, "hash"))
-	if err := u.r.ns.d.PutContent(u.ctx, u.statePath(u.offset), st); err != nil {
-		return nil // the next request re-reads instead
+	if err := u.r.ns.d.PutContent(u.ctx, u.statePath(offset), st); err != nil {
+		return fmt.Errorf("upload %s: saving its hash state: %w", u.ref, err)
 	}
-	for _, o := range old {
-		if o != u.statePath(u.offset) {
-			_ = u.r.ns.d.Delete(u.ctx, o)
+	u.states = append(u.states, offset)
+	return nil
+}
+
+// pruneStates deletes the states below the durable offset: storage will
+// never again stand at them.
+func (u *upload) pruneStates() {
+	keep := u.states[:0]
+	for _, o := range u.states {
+		if o < u.durable {
+			_ = u.r.ns.d.Delete(u.ctx, u.statePath(o))
+			continue
+		}
+		keep = append(keep, o)
+	}
+	u.states = keep
+}
+
+// Close saves the hash state and then makes what was written durable, so
+// the next request resumes without re-reading. On an object store whose
+// request was cut (its context ended), the bytes of the unfinished part
+// are dropped instead: storage stays at the last part boundary, whose
+// state is saved, and the client's next request continues from there.
+func (u *upload) Close() error {
+	if u.done || u.w == nil {
+		return nil
+	}
+	w := u.w
+	u.w = nil
+	if u.broken || (u.part > 0 && u.ctx.Err() != nil) {
+		u.offset = u.durable
+		if u.part == 0 {
+			_ = w.Close() // the bytes stay readable: the next request hashes them again
+		}
+		return nil
+	}
+	if u.offset != u.durable {
+		if err := u.saveState(u.offset); err != nil && u.part > 0 {
+			u.offset = u.durable
+			return err
 		}
 	}
+	if err := w.Close(); err != nil {
+		return fmt.Errorf("upload %s: %w", u.ref, err)
+	}
+	u.durable = u.offset
+	u.pruneStates()
 	return nil
 }
 

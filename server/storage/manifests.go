@@ -74,6 +74,11 @@ func (r *Repository) PutManifest(ctx context.Context, desc ocispec.Descriptor, r
 			return nil, err
 		}
 	}
+	// The manifest's own bytes are a blob GC may be taking (an old push
+	// of it, deleted since): fence them as a blob a manifest takes.
+	if err := r.ns.touchUsed(ctx, want); err != nil {
+		return nil, err
+	}
 	if _, err := r.ns.d.Stat(ctx, blobData(want)); isNotFound(err) {
 		if err := r.ns.putAtomic(ctx, blobData(want), raw); err != nil {
 			return nil, err

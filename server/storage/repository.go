@@ -9,6 +9,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -174,6 +175,23 @@ func (r *Repository) Resolve(ctx context.Context, ref string) (ocispec.Descripto
 		return ocispec.Descriptor{}, fmt.Errorf("tag %s of %s is damaged in storage (%q)", ref, r.name, b)
 	}
 	return desc, nil
+}
+
+// TagTime returns when tag was last written (Tag, PushTagged): a pull-
+// through mirror's record of when it last checked the tag upstream. A
+// missing tag is an error matching errdef.ErrNotFound.
+func (r *Repository) TagTime(ctx context.Context, tag string) (time.Time, error) {
+	if err := reference.ValidateTag(tag); err != nil {
+		return time.Time{}, fmt.Errorf("%w: %v", errdef.ErrInvalid, err)
+	}
+	fi, err := r.ns.d.Stat(ctx, r.tagPath(tag))
+	if isNotFound(err) {
+		return time.Time{}, r.notFound(ctx, "tag "+tag)
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("tag %s: %w", tag, err)
+	}
+	return fi.ModTime(), nil
 }
 
 // Fetch returns the content of desc, verified as it is read.

@@ -39,6 +39,7 @@ type config struct {
 	allowMissing    bool
 	maxManifestSize int64
 	registry        string
+	partSize        int64
 	now             func() time.Time
 }
 
@@ -61,6 +62,18 @@ func WithRegistry(host string) Option {
 	return func(c *config) { c.registry = host }
 }
 
+// WithPartSize says the driver's writer keeps appended bytes in parts of
+// n bytes that cannot be read back until the write is committed, as an
+// object store's multipart upload does (distribution's S3 driver: its
+// chunksize). Uploads then save their hash state at every part boundary
+// before the part is sent, and a request cut off keeps only its whole
+// parts, so any instance continues the upload from the last one. The
+// default, 0, is for drivers whose written bytes can be read back (the
+// filesystem): a lost hash state is rebuilt by reading them.
+func WithPartSize(n int64) Option {
+	return func(c *config) { c.partSize = n }
+}
+
 // WithClock replaces time.Now for GC's grace period, so tests can move
 // time.
 func WithClock(now func() time.Time) Option {
@@ -79,6 +92,9 @@ func New(d driver.StorageDriver, opts ...Option) (*Namespace, error) {
 	}
 	if cfg.maxManifestSize <= 0 {
 		return nil, fmt.Errorf("registry storage: maximum manifest size %d must be positive", cfg.maxManifestSize)
+	}
+	if cfg.partSize < 0 {
+		return nil, fmt.Errorf("registry storage: part size %d must not be negative", cfg.partSize)
 	}
 	if cfg.now == nil {
 		return nil, errors.New("registry storage: the clock must not be nil")
