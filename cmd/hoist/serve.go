@@ -10,22 +10,26 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 	"github.com/spf13/cobra"
 
+	"github.com/hoist-dev/hoist/server/mirror"
 	"github.com/hoist-dev/hoist/server/serve"
 	"github.com/hoist-dev/hoist/server/storage"
 )
 
 // serveFlags are hoist serve's flags.
 type serveFlags struct {
-	addr, root, storageKind                         string
+	store                                           storageFlags
+	addr                                            string
 	tlsCert, tlsKey, clientCA, clientCert, clientCN string
 	htpasswd, accessLog                             string
 	readOnly, allowMissing, v1                      bool
 	maxManifest, chunkMin                           int64
 	maxUploads                                      int
 	stall, grace                                    time.Duration
+	gcInterval, gcGrace                             time.Duration
+	mirror                                          string
+	mirrorTTL                                       time.Duration
 }
 
 func defaultServeRoot() string {
@@ -41,7 +45,7 @@ func defaultServeRoot() string {
 func (a *app) serveCommand() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
-		Use:   "serve [--addr HOST:PORT] [--root DIR]",
+		Use:   "serve [--addr HOST:PORT] [--root DIR | --storage s3 ...] [--mirror HOST]",
 		Short: "Run hoist's own registry (OCI Distribution v2, and v1 with --v1)",
 		Long: `Serve runs a registry on --addr (default 127.0.0.1:5000; port 0 picks a
 free one, printed on stderr) keeping everything under --root: blobs,
@@ -54,6 +58,15 @@ Nothing is visible before it is verified: a blob appears once its digest
 is checked, a manifest only when its blobs are in the repository (unless
 --allow-missing), a tag write replaces the old one whole. Upload state
 lives in --root, so a restarted server continues an upload where it stood.
+
+Storage: --root DIR (the default), or --storage s3 with --s3-endpoint,
+--s3-bucket and --s3-region: any number of instances on one bucket serve
+one registry, each able to answer any request, an upload started on one
+continuing on another. --config FILE holds any of these flags in YAML.
+
+--mirror HOST makes it a pull-through mirror of the registry HOST, reached
+with hoist's credentials and certs.d: what it lacks is fetched, verified
+and stored; tags are asked again after --mirror-ttl; pushes are refused.
 
 --v1 also serves the legacy Docker Registry v1 API (index and registry)
 from the same store: an image pushed over either protocol pulls over both,
@@ -71,22 +84,32 @@ Operations: SIGTERM or Ctrl-C shuts down gracefully (requests in flight get
 --shutdown-grace; uploads cut off stay resumable). One access-log line per
 request goes to --access-log (- for stderr, the default). GET /healthz says
 whether storage answers; GET /metrics gives Prometheus metrics.
-"hoist serve gc" removes what no manifest refers to, safely while serving.`,
+"hoist serve gc" (or --gc-interval in one instance) removes what no
+manifest refers to, safely while every instance serves.`,
 		Example: `  hoist serve --root ./registry
   hoist serve --addr 127.0.0.1:0 --root /tmp/reg --access-log /tmp/reg.log
   hoist serve --tls-cert srv.crt --tls-key srv.key --client-cert optional --client-cn 'allowed'
   hoist serve --tls-cert srv.crt --tls-key srv.key --client-ca ca.crt --htpasswd ./htpasswd
   hoist serve --v1 --root ./registry
+  hoist serve --storage s3 --s3-endpoint http://127.0.0.1:8333 --s3-bucket regs --gc-interval 1h
+  hoist serve --config /etc/hoist/serve.yaml
+  hoist serve --mirror docker.io --root /var/cache/hoist-mirror --addr 0.0.0.0:5000
   hoist serve gc --root ./registry --grace 1h`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.store.applyConfig(cmd.Flags(), nil); err != nil {
+				return err
+			}
 			return a.runServe(cmd.Context(), &f)
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.addr, "addr", "127.0.0.1:5000", "address to listen on (HOST:PORT; port 0 picks one)")
-	fl.StringVar(&f.root, "root", defaultServeRoot(), "directory that holds the registry")
-	fl.StringVar(&f.storageKind, "storage", "filesystem", "storage driver: filesystem (under --root) or inmemory (lost on exit)")
+	f.store.register(fl)
+	fl.DurationVar(&f.gcInterval, "gc-interval", 0, "run a garbage collection this often (0: never; run it in one instance per storage)")
+	fl.DurationVar(&f.gcGrace, "gc-grace", storage.DefaultGrace, "what --gc-interval's collections keep: anything written or used more recently")
+	fl.StringVar(&f.mirror, "mirror", "", "be a pull-through mirror of this registry (HOST[:PORT], docker.io for Docker Hub); pushes are refused")
+	fl.DurationVar(&f.mirrorTTL, "mirror-ttl", mirror.DefaultTTL, "with --mirror: serve a tag this long before asking the upstream again")
 	fl.StringVar(&f.tlsCert, "tls-cert", "", "PEM certificate chain: serve HTTPS (needs --tls-key)")
 	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fl.StringVar(&f.clientCA, "client-ca", "", "PEM CA certificates that client certificates must verify against")
@@ -119,16 +142,30 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 		serve.WithShutdownGrace(f.grace),
 		serve.WithV1(f.v1),
 	}
-	switch f.storageKind {
-	case "filesystem":
-		if f.root == "" {
-			return usagef("--root must name a directory")
+	sopts, where, err := f.store.options()
+	if err != nil {
+		return err
+	}
+	opts = append(opts, sopts...)
+	if f.gcInterval < 0 || f.gcGrace < 0 {
+		return usagef("--gc-interval and --gc-grace must not be negative")
+	}
+	if f.gcInterval > 0 {
+		opts = append(opts, serve.WithGC(f.gcInterval, f.gcGrace))
+	}
+	if f.mirror != "" {
+		up, err := a.mirrorUpstream(f.mirror)
+		if err != nil {
+			return err
 		}
-		opts = append(opts, serve.WithRoot(f.root))
-	case "inmemory":
-		opts = append(opts, serve.WithDriver(inmemory.New()))
-	default:
-		return usagef("--storage %q: use filesystem or inmemory", f.storageKind)
+		if f.v1 {
+			return usagef("--mirror mirrors the v2 API; leave out --v1")
+		}
+		if f.mirrorTTL < 0 {
+			return usagef("--mirror-ttl must not be negative")
+		}
+		opts = append(opts, serve.WithMirror(up, f.mirror, f.mirrorTTL))
+		where += ", mirror of " + f.mirror
 	}
 	if f.tlsCert != "" || f.tlsKey != "" {
 		if f.tlsCert == "" || f.tlsKey == "" {
@@ -187,39 +224,45 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	if f.tlsCert != "" {
 		scheme = "https"
 	}
-	where := f.root
-	if f.storageKind == "inmemory" {
-		where = "memory"
-	}
 	fmt.Fprintf(a.stderr, "hoist serve: listening on %s://%s (storage: %s)\n", scheme, ln.Addr(), where)
 	return srv.Serve(ctx, ln)
 }
 
 func (a *app) serveGCCommand() *cobra.Command {
-	var root string
+	var sf storageFlags
 	var grace time.Duration
 	var dry bool
 	cmd := &cobra.Command{
-		Use:   "gc --root DIR",
+		Use:   "gc [--root DIR | --storage s3 --s3-bucket B ...]",
 		Short: "Remove blobs no manifest refers to, and abandoned uploads",
-		Long: `GC removes from the registry under --root every blob that no manifest of
-any repository refers to, and every upload untouched for --grace. Anything
+		Long: `GC removes from the registry storage (--root, or the S3 bucket --storage s3
+names, or what --config FILE says) every blob that no manifest of any
+repository refers to, and every upload untouched for --grace. Anything
 newer than --grace stays: blobs uploaded for a manifest not pushed yet,
-uploads in progress. It is safe while "hoist serve" runs on the same root:
-a push that needs a blob GC is taking either keeps it or is refused and
-re-uploads it, never left with a manifest whose blob is gone. --grace must
-be longer than your longest push.`,
+uploads in progress. It is safe while "hoist serve" instances run on the
+same storage: a push that needs a blob GC is taking either keeps it or is
+refused and re-uploads it, never left with a manifest whose blob is gone.
+--grace must be longer than your longest push. Run one GC at a time.`,
 		Example: `  hoist serve gc --root ./registry
-  hoist serve gc --root ./registry --grace 10m --dry-run`,
+  hoist serve gc --root ./registry --grace 10m --dry-run
+  hoist serve gc --storage s3 --s3-endpoint http://127.0.0.1:8333 --s3-bucket regs
+  hoist serve gc --config /etc/hoist/serve.yaml`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if root == "" {
-				return usagef("--root must name the registry directory")
+			serveFlags := cmd.Parent().Flags()
+			if err := sf.applyConfig(cmd.Flags(), func(k string) bool { return serveFlags.Lookup(k) != nil }); err != nil {
+				return err
 			}
-			if st, err := os.Stat(root); err != nil || !st.IsDir() {
-				return fmt.Errorf("--root %s is not a registry directory: %v", root, err)
+			if sf.kind == "filesystem" {
+				if st, err := os.Stat(sf.root); err != nil || !st.IsDir() {
+					return fmt.Errorf("--root %s is not a registry directory: %v", sf.root, err)
+				}
 			}
-			ns, err := storage.New(serve.FilesystemDriver(root))
+			sopts, _, err := sf.options()
+			if err != nil {
+				return err
+			}
+			ns, err := serve.Storage(sopts...)
 			if err != nil {
 				return err
 			}
@@ -238,7 +281,7 @@ be longer than your longest push.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&root, "root", defaultServeRoot(), "directory that holds the registry")
+	sf.register(cmd.Flags())
 	cmd.Flags().DurationVar(&grace, "grace", storage.DefaultGrace, "keep anything written or used more recently than this")
 	cmd.Flags().BoolVar(&dry, "dry-run", false, "report what would be removed, remove nothing")
 	return cmd

@@ -39,32 +39,7 @@ func New(opts ...Option) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	d := cfg.driver
-	if d == nil && cfg.s3 == nil {
-		// Fail now, naming the directory, rather than at the first push.
-		if err := os.MkdirAll(cfg.root, 0o755); err != nil {
-			return nil, fmt.Errorf("serve: the registry root: %w", err)
-		}
-		probe, err := os.CreateTemp(cfg.root, ".hoist-write-check-*")
-		if err != nil {
-			return nil, fmt.Errorf("serve: the registry root %s is not writable: %w", cfg.root, err)
-		}
-		probe.Close()
-		os.Remove(probe.Name())
-		d = FilesystemDriver(cfg.root)
-	}
-	sopts := []storage.Option{storage.WithAllowMissing(cfg.allowMissing || cfg.mirror != nil), storage.WithMaxManifestSize(cfg.maxManifestSize)}
-	if cfg.s3 != nil {
-		var err error
-		if d, err = cfg.s3.driver(context.Background()); err != nil {
-			return nil, err
-		}
-		sopts = append(sopts, storage.WithPartSize(cfg.s3.partSize()))
-		if cfg.chunkMinLength == 0 {
-			cfg.chunkMinLength = MinS3PartSize
-		}
-	}
-	ns, err := storage.New(d, sopts...)
+	d, ns, err := openStorage(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +88,56 @@ func New(opts ...Option) (*Server, error) {
 	mux.Handle("/metrics", s.metrics)
 	s.handler = s.observe(stallDeadlines(mux, cfg.stallTimeout))
 	return s, nil
+}
+
+// Storage opens the registry storage opts name (WithRoot, WithDriver or
+// WithS3, with WithAllowMissing and WithMaxManifestSize), without a
+// server: what `hoist serve gc` collects in.
+func Storage(opts ...Option) (*storage.Namespace, error) {
+	cfg := defaults()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	_, ns, err := openStorage(&cfg)
+	return ns, err
+}
+
+// openStorage builds the driver and the storage cfg names; on S3 it also
+// sets the OCI-Chunk-Min-Length default.
+func openStorage(cfg *config) (driver.StorageDriver, *storage.Namespace, error) {
+	d := cfg.driver
+	sopts := []storage.Option{storage.WithAllowMissing(cfg.allowMissing || cfg.mirror != nil), storage.WithMaxManifestSize(cfg.maxManifestSize)}
+	switch {
+	case cfg.s3 != nil:
+		var err error
+		if d, err = cfg.s3.driver(context.Background()); err != nil {
+			return nil, nil, err
+		}
+		sopts = append(sopts, storage.WithPartSize(cfg.s3.partSize()))
+		if cfg.chunkMinLength == 0 {
+			cfg.chunkMinLength = MinS3PartSize
+		}
+	case d == nil:
+		// Fail now, naming the directory, rather than at the first push.
+		if err := os.MkdirAll(cfg.root, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("serve: the registry root: %w", err)
+		}
+		probe, err := os.CreateTemp(cfg.root, ".hoist-write-check-*")
+		if err != nil {
+			return nil, nil, fmt.Errorf("serve: the registry root %s is not writable: %w", cfg.root, err)
+		}
+		probe.Close()
+		os.Remove(probe.Name())
+		d = FilesystemDriver(cfg.root)
+	}
+	ns, err := storage.New(d, sopts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, ns, nil
 }
 
 // newV1 builds the v1 API over the same driver, its tags and images
