@@ -21,6 +21,7 @@ var layers = [][]string{
 	{"registrytest"},
 	{"server/serve"},
 	{"server/registry"},
+	{"server/mirror"},
 	{"server/storage", "server"},
 	{""},
 	{"probe"},

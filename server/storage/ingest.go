@@ -134,17 +134,30 @@ func (u *upload) Offset() int64 { return u.offset }
 // store's unfinished multipart upload) and whose state is missing cannot
 // go on: it is discarded, and the error matches errdef.ErrNotFound, so
 // the client is told to start it again.
+//
+// The state may be of another algorithm than the one the request names:
+// an upload started without a digest hashes with sha256 until its last
+// request names a sha512 digest. The saved state's algorithm is then the
+// upload's, and Commit hashes again for the other one, once the bytes
+// are committed and readable.
 func (u *upload) loadHash(ctx context.Context) error {
 	u.h = u.alg.Hash()
 	if u.offset == 0 {
 		return nil
 	}
-	if st, err := u.r.ns.d.GetContent(ctx, u.statePath(u.offset)); err == nil {
-		if um, ok := u.h.(encoding.BinaryUnmarshaler); ok && um.UnmarshalBinary(st) == nil {
-			u.states = []int64{u.offset}
+	for i, alg := range []digest.Algorithm{u.alg, digest.SHA256, digest.SHA512} {
+		if i > 0 && alg == u.alg {
+			continue
+		}
+		st, err := u.r.ns.d.GetContent(ctx, path.Join(u.dir, "hash", string(alg)+"-"+strconv.FormatInt(u.offset, 10)))
+		if err != nil {
+			continue
+		}
+		h := alg.Hash()
+		if um, ok := h.(encoding.BinaryUnmarshaler); ok && um.UnmarshalBinary(st) == nil {
+			u.alg, u.h, u.states = alg, h, []int64{u.offset}
 			return nil
 		}
-		u.h = u.alg.Hash()
 	}
 	if err := u.rehash(ctx, u.h); err != nil {
 		return u.lost(ctx, err)

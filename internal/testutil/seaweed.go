@@ -1,0 +1,190 @@
+package testutil
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go/aws"
+	"github.com/aws/aws-sdk-go/aws/credentials"
+	"github.com/aws/aws-sdk-go/aws/session"
+	"github.com/aws/aws-sdk-go/service/s3"
+)
+
+// SeaweedVersion is the SeaweedFS module version .ci/tools builds into
+// .tools/bin/weed-VERSION (a test keeps the two in step).
+const SeaweedVersion = "v0.0.0-20261109003541-7506e5f91cd6"
+
+// S3Server is a SeaweedFS S3 server on 127.0.0.1 with one bucket and one
+// static identity.
+type S3Server struct {
+	Endpoint  string // http://127.0.0.1:PORT
+	Bucket    string
+	Region    string
+	AccessKey string
+	SecretKey string
+	PID       int
+	client    *s3.S3
+}
+
+// StartSeaweed starts `weed mini` (master, volume, filer and S3 in one
+// process) under a temporary directory with bucket created, every
+// listener on 127.0.0.1 at a port chosen here, telemetry, the admin UI,
+// WebDAV and the Iceberg and Lance catalogs off. It fails the test if the
+// process listens anywhere but loopback. It is stopped, by PID, when the
+// test ends.
+func StartSeaweed(t testing.TB, bucket string) *S3Server {
+	t.Helper()
+	bin := NeedBinary(t, "weed-"+SeaweedVersion, "run .ci/tools: it builds SeaweedFS into .tools/bin")
+	dir := t.TempDir()
+	srv := &S3Server{Bucket: bucket, Region: "us-east-1", AccessKey: "hoist-test-key", SecretKey: "hoist-test-secret-0123456789"}
+	cfg := fmt.Sprintf(`{"identities":[{"name":"hoist","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","List","Tagging","Write"]}]}`, srv.AccessKey, srv.SecretKey)
+	cfgFile := filepath.Join(dir, "s3.json")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	port := func() string { return strconv.Itoa(FreePort(t)) }
+	s3Port := port()
+	args := []string{"mini",
+		"-dir=" + data,
+		"-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+		"-master.telemetry=false",
+		"-master.port=" + port(), "-master.port.grpc=" + port(),
+		"-volume.port=" + port(), "-volume.port.grpc=" + port(),
+		"-filer.port=" + port(), "-filer.port.grpc=" + port(),
+		"-s3.port=" + s3Port, "-s3.port.grpc=" + port(),
+		"-s3.port.iceberg=0", "-s3.port.lance=0",
+		"-webdav=false",
+		"-admin.ui=false", "-admin.port=" + port(), "-admin.port.grpc=" + port(), "-admin.port.legacy=0",
+		"-s3.config=" + cfgFile,
+		"-bucket=" + bucket,
+	}
+	p, _ := strconv.Atoi(s3Port)
+	cmd := StartProcess(t, p, bin, args...)
+	srv.PID = cmd.Process.Pid
+	srv.Endpoint = "http://127.0.0.1:" + s3Port
+	sess, err := session.NewSession(aws.NewConfig().
+		WithEndpoint(srv.Endpoint).WithRegion(srv.Region).WithS3ForcePathStyle(true).WithDisableSSL(true).
+		WithCredentials(credentials.NewStaticCredentials(srv.AccessKey, srv.SecretKey, "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.client = s3.New(sess)
+	// The bucket is created after the S3 port opens: wait for it.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := srv.client.HeadBucketWithContext(ctx, &s3.HeadBucketInput{Bucket: aws.String(bucket)})
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SeaweedFS did not serve bucket %s within 60s: %v", bucket, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("SeaweedFS (pid %d) S3 at %s; it listens on %s", srv.PID, srv.Endpoint, strings.Join(CheckLoopbackOnly(t, srv.PID), " "))
+	return srv
+}
+
+// ssPID matches the pid of a socket's owner in `ss -p` output.
+var ssPID = regexp.MustCompile(`pid=(\d+),`)
+
+// CheckLoopbackOnly fails the test if process pid (or a child in its
+// process group's listing) listens on TCP anywhere but 127.0.0.1 or
+// [::1], as `ss -ltnp` reports; it also fails if it listens nowhere.
+func CheckLoopbackOnly(t testing.TB, pid int) []string {
+	t.Helper()
+	out, err := exec.Command("ss", "-Hltnp").Output()
+	if err != nil {
+		t.Fatalf("ss -Hltnp: %v (iproute2 is needed to check listeners)", err)
+	}
+	var addrs []string
+	for _, line := range strings.Split(string(out), "\n") {
+		owned := false
+		for _, m := range ssPID.FindAllStringSubmatch(line, -1) {
+			if m[1] == strconv.Itoa(pid) {
+				owned = true
+			}
+		}
+		if !owned {
+			continue
+		}
+		f := strings.Fields(line)
+		if len(f) < 4 {
+			continue
+		}
+		local := f[3]
+		addrs = append(addrs, local)
+		if !strings.HasPrefix(local, "127.0.0.1:") && !strings.HasPrefix(local, "[::1]:") && !strings.HasPrefix(local, "[::ffff:127.0.0.1]:") {
+			t.Fatalf("process %d listens on %s, not on loopback only", pid, local)
+		}
+	}
+	if len(addrs) == 0 {
+		t.Fatalf("process %d listens on no TCP port", pid)
+	}
+	return addrs
+}
+
+// Keys lists every key under prefix in the bucket, straight from the S3
+// API (not through any storage driver).
+func (s *S3Server) Keys(t testing.TB, prefix string) []string {
+	t.Helper()
+	var keys []string
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(prefix)}
+	for range 10000 {
+		out, err := s.client.ListObjectsV2(in)
+		if err != nil {
+			t.Fatalf("listing %s/%s: %v", s.Bucket, prefix, err)
+		}
+		for _, o := range out.Contents {
+			keys = append(keys, *o.Key)
+		}
+		if out.IsTruncated == nil || !*out.IsTruncated {
+			return keys
+		}
+		in.ContinuationToken = out.NextContinuationToken
+	}
+	t.Fatalf("listing %s/%s: more than 10000 pages", s.Bucket, prefix)
+	return nil
+}
+
+// MultipartUploads lists the unfinished multipart uploads under prefix.
+func (s *S3Server) MultipartUploads(t testing.TB, prefix string) []string {
+	t.Helper()
+	out, err := s.client.ListMultipartUploads(&s3.ListMultipartUploadsInput{Bucket: aws.String(s.Bucket), Prefix: aws.String(prefix)})
+	if err != nil {
+		t.Fatalf("listing multipart uploads: %v", err)
+	}
+	var keys []string
+	for _, u := range out.Uploads {
+		keys = append(keys, *u.Key)
+	}
+	return keys
+}
+
+// Env returns the environment variables the AWS SDK reads this server's
+// credentials from.
+func (s *S3Server) Env() []string {
+	return []string{"AWS_ACCESS_KEY_ID=" + s.AccessKey, "AWS_SECRET_ACCESS_KEY=" + s.SecretKey}
+}
+
+// Delete removes key from the bucket, straight through the S3 API.
+func (s *S3Server) Delete(t testing.TB, key string) {
+	t.Helper()
+	if _, err := s.client.DeleteObject(&s3.DeleteObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)}); err != nil {
+		t.Fatalf("deleting %s: %v", key, err)
+	}
+}
