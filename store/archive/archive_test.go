@@ -36,8 +36,9 @@ func mustRef(t *testing.T, s string) reference.Reference {
 	return r
 }
 
-// writeImage writes img into a new archive at path named ref and closes it.
-func writeImage(t *testing.T, path, ref string, img *testutil.Image) {
+// create starts an archive at path, named ref unless ref is "", which
+// the test aborts when it ends.
+func create(t *testing.T, path, ref string) *Writer {
 	t.Helper()
 	var opts []Option
 	if ref != "" {
@@ -47,7 +48,14 @@ func writeImage(t *testing.T, path, ref string, img *testutil.Image) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer w.Abort(ctx)
+	t.Cleanup(func() { w.Abort(ctx) })
+	return w
+}
+
+// writeImage writes img into a new archive at path named ref and closes it.
+func writeImage(t *testing.T, path, ref string, img *testutil.Image) {
+	t.Helper()
+	w := create(t, path, ref)
 	if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
 		t.Fatal(err)
 	}
@@ -154,15 +162,11 @@ func TestRoundTrip(t *testing.T) {
 func TestWriterRefusesIndexEarly(t *testing.T) {
 	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "multi", Platforms: []string{"linux/amd64", "linux/arm64"}})
 	path := filepath.Join(t.TempDir(), "multi.tar")
-	w, err := Create(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort(ctx)
+	w := create(t, path, "")
 	// The copy engine asks about the root first: it learns before moving
 	// a single layer.
 	// Its hint names the library option, which the CLI maps to --platform.
-	_, err = w.Exists(ctx, img.Root)
+	_, err := w.Exists(ctx, img.Root)
 	var oh *errdef.OptionHint
 	if !errors.As(err, &oh) || oh.Option != "copy.WithPlatforms" {
 		t.Fatalf("Exists(index) = %v, want an error pointing at copy.WithPlatforms", err)
@@ -188,11 +192,7 @@ func TestWriterRefusesIndexEarly(t *testing.T) {
 func TestWriterBadBlobIsCutOut(t *testing.T) {
 	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "cut", Layers: 3, LayerBytes: 300 << 10})
 	path := filepath.Join(t.TempDir(), "cut.tar")
-	w, err := Create(ctx, path, WithReference(mustRef(t, "cut:v1")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort(ctx)
+	w := create(t, path, "cut:v1")
 	l0, l1 := img.Layers[0][0], img.Layers[0][1]
 	if err := w.Push(ctx, l0, bytes.NewReader(img.Blobs[l0.Digest])); err != nil {
 		t.Fatal(err)
@@ -285,11 +285,7 @@ func TestTagsMoveAndNeedAName(t *testing.T) {
 	a := testutil.NewImage(t, testutil.ImageSpec{Seed: "ta"})
 	b := testutil.NewImage(t, testutil.ImageSpec{Seed: "tb"})
 	path := filepath.Join(t.TempDir(), "two.tar")
-	w, err := Create(ctx, path, WithReference(mustRef(t, "localhost:5000/team/app")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort(ctx)
+	w := create(t, path, "localhost:5000/team/app")
 	for _, img := range []*testutil.Image{a, b} {
 		if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
 			t.Fatal(err)
@@ -376,11 +372,7 @@ func (d *drainSignal) Read(p []byte) (int, error) {
 func TestWriterSpoolsWhileBusy(t *testing.T) {
 	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "spool", Layers: 2, LayerBytes: 512 << 10})
 	path := filepath.Join(t.TempDir(), "spool.tar")
-	w, err := Create(ctx, path, WithReference(mustRef(t, "spool:v1")))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort(ctx)
+	w := create(t, path, "spool:v1")
 	slow, fast := img.Layers[0][0], img.Layers[0][1]
 	g := &gate{b: img.Blobs[slow.Digest], started: make(chan struct{}), release: make(chan struct{})}
 	errs := make(chan error, 2)
