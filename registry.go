@@ -7,6 +7,7 @@ import (
 
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/probe"
+	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/remote"
 )
@@ -27,7 +28,7 @@ func (s *Session) Catalog(ctx context.Context, host string, opts ...Option) ([]s
 	if err := s.requireV2(ctx, host, "catalog"); err != nil {
 		return nil, err
 	}
-	ns, err := remote.OpenRegistry(ctx, s, host)
+	ns, err := s.Registry(host)
 	if err != nil {
 		return nil, err
 	}
@@ -39,6 +40,20 @@ func (s *Session) Catalog(ctx context.Context, host string, opts ...Option) ([]s
 		repos = []string{}
 	}
 	return repos, nil
+}
+
+// Registry returns the v2 registry host (host or host:port, as an image
+// reference names it) as a store.Namespace: its catalog, and each of its
+// repositories as a whole store.Repository, reached with the session's
+// client for the host (its certs.d settings, credentials and tokens). It
+// asks the registry nothing until it is used; a registry that speaks only
+// v1 fails then. A host that is not one is an error matching
+// store.ErrInvalidLocation.
+func (s *Session) Registry(host string) (*remote.Registry, error) {
+	if host == "" || strings.ContainsAny(host, "/ ") {
+		return nil, notAHost(host)
+	}
+	return remote.NewRegistry(host, s.RegistryClient(reference.APIHost(host)))
 }
 
 // Search asks a v1 index (Docker Hub's, or WithIndex) for repositories

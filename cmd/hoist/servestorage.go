@@ -11,11 +11,9 @@ import (
 	"github.com/spf13/pflag"
 	yaml "go.yaml.in/yaml/v2"
 
-	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/server/mirror"
 	"github.com/hoist-dev/hoist/server/serve"
 	"github.com/hoist-dev/hoist/store"
-	"github.com/hoist-dev/hoist/store/remote"
 )
 
 // storageFlags choose where hoist serve and hoist serve gc keep the
@@ -129,8 +127,11 @@ func (a *app) mirrorUpstream(host string) (mirror.Upstream, error) {
 	if strings.Contains(host, "/") || strings.Contains(host, "://") {
 		return nil, usagef("--mirror %q: give the registry as HOST[:PORT] (docker.io, registry.example.com:5000), without a scheme or path", host)
 	}
-	client := a.session.RegistryClient(reference.APIHost(host))
+	ns, err := a.session.Registry(host)
+	if err != nil {
+		return nil, usagef("--mirror %q: %v", host, err)
+	}
 	return func(ctx context.Context, name string) (store.Reader, error) {
-		return remote.New(reference.Reference{Registry: host, Repository: name}, client)
+		return ns.Repository(ctx, name)
 	}, nil
 }
