@@ -11,6 +11,7 @@ import (
 	"github.com/hoist-dev/hoist"
 	"github.com/hoist-dev/hoist/copy"
 	"github.com/hoist-dev/hoist/registrytest"
+	"github.com/hoist-dev/hoist/store"
 )
 
 // The examples run against two in-process registries that each accept only
@@ -266,4 +267,40 @@ func ExampleSession_OpenReader() {
 	}
 	fmt.Println(st.Location.Kind, desc.MediaType)
 	// Output: docker application/vnd.oci.image.manifest.v1+json
+}
+
+// Open a registry as a store namespace: its catalog, and its
+// repositories as stores with the whole contract (a blob's Stat by digest
+// here).
+func ExampleSession_Registry() {
+	ctx := context.Background()
+	s, err := hoist.NewSession()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	ns, err := s.Registry(source.Host())
+	if err != nil {
+		log.Fatal(err)
+	}
+	repos, err := ns.Repositories(ctx, store.Page{N: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	repo, err := ns.Repository(ctx, repos[0])
+	if err != nil {
+		log.Fatal(err)
+	}
+	desc, err := repo.Resolve(ctx, "v1")
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := hoist.FetchManifest(ctx, repo, desc)
+	if err != nil {
+		log.Fatal(err)
+	}
+	config := m.Image.Config
+	st, err := repo.Stat(ctx, config.Digest)
+	fmt.Println(repos, st.Size == config.Size, err)
+	// Output: [team/app] true <nil>
 }
