@@ -40,6 +40,7 @@ func (w *Writer) Close() error {
 		w.discardLocked()
 		return fmt.Errorf("write docker archive %s: %w", w.path, err)
 	}
+	w.dropIngestsLocked()
 	return nil
 }
 
@@ -62,6 +63,7 @@ func (w *Writer) Abort(ctx context.Context) error {
 // discardLocked removes the temporary file. Both locks are held.
 func (w *Writer) discardLocked() {
 	w.closed = true
+	w.dropIngestsLocked()
 	if w.f == nil {
 		return
 	}

@@ -41,6 +41,10 @@
 // sizes come from descriptors) and never held whole in memory; concurrent
 // pushes are serialised, the ones that find the tar busy spooling to a
 // temporary file beside FILE meanwhile so that their sources keep flowing.
+// Blobs may also come through ingests (store.Ingester): one read whole
+// from a source that names its blob goes the same way; one written piece
+// by piece waits in a spool file, kept by its ref until the Writer ends,
+// so that it can be resumed, and enters the tar at its commit, verified.
 // Manifests are kept in memory. Close adds the manifests, manifest.json,
 // repositories, index.json and oci-layout, and renames the finished tar to
 // FILE; until then FILE is untouched, so an interrupted copy leaves no half

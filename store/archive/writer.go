@@ -41,8 +41,8 @@ func WithReference(ref reference.Reference) Option {
 }
 
 // Writer writes a docker save tarball. It implements store.Writer,
-// store.Statter, store.Untagger, store.Deleter, store.Referencer,
-// store.Closer and store.Aborter.
+// store.Ingester, store.Statter, store.Untagger, store.Deleter,
+// store.Referencer, store.Closer and store.Aborter.
 //
 // It writes to a temporary file beside the target, which Close renames to
 // the target once manifest.json and the rest are written; Abort, or a
@@ -64,6 +64,7 @@ type Writer struct {
 	mu        sync.Mutex
 	closed    bool
 	blobs     map[digest.Digest]int64 // written, with their sizes
+	ingests   map[string]*spoolFile   // open or closed ingests, by ref
 	configs   map[digest.Digest][]byte
 	manifests map[digest.Digest]*content.Manifest
 	roots     []*root
@@ -99,7 +100,7 @@ func Create(ctx context.Context, path string, opts ...Option) (*Writer, error) {
 	}
 	w := &Writer{
 		path: path, ref: o.ref, f: f, tw: tar.NewWriter(f),
-		blobs: map[digest.Digest]int64{}, configs: map[digest.Digest][]byte{}, manifests: map[digest.Digest]*content.Manifest{},
+		blobs: map[digest.Digest]int64{}, ingests: map[string]*spoolFile{}, configs: map[digest.Digest][]byte{}, manifests: map[digest.Digest]*content.Manifest{},
 	}
 	for _, dir := range []string{"blobs/", "blobs/" + string(digest.Canonical) + "/"} {
 		if err := w.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: dir, Mode: 0o755, ModTime: epoch}); err != nil {
@@ -168,6 +169,12 @@ func (w *Writer) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader)
 	case content.KindImage:
 		return w.pushManifest(ctx, desc, r)
 	}
+	return w.pushBlob(ctx, desc, r)
+}
+
+// pushBlob adds blob desc, read from r and verified as it goes into the
+// tar: at once when the tar is free, through a spool file otherwise.
+func (w *Writer) pushBlob(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
 	if ok, err := w.Exists(ctx, desc); err != nil || ok {
 		return err
 	}
@@ -404,4 +411,5 @@ var (
 	_ store.Statter    = (*Writer)(nil)
 	_ store.Untagger   = (*Writer)(nil)
 	_ store.Deleter    = (*Writer)(nil)
+	_ store.Ingester   = (*Writer)(nil)
 )
