@@ -20,9 +20,21 @@ import (
 
 // spoolFile holds the bytes of one ingest between its opens.
 type spoolFile struct {
-	f    *os.File
+	f    *os.File // created by the first Write
 	size int64
 	open bool
+}
+
+// file returns the spool file, creating it beside the archive.
+func (sp *spoolFile) file(w *Writer) (*os.File, error) {
+	if sp.f == nil {
+		f, err := os.CreateTemp(filepath.Dir(w.path), "."+filepath.Base(w.path)+".spool-*.tmp")
+		if err != nil {
+			return nil, fmt.Errorf("ingest into docker archive %s: %w", w.path, err)
+		}
+		sp.f = f
+	}
+	return sp.f, nil
 }
 
 // Ingest opens the blob ingest ref (store.Ingester). A tar is written in
@@ -58,17 +70,13 @@ func (w *Writer) Ingest(ctx context.Context, ref string, opts store.IngestOption
 	case sp == nil && opts.Resume:
 		return nil, fmt.Errorf("docker archive %s has no ingest %q: %w", w.path, ref, store.ErrNotFound)
 	case sp == nil:
-		f, err := os.CreateTemp(filepath.Dir(w.path), "."+filepath.Base(w.path)+".spool-*.tmp")
-		if err != nil {
-			return nil, fmt.Errorf("ingest into docker archive %s: %w", w.path, err)
-		}
-		sp = &spoolFile{f: f}
+		sp = &spoolFile{}
 		w.ingests[ref] = sp
 	case sp.open:
 		return nil, fmt.Errorf("ingest %s into docker archive %s is open already", ref, w.path)
 	}
 	if e := opts.Expected; e.Digest != "" && e.Size >= 0 && sp.size > e.Size {
-		if err := sp.f.Truncate(0); err != nil {
+		if err := sp.f.Truncate(0); err != nil { // sp.size > 0: f is there
 			return nil, err
 		}
 		sp.size = 0
@@ -110,7 +118,11 @@ func (in *ingest) Write(p []byte) (int, error) {
 	if e := in.expected; e.Digest != "" && e.Size >= 0 && in.sp.size+int64(len(p)) > e.Size {
 		return 0, &content.MismatchError{Want: e, GotSize: in.sp.size + int64(len(p))}
 	}
-	n, err := in.sp.f.WriteAt(p, in.sp.size)
+	f, err := in.sp.file(in.w)
+	if err != nil {
+		return 0, err
+	}
+	n, err := f.WriteAt(p, in.sp.size)
 	in.sp.size += int64(n)
 	return n, err
 }
@@ -170,7 +182,11 @@ func (in *ingest) Commit(ctx context.Context, size int64, expected digest.Digest
 		return ocispec.Descriptor{}, &content.MismatchError{Want: want, GotSize: n}
 	}
 	desc := ocispec.Descriptor{MediaType: in.expected.MediaType, Digest: expected, Size: n}
-	src := io.NewSectionReader(in.sp.f, 0, n)
+	f, err := in.sp.file(in.w)
+	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	src := io.NewSectionReader(f, 0, n)
 	v, err := content.NewVerifier(blobio.ContextReader(ctx, src), desc)
 	if err != nil {
 		return ocispec.Descriptor{}, err
@@ -222,8 +238,10 @@ func (in *ingest) end(drop bool) {
 }
 
 func (sp *spoolFile) remove() {
-	sp.f.Close()
-	os.Remove(sp.f.Name())
+	if sp.f != nil {
+		sp.f.Close()
+		os.Remove(sp.f.Name())
+	}
 }
 
 // dropIngestsLocked removes every ingest's spool file. w.mu is held.
