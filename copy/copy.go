@@ -261,6 +261,9 @@ func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descri
 	}
 	n := &node{desc: desc, raw: m.Raw, m: m}
 	n.desc.MediaType = m.Descriptor.MediaType
+	// The bytes matched the digest, so their length is the size: a root
+	// resolved by HEAD may have been given a wrong Content-Length.
+	n.desc.Size = int64(len(m.Raw))
 	switch m.Kind {
 	case content.KindLegacy:
 		return nil, fmt.Errorf("%s is a Docker schema 1 manifest, which hoist reads but does not copy: push the image again with a current tool to get a schema 2 or OCI manifest", describe(desc))

@@ -25,7 +25,7 @@ func worthAnotherTry(ctx context.Context, err error) bool {
 		return false
 	}
 	var we *transport.WaitBudgetError
-	if errors.As(err, &we) || transport.IsTimeout(err) {
+	if errors.As(err, &we) || errors.Is(err, transport.ErrRepeatedTimeouts) {
 		// The operation's wait budget is spent already, or the host
 		// timed out as often as the transport lets it in a row.
 		return false

@@ -180,7 +180,7 @@ func (b *ResumingBody) resume(cause error) error {
 		}
 		b.timeoutOff = b.off
 		if b.timeouts >= maxBodyTimeouts {
-			return fmt.Errorf("%s: gave up at byte %d after %d timeouts in a row: %w", b.src.Name, b.off, b.timeouts, cause)
+			return fmt.Errorf("%s: gave up at byte %d after %d timeouts in a row: %w", b.src.Name, b.off, b.timeouts, repeated{cause})
 		}
 	}
 	for {
@@ -193,7 +193,7 @@ func (b *ResumingBody) resume(cause error) error {
 			return nil
 		}
 		var ee *errcode.Error
-		if errors.As(err, &ee) || b.ctxErr() != nil || isTimeout(err) {
+		if errors.As(err, &ee) || b.ctxErr() != nil || errors.Is(err, ErrRepeatedTimeouts) {
 			// The retrier below already tried a timed-out opening again.
 			return fmt.Errorf("%s: resuming at byte %d after %v: %w", b.src.Name, b.off, cause, err)
 		}

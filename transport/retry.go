@@ -103,7 +103,7 @@ func (r *retrier) RoundTrip(req *http.Request) (*http.Response, error) {
 				budget.charge(r.clock.Now().Sub(began))
 				if timeouts++; timeouts >= maxTimeouts {
 					rp.done()
-					return nil, err
+					return nil, repeated{err}
 				}
 			} else {
 				timeouts = 0
@@ -209,11 +209,23 @@ func transient(err error) bool {
 }
 
 // IsTimeout reports whether err is a timeout: a stall, too slow a body,
-// no response headers in time, a TLS handshake that did not finish. By
-// the time such an error reaches a caller, the transport has already
-// tried again (RetryPolicy.MaxTimeouts) and a ResumingBody has resumed:
-// another try from the start is unlikely to fare better.
+// no response headers in time, a TLS handshake that did not finish.
 func IsTimeout(err error) bool { return isTimeout(err) }
+
+// ErrRepeatedTimeouts is matched (errors.Is) by the error of a request
+// that timed out RetryPolicy.MaxTimeouts times in a row, and of a
+// ResumingBody that gave up after timeouts in a row: the host has had its
+// second chance, and a caller should not try the same again from the
+// start. A single timeout of a request that could not be replayed (an
+// upload's body) does not match it.
+var ErrRepeatedTimeouts = errors.New("timed out repeatedly")
+
+// repeated marks err as the last of timeouts in a row, keeping its text.
+type repeated struct{ err error }
+
+func (r repeated) Error() string        { return r.err.Error() }
+func (r repeated) Unwrap() error        { return r.err }
+func (r repeated) Is(target error) bool { return target == ErrRepeatedTimeouts }
 
 func isTimeout(err error) bool {
 	var ne net.Error

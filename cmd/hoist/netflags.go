@@ -19,6 +19,7 @@ type netFlags struct {
 	speedTime       time.Duration
 	responseTimeout time.Duration
 	connectTimeout  time.Duration
+	stallTimeout    time.Duration
 }
 
 func (n *netFlags) register(f *pflag.FlagSet) {
@@ -27,12 +28,13 @@ func (n *netFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&n.speedTime, "speed-time", transport.DefaultThroughputWindow, "how long a download may stay under --speed-limit")
 	f.DurationVar(&n.responseTimeout, "response-timeout", transport.DefaultResponseHeaderTimeout, "longest wait for a registry's answer once a request is sent")
 	f.DurationVar(&n.connectTimeout, "connect-timeout", transport.DefaultDialTimeout, "longest wait to connect to a registry")
+	f.DurationVar(&n.stallTimeout, "stall-timeout", transport.DefaultStallTimeout, "longest a transfer (an upload above all) may move no byte")
 }
 
 // options turns the flags into session options. Each wait a registry
 // asks for is shown on stderr unless quiet.
 func (n *netFlags) options(quiet bool, stderr io.Writer) ([]lib.Option, error) {
-	for name, d := range map[string]time.Duration{"--max-wait": n.maxWait, "--speed-time": n.speedTime, "--response-timeout": n.responseTimeout, "--connect-timeout": n.connectTimeout} {
+	for name, d := range map[string]time.Duration{"--max-wait": n.maxWait, "--speed-time": n.speedTime, "--response-timeout": n.responseTimeout, "--connect-timeout": n.connectTimeout, "--stall-timeout": n.stallTimeout} {
 		if d < 0 {
 			return nil, usagef("%s %s: a duration cannot be negative", name, d)
 		}
@@ -44,6 +46,7 @@ func (n *netFlags) options(quiet bool, stderr io.Writer) ([]lib.Option, error) {
 		transport.WithMinThroughput(n.speedLimit, n.speedTime),
 		transport.WithResponseHeaderTimeout(n.responseTimeout),
 		transport.WithDialTimeout(n.connectTimeout),
+		transport.WithStallTimeout(n.stallTimeout),
 	}
 	if !quiet {
 		var mu sync.Mutex

@@ -224,6 +224,11 @@ func Schedule(seed uint64, rate float64, redirectTo string, kinds ...FaultKind) 
 			k, _ := pending.LoadAndDelete(r)
 			k.(FaultKind).Action(redirectTo)(w, r, forward)
 		},
+		Describe: func(r *http.Request) string {
+			k, _ := pending.Load(r)
+			s, _ := k.(FaultKind)
+			return string(s)
+		},
 	}
 }
 

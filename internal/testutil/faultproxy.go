@@ -29,6 +29,9 @@ type Fault struct {
 	Times int
 	// Action does the damage.
 	Action FaultAction
+	// Describe, when set, names the damage done to a request it struck,
+	// for ProxiedRequest.Kind.
+	Describe func(*http.Request) string
 }
 
 // ProxiedRequest records one request a FaultProxy handled.
@@ -43,6 +46,8 @@ type ProxiedRequest struct {
 	Status int
 	// Fault is the index of the fault that applied, or -1.
 	Fault int
+	// Kind is what the fault's Describe said it does, or "".
+	Kind string
 }
 
 // FaultProxy is a reverse proxy on 127.0.0.1 in front of a real server (an
@@ -55,6 +60,7 @@ type FaultProxy struct {
 	// Host is the proxy's host:port.
 	Host string
 
+	srv    *httptest.Server
 	mu     sync.Mutex
 	faults []Fault
 	used   []int
@@ -67,9 +73,20 @@ type FaultProxy struct {
 // request and has uses left applies. It stops when the test ends.
 func NewFaultProxy(t testing.TB, target string, faults ...Fault) *FaultProxy {
 	t.Helper()
-	tu, err := url.Parse(target)
+	p, err := StartFaultProxy(target, faults...)
 	if err != nil {
 		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// StartFaultProxy is NewFaultProxy for programs without a testing.TB (the
+// fault campaign): the caller stops the proxy with Close.
+func StartFaultProxy(target string, faults ...Fault) (*FaultProxy, error) {
+	tu, err := url.Parse(target)
+	if err != nil {
+		return nil, err
 	}
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -84,6 +101,9 @@ func NewFaultProxy(t testing.TB, target string, faults ...Fault) *FaultProxy {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusWriter{ResponseWriter: w}
 		entry := ProxiedRequest{Method: r.Method, Path: r.URL.RequestURI(), Range: r.Header.Get("Range"), Fault: p.pick(r)}
+		if entry.Fault >= 0 && p.faults[entry.Fault].Describe != nil {
+			entry.Kind = p.faults[entry.Fault].Describe(r)
+		}
 		if entry.Fault >= 0 {
 			p.mu.Lock()
 			p.struck = append(p.struck, entry)
@@ -101,10 +121,16 @@ func NewFaultProxy(t testing.TB, target string, faults ...Fault) *FaultProxy {
 		}
 		p.faults[entry.Fault].Action(rec, r, rp)
 	}))
-	t.Cleanup(srv.Close)
+	p.srv = srv
 	p.URL = srv.URL
 	p.Host = srv.Listener.Addr().String()
-	return p
+	return p, nil
+}
+
+// Close stops the proxy, cutting the connections it still holds.
+func (p *FaultProxy) Close() {
+	p.srv.CloseClientConnections()
+	p.srv.Close()
 }
 
 func (p *FaultProxy) pick(r *http.Request) int {

@@ -67,6 +67,42 @@ type Image struct {
 // spec alone, so two calls with one spec give the same digests.
 func NewImage(t testing.TB, spec ImageSpec) *Image {
 	t.Helper()
+	return buildImage(t, spec)
+}
+
+// fataler is the part of testing.TB that building an image needs.
+type fataler interface {
+	Helper()
+	Fatal(args ...any)
+}
+
+// errFataler turns Fatal into a panic that BuildImage recovers.
+type errFataler struct{}
+
+type buildError struct{ err error }
+
+func (errFataler) Helper() {}
+func (errFataler) Fatal(args ...any) {
+	panic(buildError{fmt.Errorf("%s", fmt.Sprint(args...))})
+}
+
+// BuildImage is NewImage for programs without a testing.TB (the fault
+// campaign).
+func BuildImage(spec ImageSpec) (img *Image, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			be, ok := r.(buildError)
+			if !ok {
+				panic(r)
+			}
+			img, err = nil, be.err
+		}
+	}()
+	return buildImage(errFataler{}, spec), nil
+}
+
+func buildImage(t fataler, spec ImageSpec) *Image {
+	t.Helper()
 	if len(spec.Platforms) == 0 {
 		spec.Platforms = []string{"linux/amd64"}
 	}
@@ -251,7 +287,7 @@ func copyBlob(ctx context.Context, src store.Reader, desc ocispec.Descriptor, ds
 }
 
 // tarOneFile returns an uncompressed tar stream holding one regular file.
-func tarOneFile(t testing.TB, name string, data []byte) []byte {
+func tarOneFile(t fataler, name string, data []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -267,7 +303,7 @@ func tarOneFile(t testing.TB, name string, data []byte) []byte {
 	return buf.Bytes()
 }
 
-func gzipBytes(t testing.TB, b []byte) []byte {
+func gzipBytes(t fataler, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
