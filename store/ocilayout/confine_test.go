@@ -91,3 +91,25 @@ func TestSymlinkedBlobRefused(t *testing.T) {
 }
 
 func mkfifo(p string) error { return unix.Mkfifo(p, 0o644) }
+
+// TestCreateFinishesAnInterruptedCreate: a process killed inside Create
+// leaves blobs/ and maybe an empty index.json, but no oci-layout; Create
+// then finishes the layout rather than refusing a non-empty directory,
+// and still refuses a directory holding anything else.
+func TestCreateFinishesAnInterruptedCreate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "layout")
+	os.MkdirAll(filepath.Join(dir, "blobs", "sha256"), 0o755)
+	os.WriteFile(filepath.Join(dir, "index.json"), []byte(`{"schemaVersion":2,"manifests":[]}`), 0o644)
+	if _, err := Create(ctx, dir); err != nil {
+		t.Fatalf("Create over an interrupted Create: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other")
+	os.MkdirAll(filepath.Join(other, "blobs", "sha256"), 0o755)
+	os.WriteFile(filepath.Join(other, "blobs", "sha256", "x"), []byte("x"), 0o644)
+	if _, err := Create(ctx, other); err == nil || !strings.Contains(err.Error(), "is not empty") {
+		t.Fatalf("Create over a directory with a file under blobs/: %v", err)
+	}
+}

@@ -124,7 +124,7 @@ func Create(ctx context.Context, dir string, opts ...Option) (*Layout, error) {
 		return nil, fmt.Errorf("create OCI layout: %w", err)
 	}
 	for _, n := range names {
-		if n != tmpDirName {
+		if n != tmpDirName && !l.leftByCreate(n) {
 			return nil, fmt.Errorf("%s is not an OCI image layout (it has no %s file) and is not empty (it holds %q): choose a new or empty directory", dir, layoutFile, n)
 		}
 	}
@@ -152,6 +152,30 @@ func Create(ctx context.Context, dir string, opts ...Option) (*Layout, error) {
 	}
 	l.tidy()
 	return l, nil
+}
+
+// leftByCreate reports whether entry name of a directory without an
+// oci-layout file is what an interrupted Create leaves behind (a process
+// killed before it wrote oci-layout, which it writes last): blobs/ holding
+// only empty directories, or an index.json naming nothing. A re-run then
+// finishes the layout instead of refusing the directory.
+func (l *Layout) leftByCreate(name string) bool {
+	switch name {
+	case blobsDir:
+		empty := true
+		filepath.WalkDir(filepath.Join(l.dir, blobsDir), func(_ string, d fs.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				empty = false
+				return filepath.SkipAll
+			}
+			return nil
+		})
+		return empty
+	case indexFile:
+		ix, err := l.readIndex()
+		return err == nil && len(ix.entries) == 0
+	}
+	return false
 }
 
 // checkLayout reads and checks the oci-layout file.
