@@ -65,6 +65,15 @@ type Env interface {
 	LegacyOptions() []legacy.Option
 }
 
+// SessionsEnv is an Env that keeps upload sessions somewhere of its
+// choosing (package hoist's Session: files under its upload state
+// directory, see FileSessions), so that a push killed part way is resumed
+// by the next process. UploadSessions returns nil to keep them in memory.
+type SessionsEnv interface {
+	Env
+	UploadSessions(ref reference.Reference) UploadSessions
+}
+
 // Store is a registry repository opened by Open: a *Repository for a v2
 // registry, a *V1Repository for a v1 one (which must be closed).
 type Store interface {
@@ -92,7 +101,16 @@ func Open(ctx context.Context, env Env, ref reference.Reference) (Store, error) 
 		return nil, err
 	}
 	if p == V2 {
-		return New(ref, env.RegistryClient(reference.APIHost(ref.Registry)))
+		r, err := New(ref, env.RegistryClient(reference.APIHost(ref.Registry)))
+		if err != nil {
+			return nil, err
+		}
+		if se, ok := env.(SessionsEnv); ok {
+			if s := se.UploadSessions(ref); s != nil {
+				r.sessions = s
+			}
+		}
+		return r, nil
 	}
 	if ref.Digest != "" {
 		return nil, store.InvalidLocation(fmt.Errorf("%s: v1 registries have no digests; name the image by tag", ref))
