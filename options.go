@@ -30,6 +30,7 @@ type options struct {
 	logger     *slog.Logger
 	transport  []transport.Option
 	maxWait    time.Duration
+	uploadDir  string
 
 	// call
 	platforms   []string
@@ -183,4 +184,15 @@ func WithTransportOptions(opts ...transport.Option) Option {
 // Session option.
 func WithMaxWait(d time.Duration) Option {
 	return sessionOption("WithMaxWait", func(o *options) { o.maxWait = d })
+}
+
+// WithUploadState keeps the upload sessions of pushes as files under dir
+// (DefaultUploadStateDir is where the hoist command keeps them), so that
+// a push that was killed part way resumes: the next push of the same blob
+// to the same repository asks the registry where the session stands and
+// sends only the bytes it lacks, or starts over when the registry has
+// forgotten it. Without it, sessions live only as long as the call.
+// Session option.
+func WithUploadState(dir string) Option {
+	return sessionOption("WithUploadState", func(o *options) { o.uploadDir = dir })
 }

@@ -3,6 +3,8 @@ package hoist
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -31,6 +33,7 @@ type Session struct {
 	keychain auth.Keychain
 	protocol remote.Protocol
 	maxWait  time.Duration
+	uploads  string   // WithUploadState
 	defaults []Option // call options given to NewSession
 
 	mu       sync.Mutex
@@ -64,6 +67,7 @@ func NewSession(opts ...Option) (*Session, error) {
 		keychain: o.keychain,
 		protocol: o.protocol,
 		maxWait:  o.maxWait,
+		uploads:  o.uploadDir,
 	}
 	if o.maxWait < 0 {
 		return nil, optionErrorf("WithMaxWait", "%s: a wait budget cannot be negative", o.maxWait)
@@ -93,6 +97,29 @@ func NewSession(opts ...Option) (*Session, error) {
 	}
 	s.tr = transport.New(append(topts, o.transport...)...)
 	return s, nil
+}
+
+// UploadSessions returns where pushes to ref's repository keep their
+// upload sessions: files under the WithUploadState directory, or nil (in
+// memory) without one. It makes the Session a remote.SessionsEnv.
+func (s *Session) UploadSessions(ref reference.Reference) remote.UploadSessions {
+	if s.uploads == "" {
+		return nil
+	}
+	return remote.NewFileSessions(s.uploads, ref.Registry+"/"+ref.Repository)
+}
+
+// DefaultUploadStateDir is where the hoist command keeps upload sessions:
+// $XDG_STATE_HOME/hoist/uploads, or ~/.local/state/hoist/uploads; "" when
+// neither can be told.
+func DefaultUploadStateDir() string {
+	if d := os.Getenv("XDG_STATE_HOME"); filepath.IsAbs(d) {
+		return filepath.Join(d, "hoist", "uploads")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".local", "state", "hoist", "uploads")
+	}
+	return ""
 }
 
 // bounded gives ctx the session's wait budget for one call, unless it
@@ -214,3 +241,5 @@ func (s *Session) call(opts []Option) (options, error) {
 	}
 	return o, nil
 }
+
+var _ remote.SessionsEnv = (*Session)(nil)

@@ -178,6 +178,10 @@ func (a *app) setup() error {
 	if err != nil {
 		return err
 	}
+	if d := lib.DefaultUploadStateDir(); d != "" {
+		// A push killed part way resumes where the registry stands.
+		opts = append(opts, lib.WithUploadState(d))
+	}
 	s, err := lib.NewSession(append(opts, nopts...)...)
 	if err != nil {
 		return err
