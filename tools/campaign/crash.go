@@ -81,7 +81,7 @@ func (e *env) crashOne(ctx context.Context, v *verifier, p plan) crashResult {
 	dir := filepath.Join(e.dir, fmt.Sprintf("crash-%d", p.seed))
 	os.MkdirAll(dir, 0o755)
 	defer os.RemoveAll(dir)
-	th := &throttle{rate: crashRate, tagHold: 500 * time.Millisecond}
+	th := newThrottle(crashRate, 500*time.Millisecond)
 	px := &proxies{}
 	defer px.close()
 	var err error

@@ -14,7 +14,7 @@ import (
 
 func main() {
 	var (
-		campaign = flag.String("campaign", "fault", "fault or crash")
+		campaign = flag.String("campaign", "fault", "fault, crash, or resume (bytes a killed push re-sends)")
 		runs     = flag.Int("runs", 300, "number of seeded runs per client")
 		first    = flag.Uint64("seed", 1, "first seed; runs use seeds seed .. seed+runs-1")
 		parallel = flag.Int("parallel", 4, "runs at once")
@@ -67,8 +67,16 @@ func run(ctx context.Context, campaign string, runs int, first uint64, parallel 
 		results := e.crashRuns(ctx, v, parallel, runs, first)
 		report = crashReport(results, seeds, time.Since(start))
 		failed = crashTargets(results)
+	case "resume":
+		results := e.pushResume(ctx, v)
+		report = resumeReport(results)
+		for _, r := range results {
+			if r.err != "" {
+				failed = fmt.Errorf("%s: %s", r.registry, r.err)
+			}
+		}
 	default:
-		return fmt.Errorf("-campaign %q: use fault or crash", campaign)
+		return fmt.Errorf("-campaign %q: use fault, crash or resume", campaign)
 	}
 	fmt.Print(report)
 	if out != "" {

@@ -15,10 +15,16 @@ import (
 // holds a manifest PUT by tag for tagHold before forwarding it, which
 // widens the tag-writing window. It counts the upload bytes it forwards.
 type throttle struct {
-	rate     int64
+	rate     atomic.Int64
 	tagHold  time.Duration
 	uploaded atomic.Int64
 	ranges   atomic.Int32 // GETs that carried Range
+}
+
+func newThrottle(rate int64, tagHold time.Duration) *throttle {
+	th := &throttle{tagHold: tagHold}
+	th.rate.Store(rate)
+	return th
 }
 
 func (th *throttle) fault() testutil.Fault {
@@ -27,12 +33,12 @@ func (th *throttle) fault() testutil.Fault {
 			th.ranges.Add(1)
 		}
 		if r.Body != nil && strings.Contains(r.URL.Path, "/blobs/uploads/") {
-			r.Body = &slowReader{r: r.Body, rate: th.rate, count: &th.uploaded}
+			r.Body = &slowReader{r: r.Body, rate: th.rate.Load(), count: &th.uploaded}
 		}
 		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(r.URL.Path, "sha256:") {
 			time.Sleep(th.tagHold)
 		}
-		forward.ServeHTTP(&slowWriter{ResponseWriter: w, rate: th.rate}, r)
+		forward.ServeHTTP(&slowWriter{ResponseWriter: w, rate: th.rate.Load()}, r)
 	}}
 }
 
