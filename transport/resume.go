@@ -197,6 +197,13 @@ func (b *ResumingBody) resume(cause error) error {
 			// The retrier below already tried a timed-out opening again.
 			return fmt.Errorf("%s: resuming at byte %d after %v: %w", b.src.Name, b.off, cause, err)
 		}
+		if isTimeout(err) {
+			// Lining the new body up timed out (skipping what a server
+			// that ignores Range sends again, say): no progress either.
+			if b.timeouts++; b.timeouts >= maxBodyTimeouts {
+				return fmt.Errorf("%s: gave up at byte %d after %d timeouts in a row: %w", b.src.Name, b.off, b.timeouts, repeated{err})
+			}
+		}
 		cause = err
 	}
 }
