@@ -214,7 +214,7 @@ func (r *Repository) PutManifest(ctx context.Context, ref, mediaType string, raw
 		return ocispec.Descriptor{}, err
 	}
 	if s := m.Subject(); s != nil && resp.Header.Get("OCI-Subject") == "" {
-		if err := r.indexReferrer(ctx, *s, referrerDescriptor(m, desc)); err != nil {
+		if err := r.indexReferrer(ctx, *s, content.ReferrerDescriptor(m, desc)); err != nil {
 			return desc, fmt.Errorf("manifest %s@%s was pushed, but recording it as a referrer of %s failed: %w", r.name, desc.Digest, s.Digest, err)
 		}
 	}
@@ -306,16 +306,6 @@ func (r *Repository) DeleteManifest(ctx context.Context, ref string) error {
 		}
 	}
 	return nil
-}
-
-// referrerDescriptor is how a manifest is listed among its subject's
-// referrers: its descriptor with its artifact type and annotations.
-func referrerDescriptor(m *content.Manifest, desc ocispec.Descriptor) ocispec.Descriptor {
-	out := ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size, ArtifactType: m.ArtifactType()}
-	if a := m.Annotations(); len(a) > 0 {
-		out.Annotations = a
-	}
-	return out
 }
 
 var versioned2 = specs.Versioned{SchemaVersion: 2}

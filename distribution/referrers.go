@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/hoist-dev/hoist/transport"
 
@@ -19,30 +18,8 @@ import (
 
 // ReferrersTag returns the tag under which clients keep the referrers of
 // subject on a registry without the referrers API (the distribution spec's
-// referrers tag schema): the algorithm cut to 32 characters, '-', the
-// encoded part cut to 64, with characters a tag may not hold turned into
-// '-'. For sha256 that is "sha256-" followed by the hex.
-func ReferrersTag(subject digest.Digest) string {
-	alg, enc, _ := strings.Cut(string(subject), ":")
-	return tagSafe(truncate(alg, 32)) + "-" + tagSafe(truncate(enc, 64))
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-func tagSafe(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '.', r == '-':
-			return r
-		}
-		return '-'
-	}, s)
-}
+// referrers tag schema); see content.ReferrersTag.
+func ReferrersTag(subject digest.Digest) string { return content.ReferrersTag(subject) }
 
 // Referrers lists the manifests whose subject is subject, optionally only
 // those of one artifactType ("" for all), as descriptors carrying their
@@ -206,29 +183,39 @@ func (r *Repository) unindexReferrer(ctx context.Context, subject ocispec.Descri
 }
 
 // editReferrers rewrites the referrers tag of subject with edit, when the
-// registry lacks the referrers API and edit changes something. The spec
-// leaves concurrent writers to the clients; two hoists editing one tag at
-// the same moment can lose an entry, as with every client today.
-func (r *Repository) editReferrers(ctx context.Context, subject digest.Digest, edit func([]ocispec.Descriptor) ([]ocispec.Descriptor, bool)) error {
+// registry lacks the referrers API and edit changes something. Edits of
+// one tag from this process are queued and merged (see referrerQueues), so
+// concurrent pushes of referrers of one subject lose none of them and
+// share a read and a write of the tag. The spec leaves concurrent writers
+// to the clients; two processes editing one tag at the same moment can
+// still lose an entry, as with every client today.
+func (r *Repository) editReferrers(ctx context.Context, subject digest.Digest, edit referrersEdit) error {
 	api, err := r.hasReferrersAPI(ctx, subject)
 	if err != nil || api {
 		return err
 	}
-	ix, err := r.referrersIndex(ctx, subject)
-	if err != nil {
-		return err
-	}
-	list, changed := edit(slices.Clone(ix.Manifests))
-	if !changed {
-		return nil
-	}
-	ix.Manifests = list
+	tag := ReferrersTag(subject)
+	return r.reg.referrerEdits.do(ctx, r.name+":"+tag, edit, referrersTagStore{r, subject})
+}
+
+// referrersTagStore reads and writes one referrers tag for a queue of
+// edits.
+type referrersTagStore struct {
+	r       *Repository
+	subject digest.Digest
+}
+
+func (s referrersTagStore) read(ctx context.Context) (*ocispec.Index, error) {
+	return s.r.referrersIndex(ctx, s.subject)
+}
+
+func (s referrersTagStore) write(ctx context.Context, ix *ocispec.Index) error {
 	if ix.Manifests == nil {
 		ix.Manifests = []ocispec.Descriptor{}
 	}
 	ix.MediaType = content.MediaTypeOCIIndex
 	raw := marshalIndex(ix)
 	desc := content.NewDescriptor(content.MediaTypeOCIIndex, raw)
-	_, err = r.putManifest(ctx, ReferrersTag(subject), desc, raw)
+	_, err := s.r.putManifest(ctx, ReferrersTag(s.subject), desc, raw)
 	return err
 }

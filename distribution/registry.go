@@ -31,6 +31,9 @@ type Registry struct {
 	// learnedChunk is the upload body size a 413 answer taught (see
 	// chunking.go); 0 when none has.
 	learnedChunk atomic.Int64
+	// referrerEdits queues and merges edits of referrers tags (see
+	// referrerqueue.go).
+	referrerEdits referrerQueues
 }
 
 // NewRegistry returns a client for host, written as in an image reference:
