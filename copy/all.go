@@ -17,6 +17,11 @@ const tagParallelism = 8
 // CopyAll copies every tag of src (which must list its tags) to the same tag
 // in dst. Blobs shared between tags move once. It stops at the first
 // failure, naming the tag; results are in the order src lists its tags.
+//
+// With WithReferrers, referrers tags (sha256-HEX) are not copied as tags:
+// the referrers they list are copied with their subject, merged into the
+// target's own (see copyReferrerTags); so are cosign's tags with
+// WithCosignTags. Each referrer is copied once.
 func (c *Copier) CopyAll(ctx context.Context, src store.Reader, dst store.Writer) ([]*Result, error) {
 	tl, ok := src.(store.TagLister)
 	if !ok {
@@ -29,6 +34,7 @@ func (c *Copier) CopyAll(ctx context.Context, src store.Reader, dst store.Writer
 	if len(tags) == 0 {
 		return nil, fmt.Errorf("the source has no tags to copy")
 	}
+	tags, later := c.splitReferrerTags(tags)
 	results := make([]*Result, len(tags))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(tagParallelism)
@@ -45,5 +51,9 @@ func (c *Copier) CopyAll(ctx context.Context, src store.Reader, dst store.Writer
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	return results, nil
+	rest, err := c.copyReferrerTags(ctx, src, dst, later)
+	if err != nil {
+		return nil, err
+	}
+	return append(results, rest...), nil
 }

@@ -27,6 +27,7 @@ type Copier struct {
 	mu       sync.Mutex
 	inflight map[flightKey]*flight
 	empty    map[store.Writer]*emptyCheck
+	refs     referrerState // WithReferrers, WithCosignTags: referrers.go
 }
 
 // emptyCheck is the once-per-target answer to "was it empty?".
@@ -69,6 +70,16 @@ type Result struct {
 	Blobs, Transferred, Skipped, Mounted int
 	// Bytes is how many blob bytes were transferred.
 	Bytes int64
+	// Referrers lists the referrers written before the root was tagged
+	// (WithReferrers, WithCosignTags), each once per Copier, ordered by
+	// subject and digest. Their blobs are counted in Blobs and the counts
+	// above.
+	Referrers []Referrer
+	// ReferrersLeft lists the source's referrers of manifests the copy did
+	// not write as they were (an index WithPlatforms filtered or picked
+	// from, a manifest WithFormat converted): their subject is not in the
+	// target, so they were not copied.
+	ReferrersLeft []Referrer
 }
 
 // stats records what happened to each distinct blob of one Copy. A blob
@@ -107,6 +118,7 @@ func (s *stats) count(k EventKind) int {
 // will be written (the source's, or converted/filtered ones).
 type node struct {
 	desc     ocispec.Descriptor
+	src      digest.Digest // the source's digest of it: desc's unless filtered or converted
 	raw      []byte
 	m        *content.Manifest
 	children []*node              // manifests of an index
@@ -129,13 +141,20 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	res := &Result{Source: root, Descriptor: n.desc, Tag: tag}
 	res.Blobs = c.announce(n)
 	var st stats
+	refs := c.referrersJob(src, dst, root, n, res, &st)
 	if c.alreadyTagged(ctx, dst, n.desc, tag) {
 		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
+		if refs != nil {
+			if err := refs(ctx); err != nil {
+				return nil, err
+			}
+		}
 		c.o.events(Event{Kind: Tagged, Descriptor: n.desc, Tag: tag})
-		res.Skipped = res.Blobs
+		res.Transferred, res.Mounted, res.Bytes = st.count(BlobDone), st.count(BlobMounted), st.bytes.Load()
+		res.Skipped = res.Blobs - res.Transferred - res.Mounted // the image's, and referrers' the target had
 		return res, nil
 	}
-	tagged, err := c.writeNode(ctx, src, dst, n, tag, &st)
+	tagged, err := c.writeNode(ctx, src, dst, n, tag, &st, refs)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +172,9 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 // writeNode writes n and everything under it that dst lacks: blobs first,
 // then image manifests, then n itself. With a tag (the root only) and a
 // target that can, n is pushed and tagged at once; tagged reports that.
-func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writer, n *node, tag string, st *stats) (tagged bool, err error) {
+// extra, when not nil, runs beside the children and must succeed before n
+// is written (the root's referrers), whether or not dst has n already.
+func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writer, n *node, tag string, st *stats, extra func(context.Context) error) (tagged bool, err error) {
 	// A manifest the target has is complete there (stores only accept
 	// manifests after their children), so its whole subtree is skipped.
 	ok, err := c.exists(ctx, dst, n.desc)
@@ -162,12 +183,24 @@ func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writ
 	}
 	if ok {
 		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
+		if extra != nil {
+			return false, extra(ctx)
+		}
 		return false, nil
 	}
+	return c.writeTree(ctx, src, dst, n, tag, st, extra)
+}
+
+// writeTree is writeNode without the check of n itself: n's children and
+// blobs (each checked), extra beside them, then n.
+func (c *Copier) writeTree(ctx context.Context, src store.Reader, dst store.Writer, n *node, tag string, st *stats, extra func(context.Context) error) (tagged bool, err error) {
 	g, gctx := errgroup.WithContext(ctx)
+	if extra != nil {
+		g.Go(func() error { return extra(gctx) })
+	}
 	for _, ch := range n.children {
 		g.Go(func() error {
-			_, err := c.writeNode(gctx, src, dst, ch, "", st)
+			_, err := c.writeNode(gctx, src, dst, ch, "", st, nil)
 			return err
 		})
 	}
@@ -248,6 +281,11 @@ const (
 // filter at the root (depth 0) and the format conversion everywhere;
 // count is how many manifests the whole graph has fetched so far.
 func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descriptor, depth int, count *int) (*node, error) {
+	return c.planWith(ctx, src, desc, depth, count, c.o.format == FormatOCI)
+}
+
+// planWith is plan, converting to OCI only when convert is set.
+func (c *Copier) planWith(ctx context.Context, src store.Reader, desc ocispec.Descriptor, depth int, count *int, convert bool) (*node, error) {
 	root := depth == 0
 	if depth > MaxDepth {
 		return nil, fmt.Errorf("%s: indexes are nested more than %d deep; hoist copies at most that", describe(desc), MaxDepth)
@@ -259,7 +297,7 @@ func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descri
 	if err != nil {
 		return nil, err
 	}
-	n := &node{desc: desc, raw: m.Raw, m: m}
+	n := &node{desc: desc, src: desc.Digest, raw: m.Raw, m: m}
 	n.desc.MediaType = m.Descriptor.MediaType
 	// The bytes matched the digest, so their length is the size: a root
 	// resolved by HEAD may have been given a wrong Content-Length.
@@ -277,14 +315,14 @@ func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descri
 				return nil, err
 			}
 			if len(c.o.platforms) == 1 {
-				return c.plan(ctx, src, sel[0], depth+1, count)
+				return c.planWith(ctx, src, sel[0], depth+1, count, convert)
 			}
 			if n, err = filteredIndex(n, sel); err != nil {
 				return nil, err
 			}
 		}
 		for _, d := range n.m.Index.Manifests {
-			ch, err := c.plan(ctx, src, d, depth+1, count)
+			ch, err := c.planWith(ctx, src, d, depth+1, count, convert)
 			if err != nil {
 				return nil, err
 			}
@@ -293,7 +331,7 @@ func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descri
 	default:
 		return nil, fmt.Errorf("%s has media type %q, which is not a manifest or index hoist can copy", describe(desc), desc.MediaType)
 	}
-	if c.o.format == FormatOCI {
+	if convert {
 		return toOCI(n)
 	}
 	return n, nil

@@ -42,6 +42,7 @@ type options struct {
 	format      Format
 	cache       *BlobCache
 	maxManifest int64
+	refs        referrerOptions // referrers.go
 }
 
 func defaults() options {

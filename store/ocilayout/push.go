@@ -52,7 +52,9 @@ func (l *Layout) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, err
 // A manifest or index (by media type) is read into memory (capped at
 // 64 MiB), verified, and refused unless every child it names (config,
 // layers, manifests; not its subject, nor foreign layers with URLs) is
-// already in the layout. The caller keeps ownership of r.
+// already in the layout. One with a subject (a referrer) is also listed
+// in index.json, untagged (see Referrers). The caller keeps ownership of
+// r.
 func (l *Layout) Push(ctx context.Context, desc ocispec.Descriptor, r io.Reader) error {
 	if ok, err := l.Exists(ctx, desc); err != nil || ok {
 		return err
@@ -113,7 +115,7 @@ func (l *Layout) pushManifest(ctx context.Context, desc ocispec.Descriptor, r io
 		l.tidy()
 		return fmt.Errorf("write %s to OCI layout %s: %w", desc.Digest, l.dir, err)
 	}
-	return nil
+	return l.recordReferrer(ctx, m, desc)
 }
 
 // commit makes the verified file f the blob desc: rename into blobs/.

@@ -81,6 +81,17 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 	return out, nil
 }
 
+// recordReferrer lists m, just pushed as desc, in index.json as an
+// untagged root when it has a subject: that is where a layout keeps its
+// referrers (see Referrers), as a registry indexes a referrer on push.
+func (l *Layout) recordReferrer(ctx context.Context, m *content.Manifest, desc ocispec.Descriptor) error {
+	if m.Subject() == nil {
+		return nil
+	}
+	desc.ArtifactType = m.ArtifactType()
+	return l.Tag(ctx, desc, "")
+}
+
 // readManifest reads and verifies the manifest desc names, capped at the
 // size registries must accept.
 func (l *Layout) readManifest(ctx context.Context, desc ocispec.Descriptor) (*content.Manifest, error) {
