@@ -30,12 +30,18 @@ func ReferrersTag(subject digest.Digest) string { return content.ReferrersTag(su
 // registries ignore the parameter (and say so by leaving out
 // OCI-Filters-Applied). A registry that answers 404 lacks the API;
 // Referrers then reads the referrers tag (ReferrersTag) instead, and no
-// such tag, or a tag that is not an index, means no referrers.
+// such tag, or a tag that is not an index, means no referrers. The
+// answer is remembered for the Registry: later calls go to the tag at
+// once.
 func (r *Repository) Referrers(ctx context.Context, subject ocispec.Descriptor, artifactType string) ([]ocispec.Descriptor, error) {
 	if err := subject.Digest.Validate(); err != nil {
 		return nil, fmt.Errorf("referrers of %q: %w", subject.Digest, err)
 	}
-	list, err := r.referrersAPI(ctx, subject.Digest, artifactType)
+	var list []ocispec.Descriptor
+	err := errNoReferrersAPI
+	if r.reg.referrersAPI.Load() != 2 { // once a registry said it lacks the API, go to the tag at once
+		list, err = r.referrersAPI(ctx, subject.Digest, artifactType)
+	}
 	if errors.Is(err, errNoReferrersAPI) {
 		list, err = r.referrersFromTag(ctx, subject.Digest)
 	}
@@ -142,6 +148,19 @@ func (r *Repository) referrersIndex(ctx context.Context, subject digest.Digest) 
 		return nil, &notIndexError{tag: tag, kind: m.Kind}
 	}
 	return m.Index, nil
+}
+
+// ReferrersAPI reports whether the registry serves the referrers API, as
+// far as this Registry has learnt from earlier calls: known is false until
+// a Referrers call or a push of a referrer asked it.
+func (r *Repository) ReferrersAPI() (api, known bool) {
+	switch r.reg.referrersAPI.Load() {
+	case 1:
+		return true, true
+	case 2:
+		return false, true
+	}
+	return false, false
 }
 
 // hasReferrersAPI reports whether the registry serves the referrers API,
