@@ -40,7 +40,7 @@ func (c *Copier) CopyAll(ctx context.Context, src store.Reader, dst store.Writer
 	g.SetLimit(tagParallelism)
 	for i, tag := range tags {
 		g.Go(func() error {
-			r, err := c.Copy(gctx, src, tag, dst, tag)
+			r, err := c.copy(gctx, src, tag, dst, tag, false)
 			if err != nil {
 				return fmt.Errorf("tag %s: %w", tag, err)
 			}

@@ -130,9 +130,22 @@ type node struct {
 // on error nothing is tagged, and whatever blobs were written stay as
 // harmless, unreferenced content.
 func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst store.Writer, tag string) (*Result, error) {
+	return c.copy(ctx, src, srcRef, dst, tag, true)
+}
+
+// copy is Copy; check says whether WithReferrersCheck looks for the
+// root's referrers (CopyAll looks in its tag list instead).
+func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst store.Writer, tag string, check bool) (*Result, error) {
 	root, err := src.Resolve(ctx, srcRef)
 	if err != nil {
 		return nil, err
+	}
+	var st stats
+	j := c.newReferrerJob(src, dst, &st, check) // nil when there are no referrers to copy or look for
+	if j != nil {
+		pctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		j.prefetch(pctx, root.Digest) // beside the plan: the root's referrers need only its digest
 	}
 	n, err := c.plan(ctx, src, root, 0, new(int))
 	if err != nil {
@@ -140,8 +153,7 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	}
 	res := &Result{Source: root, Descriptor: n.desc, Tag: tag}
 	res.Blobs = c.announce(n)
-	var st stats
-	refs := c.referrersJob(src, dst, root, n, res, &st)
+	refs := j.work(root, n, res)
 	if c.alreadyTagged(ctx, dst, n.desc, tag) {
 		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
 		if refs != nil {
@@ -152,6 +164,7 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 		c.o.events(Event{Kind: Tagged, Descriptor: n.desc, Tag: tag})
 		res.Transferred, res.Mounted, res.Bytes = st.count(BlobDone), st.count(BlobMounted), st.bytes.Load()
 		res.Skipped = res.Blobs - res.Transferred - res.Mounted // the image's, and referrers' the target had
+		res.ReferrersLeft = append(res.ReferrersLeft, j.checked(ctx, root.Digest)...)
 		return res, nil
 	}
 	tagged, err := c.writeNode(ctx, src, dst, n, tag, &st, refs)
@@ -164,6 +177,7 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 		}
 	}
 	c.o.events(Event{Kind: Tagged, Descriptor: n.desc, Tag: tag})
+	res.ReferrersLeft = append(res.ReferrersLeft, j.checked(ctx, root.Digest)...)
 	res.Transferred, res.Skipped, res.Mounted = st.count(BlobDone), st.count(BlobSkipped), st.count(BlobMounted)
 	res.Bytes = st.bytes.Load()
 	return res, nil

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -39,7 +41,14 @@ type referrerOptions struct {
 	on     bool     // WithReferrers
 	types  []string // its artifact types; none: all
 	cosign bool     // WithCosignTags
+	check  bool     // WithReferrersCheck
 }
+
+// copies reports whether referrers are copied at all.
+func (o referrerOptions) copies() bool { return o.on || o.cosign }
+
+// checkOnly reports whether referrers are only looked for.
+func (o referrerOptions) checkOnly() bool { return o.check && !o.copies() }
 
 // cosignTags reports whether cosign's legacy tags are copied.
 func (o referrerOptions) cosignTags() bool { return o.cosign || o.on && len(o.types) == 0 }
@@ -69,6 +78,15 @@ func WithReferrers(artifactTypes ...string) Option {
 	}
 }
 
+// WithReferrersCheck makes a copy that copies no referrers (neither
+// WithReferrers nor WithCosignTags) look for those of the root beside it,
+// and list them in Result.ReferrersLeft: what the copy leaves behind,
+// for a warning. It costs one listing per copy (two requests on a
+// registry without the referrers API), overlapped with the copy; its
+// failure is not the copy's. CopyAll does not look: without WithReferrers
+// it copies referrers tags and cosign tags as the tags they are.
+func WithReferrersCheck() Option { return func(o *options) { o.refs.check = true } }
+
 // WithCosignTags copies, with each image, the tags cosign's legacy scheme
 // derives from the digest of every manifest of the copied graph
 // (sha256-HEX.sig, .att, .sbom), under the same names, before the image's
@@ -93,6 +111,7 @@ type tagKey struct {
 // sourceTags is a source's tag list, fetched once.
 type sourceTags struct {
 	once sync.Once
+	done atomic.Bool // set and err are final
 	set  map[string]bool
 	err  error
 }
@@ -105,20 +124,52 @@ type referrerJob struct {
 	st  *stats
 
 	mu    sync.Mutex
+	pre   map[digest.Digest]*listing // listings started early (prefetch)
 	wrote []Referrer
 	left  []Referrer
 	nodes []*node
 }
 
-// referrersJob returns the work of copying the referrers of n's graph
-// into res, or nil when the Copier copies none. root is what the source
+// listing is a list of referrers being fetched.
+type listing struct {
+	done chan struct{}
+	list []Referrer
+	err  error
+}
+
+// newReferrerJob returns the job of one Copy, or nil when the Copier
+// copies no referrers.
+func (c *Copier) newReferrerJob(src store.Reader, dst store.Writer, st *stats, check bool) *referrerJob {
+	if !c.o.refs.copies() && !(check && c.o.refs.checkOnly()) {
+		return nil
+	}
+	return &referrerJob{c: c, src: src, dst: dst, st: st}
+}
+
+// prefetch starts listing the referrers of subject now, for list to take
+// later; it ends with ctx.
+func (j *referrerJob) prefetch(ctx context.Context, subject digest.Digest) {
+	l := &listing{done: make(chan struct{})}
+	j.mu.Lock()
+	if j.pre == nil {
+		j.pre = map[digest.Digest]*listing{}
+	}
+	j.pre[subject] = l
+	j.mu.Unlock()
+	go func() {
+		defer close(l.done)
+		l.list, l.err = j.fetchList(ctx, subject)
+	}()
+}
+
+// work returns the copying of the referrers of n's graph into res, to run
+// before n is written; nil for a nil job. root is what the source
 // reference resolved to.
-func (c *Copier) referrersJob(src store.Reader, dst store.Writer, root ocispec.Descriptor, n *node, res *Result, st *stats) func(context.Context) error {
-	if !c.o.refs.on && !c.o.refs.cosign {
+func (j *referrerJob) work(root ocispec.Descriptor, n *node, res *Result) func(context.Context) error {
+	if j == nil || j.c.o.refs.checkOnly() {
 		return nil
 	}
 	return func(ctx context.Context) error {
-		j := &referrerJob{c: c, src: src, dst: dst, st: st}
 		kept, changed := graphSubjects(root, n)
 		if err := j.run(ctx, kept, changed); err != nil {
 			return err
@@ -128,6 +179,35 @@ func (c *Copier) referrersJob(src store.Reader, dst store.Writer, root ocispec.D
 		return nil
 	}
 }
+
+// checked returns, for WithReferrersCheck, the referrers of subject the
+// prefetch found: none when it failed, or did not end within checkWait.
+func (j *referrerJob) checked(ctx context.Context, subject digest.Digest) []Referrer {
+	if j == nil || !j.c.o.refs.checkOnly() {
+		return nil
+	}
+	j.mu.Lock()
+	l := j.pre[subject]
+	j.mu.Unlock()
+	if l == nil {
+		return nil
+	}
+	// The listing ran beside the whole copy; a registry still not done
+	// answering it must not hold up a copy that is done.
+	t := time.NewTimer(checkWait)
+	defer t.Stop()
+	select {
+	case <-l.done:
+		return l.list
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// checkWait bounds how long a finished copy waits for WithReferrersCheck's
+// listing.
+const checkWait = 2 * time.Second
 
 // run copies the referrers of kept and lists those of changed as left.
 func (j *referrerJob) run(ctx context.Context, kept, changed []digest.Digest) error {
@@ -225,43 +305,84 @@ func (j *referrerJob) copySubject(ctx context.Context, subject digest.Digest, de
 	return g.Wait()
 }
 
-// list finds the referrers of subject in the source: those it lists by
-// subject (WithReferrers), and cosign's tags for it (WithCosignTags).
+// list finds the referrers of subject in the source (see fetchList),
+// taking a listing prefetch started.
 func (j *referrerJob) list(ctx context.Context, subject digest.Digest) ([]Referrer, error) {
+	j.mu.Lock()
+	l := j.pre[subject]
+	j.mu.Unlock()
+	if l == nil {
+		return j.fetchList(ctx, subject)
+	}
+	select {
+	case <-l.done:
+		return l.list, l.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// fetchList lists the referrers of subject the source names by subject
+// (WithReferrers) and cosign's tags for it (WithCosignTags), the two at
+// once. A source that keeps referrers only in referrers tags
+// (store.ReferrersInTags), whose tag list is at hand, is not asked about a
+// subject whose tag it lacks.
+func (j *referrerJob) fetchList(ctx context.Context, subject digest.Digest) ([]Referrer, error) {
 	o := j.c.o.refs
-	var out []Referrer
-	if rl, ok := j.src.(store.ReferrerLister); ok && o.on {
-		at := ""
-		if len(o.types) == 1 {
-			at = o.types[0] // filtered by the registry where it can; again below
-		}
-		ds, err := rl.Referrers(ctx, subject, at)
-		if err != nil {
-			return nil, fmt.Errorf("list the referrers of %s: %w", subject, err)
-		}
-		for _, d := range ds {
-			if o.wants(d.ArtifactType) && isManifest(d) {
-				out = append(out, Referrer{Subject: subject, Descriptor: d})
+	var byField, byTag []Referrer
+	g, gctx := errgroup.WithContext(ctx)
+	if rl, ok := j.src.(store.ReferrerLister); ok && (o.on || o.checkOnly()) && !j.noReferrersTag(subject) {
+		g.Go(func() error {
+			at := ""
+			if len(o.types) == 1 {
+				at = o.types[0] // filtered by the registry where it can; again below
 			}
-		}
+			ds, err := rl.Referrers(gctx, subject, at)
+			if err != nil {
+				return fmt.Errorf("list the referrers of %s: %w", subject, err)
+			}
+			for _, d := range ds {
+				if o.wants(d.ArtifactType) && isManifest(d) {
+					byField = append(byField, Referrer{Subject: subject, Descriptor: d})
+				}
+			}
+			return nil
+		})
 	}
 	if o.cosignTags() {
-		tags, err := j.c.sourceTags(ctx, j.src)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range content.CosignTags(subject) {
-			if !tags[t] {
-				continue
-			}
-			d, err := j.src.Resolve(ctx, t)
+		g.Go(func() error {
+			tags, err := j.c.sourceTags(gctx, j.src)
 			if err != nil {
-				return nil, fmt.Errorf("resolve cosign tag %s: %w", t, err)
+				return err
 			}
-			out = append(out, Referrer{Subject: subject, Descriptor: d, Tag: t})
-		}
+			for _, t := range content.CosignTags(subject) {
+				if !tags[t] {
+					continue
+				}
+				d, err := j.src.Resolve(gctx, t)
+				if err != nil {
+					return fmt.Errorf("resolve cosign tag %s: %w", t, err)
+				}
+				byTag = append(byTag, Referrer{Subject: subject, Descriptor: d, Tag: t})
+			}
+			return nil
+		})
 	}
-	return out, nil
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return append(byField, byTag...), nil
+}
+
+// noReferrersTag reports whether the source is known to keep referrers
+// only in tags and its tag list, already fetched, lacks subject's.
+func (j *referrerJob) noReferrersTag(subject digest.Digest) bool {
+	ri, ok := j.src.(store.ReferrersInTags)
+	if !ok || !ri.ReferrersOnlyInTags() {
+		return false
+	}
+	tags, ok := j.c.fetchedTags(j.src)
+	return ok && !tags[content.ReferrersTag(subject)]
 }
 
 // isManifest reports whether d, as a referrers list gives it, is a
@@ -298,8 +419,20 @@ func (c *Copier) sourceTags(ctx context.Context, src store.Reader) (map[string]b
 		for _, tag := range tags {
 			t.set[tag] = true
 		}
+		t.done.Store(true)
 	})
 	return t.set, t.err
+}
+
+// fetchedTags returns src's tag list if sourceTags has fetched it.
+func (c *Copier) fetchedTags(src store.Reader) (map[string]bool, bool) {
+	c.mu.Lock()
+	t := c.refs.tags[src]
+	c.mu.Unlock()
+	if t == nil || !t.done.Load() {
+		return nil, false
+	}
+	return t.set, true
 }
 
 // referrer copies one referrer's graph, byte for byte, and then (beside

@@ -220,9 +220,16 @@ func TestCopyReferrersMergeAndFilter(t *testing.T) {
 	if got := referrerDigests(t, dst, src.image.Digest); len(got) != 0 {
 		t.Fatalf("a copy without WithReferrers wrote referrers %v", got)
 	}
+	res, err := New(WithReferrersCheck()).Copy(ctx, src.lay, "v1", dst, "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sortedDigests(descriptors(res.ReferrersLeft)...), sortedDigests(src.sbom, src.sig); !slices.Equal(got, want) || len(res.Referrers) != 0 {
+		t.Fatalf("WithReferrersCheck: left %v, copied %d; want the image's two referrers left, none copied", got, len(res.Referrers))
+	}
 	theirs := attach(t, dst, src.image, "application/vnd.example.other", "attached in the target")
 
-	res, err := New(WithReferrers(sbomType)).Copy(ctx, src.lay, "v1", dst, "v1")
+	res, err = New(WithReferrers(sbomType), WithReferrersCheck()).Copy(ctx, src.lay, "v1", dst, "v1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,3 +359,11 @@ func descJSON(t *testing.T, d ocispec.Descriptor) string {
 }
 
 var _ referrerStore = (*ocilayout.Layout)(nil)
+
+func descriptors(rs []Referrer) []ocispec.Descriptor {
+	var out []ocispec.Descriptor
+	for _, r := range rs {
+		out = append(out, r.Descriptor)
+	}
+	return out
+}

@@ -80,7 +80,7 @@ func (c *Copier) referrersOnly(ctx context.Context, src store.Reader, dst store.
 		return res, nil
 	}
 	var st stats
-	j := &referrerJob{c: c, src: src, dst: dst, st: &st}
+	j := c.newReferrerJob(src, dst, &st, false)
 	if err := j.run(ctx, []digest.Digest{subject}, nil); err != nil {
 		return nil, err
 	}
