@@ -31,7 +31,9 @@ type CopyResult struct {
 // has are skipped. Manifests are written after their blobs, the tag last,
 // and a failed copy into an archive leaves no file. Call options:
 // WithPlatforms, WithFormat, WithAllTags, WithConcurrency, WithEvents,
-// WithoutBlobCache, WithWarnings.
+// WithoutBlobCache, WithWarnings, WithReferrers, WithCosignTags. Referrers
+// a copy leaves behind (into a docker archive, or of manifests it
+// changed) are reported as a *ReferrersLostError warning.
 func (s *Session) Copy(ctx context.Context, src, dst string, opts ...Option) (*CopyResult, error) {
 	sl, err := store.ParseLocation(src)
 	if err != nil {
@@ -97,6 +99,9 @@ func (s *Session) CopyLocations(ctx context.Context, src, dst store.Location, op
 	if err != nil {
 		return nil, err
 	}
+	if err := o.checkReferrersTarget(dst); err != nil {
+		return nil, err
+	}
 	unread := &unreadBlobs{}
 	o.events = teeEvents(o.events, unread.event)
 	copts, err := copyOptions(o)
@@ -157,6 +162,7 @@ func (s *Session) CopyLocations(ctx context.Context, src, dst store.Location, op
 	if w := unread.check(ctx, src, so.Reader); w != nil {
 		o.warning(w)
 	}
+	s.warnLostReferrers(o, dst, res)
 	return res, nil
 }
 
@@ -189,7 +195,7 @@ func copyOptions(o options) ([]copy.Option, error) {
 	if o.events != nil {
 		opts = append(opts, copy.WithEvents(o.events))
 	}
-	return opts, nil
+	return append(opts, o.copyReferrerOptions()...), nil
 }
 
 func parsePlatforms(ps []string) ([]ocispec.Platform, error) {

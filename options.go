@@ -46,6 +46,9 @@ type options struct {
 	limit          int
 	email          string
 	index          string
+	referrers      *referrerOptions // referrers.go
+	artifactType   string           // attach.go
+	annotations    map[string]string
 }
 
 func sessionOption(name string, f func(*options)) Option {

@@ -43,7 +43,7 @@ func NewArtifact(a Artifact) ([]byte, ocispec.Descriptor, error) {
 	if a.ArtifactType == "" {
 		return nil, ocispec.Descriptor{}, fmt.Errorf("an artifact needs an artifact type (a media type such as application/vnd.example.sbom+json)")
 	}
-	if err := checkMediaType(a.ArtifactType); err != nil {
+	if err := CheckMediaType(a.ArtifactType); err != nil {
 		return nil, ocispec.Descriptor{}, fmt.Errorf("artifact type %q: %w", a.ArtifactType, err)
 	}
 	layers := a.Layers
@@ -75,9 +75,10 @@ func NewArtifact(a Artifact) ([]byte, ocispec.Descriptor, error) {
 	return raw, desc, nil
 }
 
-// checkMediaType checks the shape RFC 6838 gives a media type: type/subtype
-// of letters, digits and !#$&-^_.+ characters.
-func checkMediaType(s string) error {
+// CheckMediaType checks the shape RFC 6838 gives a media type: type/subtype
+// of letters, digits and !#$&-^_.+ characters, 255 at most, without
+// parameters.
+func CheckMediaType(s string) error {
 	slash := -1
 	for i, r := range s {
 		switch {
