@@ -80,6 +80,11 @@ var optionFlags = map[string]string{
 	"WithProtocol":    "--protocol",
 	"WithConfigDir":   "--config",
 	"WithCertsDirs":   "--certs-dir",
+	"WithReferrers":   "--referrers",
+	"WithCosignTags":  "--cosign-tags",
+
+	"WithArtifactType": "--artifact-type",
+	"WithAnnotations":  "--annotation",
 
 	"WithInsecureRegistries": "--insecure-registry",
 }
@@ -151,6 +156,7 @@ or archive; a plain name such as alpine stays an image.`,
 		a.loginCommand(), a.logoutCommand(), a.pingCommand(),
 		a.digestCommand(), a.configCommand(), a.tagCommand(), a.untagCommand(),
 		a.completionCommand(),
+		a.referrersCommand(), a.attachCommand(), a.artifactCommand(),
 	)
 	return root
 }

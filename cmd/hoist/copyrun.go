@@ -19,6 +19,7 @@ type copyFlags struct {
 	allTags     bool
 	noCache     bool
 	chunkSize   int64
+	refs        referrerFlags // referrers.go
 }
 
 func (f *copyFlags) register(fs *pflag.FlagSet, allTags bool) {
@@ -29,6 +30,7 @@ func (f *copyFlags) register(fs *pflag.FlagSet, allTags bool) {
 	if allTags {
 		fs.BoolVarP(&f.allTags, "all-tags", "a", false, "copy every tag of the source repository")
 	}
+	f.refs.register(fs)
 }
 
 // registerChunkSize adds --chunk-size, for the verbs that upload to a
@@ -49,6 +51,8 @@ type copyResult struct {
 	Existed     int    `json:"existed"`
 	Mounted     int    `json:"mounted"`
 	Bytes       int64  `json:"bytes"`
+	// Referrers are those copied with the image (--referrers).
+	Referrers []copiedReferrer `json:"referrers,omitempty"`
 }
 
 // copyJob is one pull, push or copy: the session call that does it.
@@ -77,6 +81,7 @@ func (a *app) runCopy(ctx context.Context, f copyFlags, job copyJob) error {
 	if f.chunkSize > 0 {
 		opts = append(opts, lib.WithChunkSize(f.chunkSize))
 	}
+	opts = append(opts, f.refs.options()...)
 	pr := a.newProgress()
 	opts = append(opts, lib.WithEvents(pr.event), lib.WithWarnings(a.warn))
 	res, err := job(ctx, opts...)
@@ -94,6 +99,7 @@ func (a *app) printCopyResults(res *lib.CopyResult) error {
 			Source: res.Source.String(), Destination: res.Destination.String(),
 			Digest: r.Descriptor.Digest.String(), MediaType: r.Descriptor.MediaType, Tag: r.Tag,
 			Blobs: r.Blobs, Copied: r.Transferred, Existed: r.Skipped, Mounted: r.Mounted, Bytes: r.Bytes,
+			Referrers: copiedReferrers(r.Referrers),
 		})
 	}
 	switch {
@@ -112,8 +118,12 @@ func (a *app) printCopyResults(res *lib.CopyResult) error {
 			if r.Tag != "" && len(out) > 1 {
 				where += " tag " + r.Tag
 			}
-			fmt.Fprintf(a.stdout, "%s  %s  (%d blobs: %d copied, %d existed, %d mounted; %s transferred)\n",
-				where, r.Digest, r.Blobs, r.Copied, r.Existed, r.Mounted, content.HumanSize(r.Bytes))
+			refs := ""
+			if n := len(r.Referrers); n > 0 {
+				refs = fmt.Sprintf("; %d referrer(s)", n)
+			}
+			fmt.Fprintf(a.stdout, "%s  %s  (%d blobs: %d copied, %d existed, %d mounted; %s transferred%s)\n",
+				where, r.Digest, r.Blobs, r.Copied, r.Existed, r.Mounted, content.HumanSize(r.Bytes), refs)
 		}
 	}
 	return nil

@@ -107,6 +107,9 @@ func (a *app) report(ctx context.Context, err error) int {
 // {"warning": ...} there.
 func (a *app) warn(err error) {
 	msg := oneLine(err)
+	if m, ok := referrersLostMessage(err); ok {
+		msg = m
+	}
 	if a.jsonOut {
 		b, _ := json.Marshal(map[string]string{"warning": msg})
 		fmt.Fprintf(a.stderr, "%s\n", b)

@@ -86,7 +86,7 @@ func TestJSONErrors(t *testing.T) {
 // hoist help VERB documents every verb with an example; tags says the
 // order is the registry's.
 func TestHelpOfEveryVerb(t *testing.T) {
-	for _, verb := range []string{"pull", "push", "copy", "tags", "inspect", "manifest", "blob", "delete", "catalog", "search", "login", "logout", "ping", "digest", "config", "tag", "untag", "completion", "serve"} {
+	for _, verb := range []string{"pull", "push", "copy", "tags", "inspect", "manifest", "blob", "delete", "catalog", "search", "login", "logout", "ping", "digest", "config", "tag", "untag", "completion", "serve", "referrers", "attach", "artifact"} {
 		out, stderr, code := hoist(t, "", "help", verb)
 		_, examples, _ := strings.Cut(out, "Examples:\n")
 		if code != 0 || !strings.Contains(examples, "hoist "+verb+" ") {
