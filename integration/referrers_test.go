@@ -1,0 +1,213 @@
+//go:build integration
+
+package integration
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// discovered is oras discover --format json's tree, the parts compared.
+type discovered struct {
+	Digest       string       `json:"digest"`
+	ArtifactType string       `json:"artifactType"`
+	Referrers    []discovered `json:"referrers"`
+}
+
+// edges flattens a tree into "subject > referrer (type)" lines, sorted.
+func (d discovered) edges() []string {
+	var out []string
+	var walk func(discovered)
+	walk = func(n discovered) {
+		for _, r := range n.Referrers {
+			out = append(out, n.Digest+" > "+r.Digest+" ("+r.ArtifactType+")")
+			walk(r)
+		}
+	}
+	walk(d)
+	slices.Sort(out)
+	return out
+}
+
+// orasIn runs oras in dir with HOME under it.
+func orasIn(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	oras := testutil.NeedBinary(t, "oras", "run .ci/tools")
+	cmd := exec.Command(oras, args...)
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "HOME="+filepath.Join(dir, "home"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("oras %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// discover is oras discover's tree of ref ("--oci-layout" first for a
+// layout).
+func discover(t *testing.T, dir string, args ...string) discovered {
+	t.Helper()
+	out := orasIn(t, dir, append([]string{"discover", "--format", "json"}, args...)...)
+	var d discovered
+	if err := json.Unmarshal([]byte(out), &d); err != nil {
+		t.Fatalf("oras discover %v: %v\n%s", args, err, out)
+	}
+	return d
+}
+
+func hoistOK(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	out, stderr, code := runHoist(t, env, args...)
+	if code != 0 {
+		t.Fatalf("hoist %s: exit %d\n%s%s", strings.Join(args, " "), code, out, stderr)
+	}
+	return out
+}
+
+// TestReferrersTravelWithImages attaches an SBOM, a signature of the SBOM
+// and a signature of the image with oras, copies the image with hoist copy
+// --referrers to a second registry, into an OCI layout and from there to a
+// third registry and a second layout, and checks with oras discover at
+// every step that the tree and its digests are the source's. It runs
+// against hoist serve (the referrers API) and Debian's docker-registry
+// (distribution 2.8, the tag schema).
+func TestReferrersTravelWithImages(t *testing.T) {
+	kinds := []struct {
+		name  string
+		start func(t *testing.T) string
+	}{
+		{"hoist serve (referrers API)", func(t *testing.T) string { h, _ := startServe(t); return h }},
+		{"docker-registry (tag schema)", func(t *testing.T) string { return testutil.DockerRegistry(t) }},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			dir := t.TempDir()
+			env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
+			src, dst, back := k.start(t), k.start(t), k.start(t)
+			img := src + "/signed/app:v1"
+			hoistOK(t, env, "copy", "../testdata/example", img)
+
+			os.WriteFile(filepath.Join(dir, "sbom.spdx.json"), []byte(`{"spdxVersion":"SPDX-2.3"}`), 0o644)
+			os.WriteFile(filepath.Join(dir, "sbom.sig"), []byte("a signature of the sbom"), 0o644)
+			os.WriteFile(filepath.Join(dir, "image.sig"), []byte("a signature of the image"), 0o644)
+			orasIn(t, dir, "attach", "--plain-http", "--artifact-type", "application/spdx+json", img, "sbom.spdx.json")
+			tree := discover(t, dir, "--plain-http", img)
+			if len(tree.Referrers) != 1 {
+				t.Fatalf("oras attach: %d referrers", len(tree.Referrers))
+			}
+			sbom := tree.Referrers[0].Digest
+			orasIn(t, dir, "attach", "--plain-http", "--artifact-type", "application/vnd.example.signature", src+"/signed/app@"+sbom, "sbom.sig")
+			orasIn(t, dir, "attach", "--plain-http", "--artifact-type", "application/vnd.example.signature", img, "image.sig")
+			want := discover(t, dir, "--plain-http", img).edges()
+			if len(want) != 3 {
+				t.Fatalf("source tree %v, want 3 edges", want)
+			}
+
+			check := func(what string, got discovered) {
+				t.Helper()
+				if got.Digest != tree.Digest || !slices.Equal(got.edges(), want) {
+					t.Errorf("%s: oras discover shows %s %v, want %s %v", what, got.Digest, got.edges(), tree.Digest, want)
+				}
+			}
+			out := hoistOK(t, env, "copy", "--referrers", img, dst+"/mirror/app:v1")
+			if !strings.Contains(out, "3 referrer(s)") {
+				t.Errorf("copy --referrers says %q, want 3 referrers", out)
+			}
+			check("the registry copied to", discover(t, dir, "--plain-http", dst+"/mirror/app:v1"))
+
+			lay := filepath.Join(dir, "layout")
+			hoistOK(t, env, "copy", "--referrers", dst+"/mirror/app:v1", "oci:"+lay+":v1")
+			check("the OCI layout", discover(t, dir, "--oci-layout", lay+":v1"))
+
+			hoistOK(t, env, "copy", "--referrers", "oci:"+lay+":v1", back+"/back/app:v1")
+			check("the registry pushed to from the layout", discover(t, dir, "--plain-http", back+"/back/app:v1"))
+			lay2 := filepath.Join(dir, "layout2")
+			hoistOK(t, env, "pull", "--referrers", back+"/back/app:v1", "oci:"+lay2+":v1")
+			check("the layout pulled back", discover(t, dir, "--oci-layout", lay2+":v1"))
+
+			// Without --referrers nothing is copied, and hoist says so.
+			_, stderr, code := runHoist(t, env, "copy", img, dst+"/plain/app:v1")
+			if code != 0 || !strings.Contains(stderr, "2 referrer(s) (signatures, SBOMs, attestations) that were not copied: copy them with --referrers") {
+				t.Errorf("copy without --referrers: exit %d, stderr %q; want a warning naming --referrers", code, stderr)
+			}
+			if d := discover(t, dir, "--plain-http", dst+"/plain/app:v1"); len(d.Referrers) != 0 {
+				t.Errorf("copy without --referrers copied %d referrers", len(d.Referrers))
+			}
+			_, stderr, code = runHoist(t, env, "pull", img, filepath.Join(dir, "app.tar"))
+			if code != 0 || !strings.Contains(stderr, "a docker archive cannot hold them") {
+				t.Errorf("pull to a docker archive: exit %d, stderr %q; want a warning that the referrers are lost", code, stderr)
+			}
+			_, stderr, code = runHoist(t, env, "pull", "--referrers", img, filepath.Join(dir, "app2.tar"))
+			if code != 2 || !strings.Contains(stderr, "--referrers") {
+				t.Errorf("pull --referrers to a docker archive: exit %d, stderr %q; want a usage error", code, stderr)
+			}
+
+			// hoist referrers lists the same tree.
+			var ht struct {
+				Subject   struct{ Digest string }
+				Referrers []discovered
+			}
+			if err := json.Unmarshal([]byte(hoistOK(t, env, "--json", "referrers", "oci:"+lay2+":v1")), &ht); err != nil {
+				t.Fatal(err)
+			}
+			check("hoist referrers", discovered{Digest: ht.Subject.Digest, Referrers: ht.Referrers})
+		})
+	}
+}
+
+// TestArtifactsWithOras pushes files with oras and pulls them with hoist,
+// and the reverse, byte for byte, subdirectories included.
+func TestArtifactsWithOras(t *testing.T) {
+	reg, _ := startServe(t)
+	dir := t.TempDir()
+	env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
+	in := filepath.Join(dir, "in")
+	os.MkdirAll(filepath.Join(in, "docs"), 0o755)
+	files := map[string]string{"README.md": "# notes\n", "docs/guide.md": "a guide\n", "data.bin": strings.Repeat("\x00\x01\x02", 50_000)}
+	for name, body := range files {
+		os.WriteFile(filepath.Join(in, name), []byte(body), 0o644)
+	}
+	same := func(what, got string) {
+		t.Helper()
+		for name, body := range files {
+			b, err := os.ReadFile(filepath.Join(got, name))
+			if err != nil || string(b) != body {
+				t.Errorf("%s: %s differs (%v)", what, name, err)
+			}
+		}
+	}
+
+	orasIn(t, in, "push", "--plain-http", reg+"/notes/by-oras:v1", "README.md", "docs/guide.md:text/markdown", "data.bin")
+	out := filepath.Join(dir, "hoist-out")
+	hoistOK(t, env, "artifact", "pull", reg+"/notes/by-oras:v1", out)
+	same("oras push, hoist artifact pull", out)
+
+	cmd := exec.Command(hoistBin, "artifact", "push", "--artifact-type", "application/vnd.example.notes", reg+"/notes/by-hoist:v1", "README.md", "docs/guide.md:text/markdown", "data.bin")
+	cmd.Dir, cmd.Env = in, append(os.Environ(), env...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("hoist artifact push: %v\n%s", err, b)
+	}
+	orasOut := filepath.Join(dir, "oras-out")
+	orasIn(t, dir, "pull", "--plain-http", "-o", orasOut, reg+"/notes/by-hoist:v1")
+	same("hoist artifact push, oras pull", orasOut)
+	var m struct{ ArtifactType string }
+	json.Unmarshal([]byte(orasIn(t, dir, "manifest", "fetch", "--plain-http", reg+"/notes/by-hoist:v1")), &m)
+	if m.ArtifactType != "application/vnd.example.notes" {
+		t.Errorf("oras reads artifact type %q", m.ArtifactType)
+	}
+
+	// hoist attach to the tag-schema registry: oras finds it there.
+	dreg := testutil.DockerRegistry(t)
+	hoistOK(t, env, "copy", "../testdata/example", dreg+"/signed/app:v1")
+	hoistOK(t, env, "attach", "--artifact-type", "application/vnd.example.note", "--annotation", "org.example.by=hoist", dreg+"/signed/app:v1", filepath.Join(in, "README.md"))
+	hoistOK(t, env, "attach", "--artifact-type", "application/vnd.example.note", dreg+"/signed/app:v1", filepath.Join(in, "data.bin"))
+	if d := discover(t, dir, "--plain-http", dreg+"/signed/app:v1"); len(d.Referrers) != 2 {
+		t.Errorf("oras discover after two hoist attach to a registry without the referrers API: %+v", d)
+	}
+}
