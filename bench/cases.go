@@ -143,7 +143,7 @@ func (h *harness) once(ctx context.Context, c benchCase, t *tool, label string, 
 	src := h.srcEnd
 	r := run{src: src.addr, dst: src.addr, out: filepath.Join(dir, "out"), layout: h.fx.layout, concurrency: concurrency}
 	switch c.name {
-	case casePush, caseCopy:
+	case casePush, caseCopy, caseReferrers:
 		r.dstRepo = string(c.name) + "/" + name
 	case caseMount:
 		// Unique per profile too: a repository an earlier profile
@@ -230,6 +230,8 @@ func (h *harness) verify(ctx context.Context, c benchCase, r run, floor bool) er
 		return verifyAllTags(ctx, r.dst, r.dstRepo, h.fx.tags)
 	case caseIndex:
 		return verifyDigest(r.out, h.fx.index.digest)
+	case caseReferrers:
+		return verifyReferrers(ctx, r.dst, r.dstRepo, h.fx.referrers)
 	}
 	return verifyRemote(ctx, r.dst, r.dstRepo, bigTag, h.fx.big.digest)
 }

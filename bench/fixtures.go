@@ -36,11 +36,12 @@ func (im image) size() int64 {
 
 // fixtures are the test images and the layout pushes read from.
 type fixtures struct {
-	big      image
-	tagsRepo string
-	tags     []image
-	layout   string // OCI layout holding big, tagged bigTag (written by skopeo)
-	index    rawManifest
+	big       image
+	tagsRepo  string
+	tags      []image
+	layout    string // OCI layout holding big, tagged bigTag (written by skopeo)
+	index     rawManifest
+	referrers referrerFixture // referrers.go
 }
 
 const (
@@ -145,6 +146,9 @@ func (h *harness) prepareSource(ctx context.Context, specs imageSpecs) error {
 		h.fx.tags = append(h.fx.tags, im)
 	}
 	if err := h.prepareIndex(ctx); err != nil {
+		return err
+	}
+	if err := h.prepareReferrers(ctx); err != nil {
 		return err
 	}
 	return h.prepareLayout(ctx)

@@ -353,6 +353,7 @@ func (h *harness) setup(ctx context.Context) error {
 		all = append(all, rangedFloor)
 	}
 	for _, t := range all {
+		t.args = referrersArgs(t.name, t.args)
 		if h.cfg.tools == nil || h.cfg.tools[t.name] {
 			h.tools = append(h.tools, t)
 		}
