@@ -142,7 +142,7 @@ func (s *Session) pushArtifact(ctx context.Context, call, ref string, attach boo
 		if !ok {
 			return nil, fmt.Errorf("attach to %s: it cannot be read, so there is no subject to refer to", l)
 		}
-		sub, err := r.Resolve(ctx, l.SourceRef())
+		sub, err := r.Resolve(ctx, "") // the image the location names
 		if err != nil {
 			return nil, err
 		}

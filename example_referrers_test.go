@@ -23,7 +23,7 @@ func ExampleCopy_referrers() {
 	if err := os.WriteFile(sbomFile, []byte(`{"spdxVersion":"SPDX-2.3"}`), 0o644); err != nil {
 		log.Fatal(err)
 	}
-	img := source.Host() + "/signed/app:v1"
+	img := source.Host() + "/zz-signed/app:v1" // after the repositories other examples list first
 	if _, err := hoist.Copy(ctx, source.Host()+"/team/app:v2", img); err != nil {
 		log.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func ExampleCopy_referrers() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if _, err := hoist.Attach(ctx, source.Host()+"/signed/app@"+sbom.Descriptor.Digest.String(), "application/vnd.example.signature", nil); err != nil {
+	if _, err := hoist.Attach(ctx, source.Host()+"/zz-signed/app@"+sbom.Descriptor.Digest.String(), "application/vnd.example.signature", nil); err != nil {
 		log.Fatal(err)
 	}
 	res, err := hoist.Copy(ctx, img, target.Host()+"/signed/app:v1", hoist.WithReferrers())
