@@ -207,4 +207,11 @@ func TestServeS3ChunkedAcrossInstances(t *testing.T) {
 	if status, _, body = do(t, "PUT", "http://"+in[1].host+hd.Get("Location")+"?digest="+d.String(), nil, blob); status != 201 {
 		t.Fatalf("the fresh upload: %d %s", status, body)
 	}
+	// Committed uploads leave nothing behind.
+	if left := srv.Keys(t, "hoist/repositories/app/_uploads/"); len(left) != 0 {
+		t.Errorf("committed uploads left %v", left)
+	}
+	if mp := srv.MultipartUploads(t, ""); len(mp) != 0 {
+		t.Errorf("committed uploads left multipart uploads %v", mp)
+	}
 }

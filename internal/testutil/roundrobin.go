@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -33,9 +34,11 @@ type RoundRobin struct {
 type ProxyRecord struct {
 	Backend      int    // index of the backend that answered (or failed)
 	Method, Path string // the request
+	Query        string // its query (?digest= of an upload's last PUT)
 	ContentRange string // the request's Content-Range, for uploads
 	Status       int    // the backend's status; 0 when the request failed
 	Location     string // the answer's Location
+	Body         string // the start of an error answer's body (status 400 and up)
 	Err          string // why it failed, when it did
 }
 
@@ -90,7 +93,7 @@ func (rr *RoundRobin) roundTrip(base *http.Transport, r *http.Request) (*http.Re
 			}}
 		}
 		resp, err := base.RoundTrip(out)
-		rec := ProxyRecord{Backend: b, Method: r.Method, Path: r.URL.Path, ContentRange: r.Header.Get("Content-Range")}
+		rec := ProxyRecord{Backend: b, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentRange: r.Header.Get("Content-Range")}
 		if err != nil {
 			rec.Err = err.Error()
 			rr.record(rec)
@@ -102,6 +105,15 @@ func (rr *RoundRobin) roundTrip(base *http.Transport, r *http.Request) (*http.Re
 			return nil, err
 		}
 		rec.Status, rec.Location = resp.StatusCode, resp.Header.Get("Location")
+		if resp.StatusCode >= 400 {
+			head := make([]byte, 2048)
+			n, _ := io.ReadFull(resp.Body, head)
+			rec.Body = string(head[:n])
+			resp.Body = struct {
+				io.Reader
+				io.Closer
+			}{io.MultiReader(bytes.NewReader(head[:n]), resp.Body), resp.Body}
+		}
 		rr.record(rec)
 		return resp, nil
 	}

@@ -83,6 +83,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, unknow
 		WriteError(w, http.StatusBadRequest, code, err.Error())
 	case errors.Is(err, errdef.ErrDenied):
 		WriteError(w, http.StatusForbidden, CodeDenied, err.Error())
+	case errors.Is(err, errdef.ErrServer):
+		// A registry behind this one (a mirror's upstream) failed: say
+		// which, and what it did.
+		h.cfg.logger.Warn("upstream error", "method", r.Method, "path", r.URL.Path, "err", err)
+		WriteError(w, http.StatusBadGateway, "UNKNOWN", err.Error())
 	case r.Context().Err() != nil:
 		// The client went away; nobody reads the answer.
 		h.cfg.logger.Info("request ended by the client", "method", r.Method, "path", r.URL.Path, "err", err)

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
+	driver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/opencontainers/go-digest"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/hoist-dev/hoist/content"
 )
@@ -59,11 +62,9 @@ func (ns *Namespace) GC(ctx context.Context, cfg GCConfig) (GCReport, error) {
 	if err := ns.walkRepos(ctx, rootRepos, "", true, &repos); err != nil {
 		return rep, err
 	}
-	marked := map[digest.Digest]bool{}
-	for _, name := range repos {
-		if err := ns.mark(ctx, name, marked, &rep); err != nil {
-			return rep, err
-		}
+	marked, err := ns.markAll(ctx, repos, &rep)
+	if err != nil {
+		return rep, err
 	}
 	removed := map[digest.Digest]bool{}
 	if err := ns.sweepBlobs(ctx, marked, cutoff, cfg.DryRun, removed, &rep); err != nil {
@@ -105,83 +106,160 @@ func (ns *Namespace) listDigests(ctx context.Context, dir string) ([]digest.Dige
 	return out, nil
 }
 
-// mark adds every manifest of repository name, and what they refer to, to
-// marked.
-func (ns *Namespace) mark(ctx context.Context, name string, marked map[digest.Digest]bool, rep *GCReport) error {
-	r, err := ns.repository(name)
-	if err != nil {
-		return nil // not a repository name: nothing of it is served
-	}
-	ds, err := ns.listDigests(ctx, path.Join(r.root, dirManifests))
-	if err != nil {
-		return fmt.Errorf("gc: manifests of %s: %w", name, err)
-	}
-	for _, d := range ds {
-		rep.Manifests++
-		marked[d] = true
-		mt, err := ns.d.GetContent(ctx, r.manifestLink(d))
-		if err != nil {
-			continue // deleted meanwhile
-		}
-		m, err := ns.readManifest(ctx, d, string(mt))
-		if err != nil {
-			if isNotFound(errors.Unwrap(err)) {
-				continue
-			}
-			return fmt.Errorf("gc: %s@%s: %w", name, d, err)
-		}
-		for _, c := range content.Children(m) {
-			if c.Role != content.RoleSubject {
-				marked[c.Descriptor.Digest] = true
-			}
-		}
-	}
-	return nil
+// gcWorkers bounds the storage requests one GC has in flight: an object
+// store answers each in milliseconds, so one at a time would take minutes
+// over a registry of a few thousand blobs. (A variable: the fence test
+// runs one at a time, to place a push between two steps of one blob.)
+var gcWorkers = 16
+
+// markSet is the set of digests reachable from a manifest.
+type markSet struct {
+	mu sync.Mutex
+	m  map[digest.Digest]bool
 }
 
-// sweepBlobs removes unmarked blobs older than cutoff.
-func (ns *Namespace) sweepBlobs(ctx context.Context, marked map[digest.Digest]bool, cutoff time.Time, dry bool, removed map[digest.Digest]bool, rep *GCReport) error {
-	algs, err := ns.d.List(ctx, rootBlobs)
-	if isNotFound(err) {
+func (s *markSet) add(ds ...digest.Digest) {
+	s.mu.Lock()
+	for _, d := range ds {
+		s.m[d] = true
+	}
+	s.mu.Unlock()
+}
+
+// markAll marks every manifest of the repositories, and what they refer
+// to, reading the manifests gcWorkers at a time.
+func (ns *Namespace) markAll(ctx context.Context, repos []string, rep *GCReport) (map[digest.Digest]bool, error) {
+	type root struct {
+		r *Repository
+		d digest.Digest
+	}
+	var roots []root
+	for _, name := range repos {
+		r, err := ns.repository(name)
+		if err != nil {
+			continue // not a repository name: nothing of it is served
+		}
+		ds, err := ns.listDigests(ctx, path.Join(r.root, dirManifests))
+		if err != nil {
+			return nil, fmt.Errorf("gc: manifests of %s: %w", name, err)
+		}
+		for _, d := range ds {
+			roots = append(roots, root{r, d})
+		}
+	}
+	rep.Manifests = len(roots)
+	marked := &markSet{m: map[digest.Digest]bool{}}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(gcWorkers)
+	for _, rt := range roots {
+		marked.add(rt.d)
+		g.Go(func() error {
+			mt, err := ns.d.GetContent(gctx, rt.r.manifestLink(rt.d))
+			if err != nil {
+				return nil // deleted meanwhile
+			}
+			m, err := ns.readManifest(gctx, rt.d, string(mt))
+			if err != nil {
+				if isNotFound(errors.Unwrap(err)) {
+					return nil
+				}
+				return fmt.Errorf("gc: %s@%s: %w", rt.r.name, rt.d, err)
+			}
+			var kids []digest.Digest
+			for _, c := range content.Children(m) {
+				if c.Role != content.RoleSubject {
+					kids = append(kids, c.Descriptor.Digest)
+				}
+			}
+			marked.add(kids...)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return marked.m, nil
+}
+
+// blobFiles is what one listing of blobs/ says of a blob.
+type blobFiles struct {
+	data, used time.Time
+	hasData    bool
+}
+
+// listBlobs lists blobs/ in one walk (on S3 a listing of 1000 keys a
+// request, with their times) rather than a stat per blob.
+func (ns *Namespace) listBlobs(ctx context.Context) (map[digest.Digest]*blobFiles, error) {
+	out := map[digest.Digest]*blobFiles{}
+	err := ns.d.Walk(ctx, rootBlobs, func(fi driver.FileInfo) error {
+		if fi.IsDir() {
+			return nil
+		}
+		f := strings.Split(strings.TrimPrefix(fi.Path(), rootBlobs+"/"), "/") // ALG/HH/HEX/FILE
+		if len(f) != 4 {
+			return nil
+		}
+		d := digest.NewDigestFromEncoded(digest.Algorithm(f[0]), f[2])
+		if d.Validate() != nil {
+			return nil
+		}
+		e := out[d]
+		if e == nil {
+			e = &blobFiles{}
+			out[d] = e
+		}
+		switch f[3] {
+		case "data":
+			e.data, e.hasData = fi.ModTime(), true
+		case "used":
+			e.used = fi.ModTime()
+		}
 		return nil
+	})
+	if isNotFound(err) {
+		return out, nil
 	}
 	if err != nil {
-		return fmt.Errorf("gc: listing blobs: %w", err)
+		return nil, fmt.Errorf("gc: listing blobs: %w", err)
 	}
-	for _, a := range algs {
-		prefixes, err := ns.d.List(ctx, a)
-		if err != nil {
+	return out, nil
+}
+
+// sweepBlobs removes unmarked blobs older than cutoff. The listing picks
+// the candidates; sweepBlob checks each again, live, before it takes it.
+func (ns *Namespace) sweepBlobs(ctx context.Context, marked map[digest.Digest]bool, cutoff time.Time, dry bool, removed map[digest.Digest]bool, rep *GCReport) error {
+	blobs, err := ns.listBlobs(ctx)
+	if err != nil {
+		return err
+	}
+	var mu sync.Mutex
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(gcWorkers)
+	for d, f := range blobs {
+		if marked[d] || (f.hasData && (f.data.After(cutoff) || f.used.After(cutoff))) {
+			if f.hasData {
+				rep.BlobsKept++
+			}
 			continue
 		}
-		for _, p := range prefixes {
-			hexes, err := ns.d.List(ctx, p)
+		g.Go(func() error {
+			gone, size, err := ns.sweepBlob(gctx, d, cutoff, dry)
 			if err != nil {
-				continue
+				return err
 			}
-			for _, h := range hexes {
-				d := digest.NewDigestFromEncoded(digest.Algorithm(path.Base(a)), path.Base(h))
-				if d.Validate() != nil {
-					continue
-				}
-				if marked[d] {
-					rep.BlobsKept++
-					continue
-				}
-				gone, size, err := ns.sweepBlob(ctx, d, cutoff, dry)
-				if err != nil {
-					return err
-				}
-				if gone {
-					rep.BlobsRemoved++
-					rep.BytesRemoved += size
-					removed[d] = true
-				} else {
-					rep.BlobsKept++
-				}
+			mu.Lock()
+			defer mu.Unlock()
+			if gone {
+				rep.BlobsRemoved++
+				rep.BytesRemoved += size
+				removed[d] = true
+			} else if f.hasData {
+				rep.BlobsKept++
 			}
-		}
+			return nil
+		})
 	}
-	return nil
+	return g.Wait()
 }
 
 // sweepBlob removes the unmarked blob d unless it, or its used file, is

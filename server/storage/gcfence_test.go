@@ -38,6 +38,8 @@ func (d *racingDriver) Move(ctx context.Context, src, dst string) error {
 // blob. And a push that checks the blob while it is aside is refused, so
 // no manifest is ever stored without its blob.
 func TestGCFence(t *testing.T) {
+	defer func(n int) { gcWorkers = n }(gcWorkers)
+	gcWorkers = 1 // the hook below places the push between two steps of one blob's sweep
 	ctx := context.Background()
 	root := t.TempDir()
 	d := &racingDriver{StorageDriver: filesystem.New(filesystem.DriverParameters{RootDirectory: root, MaxThreads: 25})}

@@ -83,7 +83,14 @@ func (r *Repository) openUpload(ctx context.Context, ref string, opts store.Inge
 	case isNotFound(err):
 		// Nothing written yet.
 	case err != nil:
-		return nil, u.lost(ctx, fmt.Errorf("opening its bytes: %w", err))
+		// An object store refuses to append to a finished object: a
+		// commit stopped between finishing the bytes and moving them
+		// into place. They are all there, and readable.
+		fi, serr := r.ns.d.Stat(ctx, u.path("data"))
+		if serr != nil || fi.IsDir() {
+			return nil, u.lost(ctx, fmt.Errorf("opening its bytes: %w", err))
+		}
+		u.offset, u.durable, u.sealed = fi.Size(), fi.Size(), true
 	default:
 		u.w, u.offset, u.durable = w, w.Size(), w.Size()
 	}
@@ -113,6 +120,7 @@ type upload struct {
 	part     int64 // the driver's part size; 0 when every byte written is readable
 	states   []int64
 	broken   bool // a Write failed part way: what w holds is not known
+	sealed   bool // the bytes are a finished object: nothing can be appended
 	done     bool
 }
 
@@ -226,6 +234,9 @@ func (u *upload) Write(p []byte) (int, error) {
 	}
 	if u.broken {
 		return 0, fmt.Errorf("upload %s: an earlier write failed", u.ref)
+	}
+	if u.sealed && len(p) > 0 {
+		return 0, fmt.Errorf("%w: upload %s holds its %d bytes, finished; commit it", errdef.ErrRangeInvalid, u.ref, u.offset)
 	}
 	if err := u.settle(); err != nil {
 		return 0, err
@@ -346,6 +357,13 @@ func (u *upload) Commit(ctx context.Context, size int64, expected digest.Digest)
 	if err := validDigest(expected); err != nil {
 		return ocispec.Descriptor{}, err
 	}
+	if u.w != nil && u.part > 0 && u.offset != u.durable {
+		// Finishing the write sends the last part: its state first, so a
+		// crash between the two leaves an upload that goes on.
+		if err := u.saveState(u.offset); err != nil {
+			return ocispec.Descriptor{}, err
+		}
+	}
 	if u.w != nil {
 		err := u.w.Commit(ctx)
 		if cerr := u.w.Close(); err == nil && cerr != nil && !strings.Contains(cerr.Error(), "already closed") {
@@ -355,7 +373,7 @@ func (u *upload) Commit(ctx context.Context, size int64, expected digest.Digest)
 		if err != nil {
 			return ocispec.Descriptor{}, fmt.Errorf("upload %s: %w", u.ref, err)
 		}
-	} else if u.offset == 0 {
+	} else if u.offset == 0 && !u.sealed {
 		if err := u.r.ns.d.PutContent(ctx, u.path("data"), nil); err != nil {
 			return ocispec.Descriptor{}, fmt.Errorf("upload %s: %w", u.ref, err)
 		}
