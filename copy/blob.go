@@ -92,7 +92,7 @@ func (c *Copier) transfer(ctx context.Context, src store.Reader, dst store.Write
 			return nil
 		}
 	}
-	if err := c.stream(ctx, src, dst, desc, st); err != nil {
+	if err := c.stream(ctx, withInlineData(src, desc), dst, desc, st); err != nil {
 		return fmt.Errorf("copy %s: %w", describe(desc), err)
 	}
 	st.record(desc.Digest, BlobDone)

@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -366,4 +367,22 @@ func descriptors(rs []Referrer) []ocispec.Descriptor {
 		out = append(out, r.Descriptor)
 	}
 	return out
+}
+
+// A config whose descriptor embeds its bytes (an artifact's empty config)
+// is taken from there, not fetched: the copy succeeds from a source that
+// lost the blob.
+func TestCopyInlineData(t *testing.T) {
+	src := newSignedLayout(t)
+	empty := content.EmptyDescriptor()
+	if err := os.Remove(filepath.Join(src.lay.Dir(), "blobs", "sha256", empty.Digest.Encoded())); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := registry(t, true, "mirror/app")
+	if _, err := New(WithReferrers()).Copy(ctx, src.lay, "v1", dst, "v1"); err != nil {
+		t.Fatalf("copy with the empty config only inline: %v", err)
+	}
+	if ok, err := dst.Exists(ctx, empty); err != nil || !ok {
+		t.Fatalf("the target lacks the empty config: %v %v", ok, err)
+	}
 }
