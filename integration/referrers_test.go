@@ -211,3 +211,40 @@ func TestArtifactsWithOras(t *testing.T) {
 		t.Errorf("oras discover after two hoist attach to a registry without the referrers API: %+v", d)
 	}
 }
+
+// TestLayoutReferrersWithRegctl: regctl keeps a layout's referrers in the
+// subject's referrers tag, oras and hoist as index.json entries. hoist
+// reads both, and an artifact it attaches to such a layout joins regctl's
+// tag, so regctl, oras and hoist all list both.
+func TestLayoutReferrersWithRegctl(t *testing.T) {
+	regctl := testutil.NeedBinary(t, "regctl", "run .ci/tools")
+	dir := t.TempDir()
+	env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
+	lay := filepath.Join(dir, "layout")
+	hoistOK(t, env, "copy", "../testdata/example", "oci:"+lay+":v1")
+	os.WriteFile(filepath.Join(dir, "by-regctl.sig"), []byte("regctl's signature"), 0o644)
+	os.WriteFile(filepath.Join(dir, "by-hoist.json"), []byte(`{"by":"hoist"}`), 0o644)
+	peer(t, dir, regctl, "artifact", "put", "--artifact-type", "application/vnd.example.signature",
+		"--subject", "ocidir://"+lay+":v1", "-f", filepath.Join(dir, "by-regctl.sig"))
+	hoistOK(t, env, "attach", "--artifact-type", "application/spdx+json", "oci:"+lay+":v1", filepath.Join(dir, "by-hoist.json"))
+
+	var ht struct{ Referrers []discovered }
+	if err := json.Unmarshal([]byte(hoistOK(t, env, "--json", "referrers", "oci:"+lay+":v1")), &ht); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"application/spdx+json", "application/vnd.example.signature"}
+	var got []string
+	for _, r := range ht.Referrers {
+		got = append(got, r.ArtifactType)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("hoist referrers lists %v, want %v", got, want)
+	}
+	if d := discover(t, dir, "--oci-layout", lay+":v1"); len(d.Referrers) != 2 {
+		t.Errorf("oras discover lists %d referrers, want 2", len(d.Referrers))
+	}
+	out := peer(t, dir, regctl, "artifact", "list", "ocidir://"+lay+":v1", "--format", "{{range .Descriptors}}{{.ArtifactType}}\n{{end}}")
+	if lines := strings.Fields(out); len(lines) != 2 {
+		t.Errorf("regctl artifact list: %q, want both referrers", out)
+	}
+}

@@ -1,9 +1,12 @@
 package ocilayout
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -84,12 +87,73 @@ func (l *Layout) Referrers(ctx context.Context, subject digest.Digest, artifactT
 // recordReferrer lists m, just pushed as desc, in index.json as an
 // untagged root when it has a subject: that is where a layout keeps its
 // referrers (see Referrers), as a registry indexes a referrer on push.
+// Where the layout also has the subject's referrers tag (regctl keeps
+// referrers there), m is added to that index too, so tools that read
+// only the tag see it.
 func (l *Layout) recordReferrer(ctx context.Context, m *content.Manifest, desc ocispec.Descriptor) error {
-	if m.Subject() == nil {
+	s := m.Subject()
+	if s == nil {
 		return nil
 	}
 	desc.ArtifactType = m.ArtifactType()
-	return l.Tag(ctx, desc, "")
+	if err := l.Tag(ctx, desc, ""); err != nil {
+		return err
+	}
+	if err := l.mergeReferrersTag(ctx, s.Digest, content.ReferrerDescriptor(m, desc)); err != nil {
+		return fmt.Errorf("referrer %s is in OCI layout %s, but adding it to the referrers tag of %s failed: %w", desc.Digest, l.dir, s.Digest, err)
+	}
+	return nil
+}
+
+// mergeReferrersTag adds ref to the index subject's referrers tag names,
+// when the layout has that tag and it names an index: a new index, with
+// the tag moved to it only if no one moved it meanwhile (else again).
+func (l *Layout) mergeReferrersTag(ctx context.Context, subject digest.Digest, ref ocispec.Descriptor) error {
+	tag := content.ReferrersTag(subject)
+	for range 3 {
+		old, err := l.Resolve(ctx, tag)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		m, err := l.readManifest(ctx, old)
+		if err != nil || m.Index == nil || m.Subject() != nil {
+			return nil // not a referrers index: not ours to change
+		}
+		if slices.ContainsFunc(m.Index.Manifests, func(d ocispec.Descriptor) bool { return d.Digest == ref.Digest }) {
+			return nil
+		}
+		next := *m.Index
+		next.MediaType = content.MediaTypeOCIIndex
+		next.Manifests = append(slices.Clone(next.Manifests), ref)
+		raw, err := json.Marshal(next)
+		if err != nil {
+			return err
+		}
+		nd := content.NewDescriptor(content.MediaTypeOCIIndex, raw)
+		if err := l.Push(ctx, nd, bytes.NewReader(raw)); err != nil {
+			return err
+		}
+		if err := l.flush(); err != nil {
+			return err
+		}
+		moved := false
+		err = l.updateIndex(ctx, func(ix *index) (bool, error) {
+			for _, e := range ix.entries {
+				if e.refName() == tag && e.desc.Digest != old.Digest {
+					return false, nil // another writer moved it: merge into theirs
+				}
+			}
+			moved = true
+			return ix.tag(nd, tag)
+		})
+		if err != nil || moved {
+			return err
+		}
+	}
+	return fmt.Errorf("tag %s kept moving under other writers", tag)
 }
 
 // readManifest reads and verifies the manifest desc names, capped at the
