@@ -3,7 +3,10 @@
 package integration
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +14,11 @@ import (
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/store/ocilayout"
 )
 
 // discovered is oras discover --format json's tree, the parts compared.
@@ -104,9 +111,17 @@ func TestReferrersTravelWithImages(t *testing.T) {
 			sbom := tree.Referrers[0].Digest
 			orasIn(t, dir, "attach", "--plain-http", "--artifact-type", "application/vnd.example.signature", src+"/signed/app@"+sbom, "sbom.sig")
 			orasIn(t, dir, "attach", "--plain-http", "--artifact-type", "application/vnd.example.signature", img, "image.sig")
-			want := discover(t, dir, "--plain-http", img).edges()
+			full := discover(t, dir, "--plain-http", img)
+			want := full.edges()
 			if len(want) != 3 {
 				t.Fatalf("source tree %v, want 3 edges", want)
+			}
+			// The image's signature under cosign's legacy tag too.
+			cosignTag := "sha256-" + strings.TrimPrefix(tree.Digest, "sha256:") + ".sig"
+			for _, r := range full.Referrers {
+				if r.ArtifactType == "application/vnd.example.signature" {
+					hoistOK(t, env, "tag", src+"/signed/app@"+r.Digest, cosignTag)
+				}
 			}
 
 			check := func(what string, got discovered) {
@@ -116,10 +131,13 @@ func TestReferrersTravelWithImages(t *testing.T) {
 				}
 			}
 			out := hoistOK(t, env, "copy", "--referrers", img, dst+"/mirror/app:v1")
-			if !strings.Contains(out, "3 referrer(s)") {
-				t.Errorf("copy --referrers says %q, want 3 referrers", out)
+			if !strings.Contains(out, "4 referrer(s)") { // three by subject, and the cosign tag
+				t.Errorf("copy --referrers says %q, want 4 referrers", out)
 			}
 			check("the registry copied to", discover(t, dir, "--plain-http", dst+"/mirror/app:v1"))
+			if tags := hoistOK(t, env, "tags", dst+"/mirror/app"); !strings.Contains(tags, cosignTag) {
+				t.Errorf("the target's tags %q lack cosign's %s", tags, cosignTag)
+			}
 
 			lay := filepath.Join(dir, "layout")
 			hoistOK(t, env, "copy", "--referrers", dst+"/mirror/app:v1", "oci:"+lay+":v1")
@@ -246,5 +264,51 @@ func TestLayoutReferrersWithRegctl(t *testing.T) {
 	out := peer(t, dir, regctl, "artifact", "list", "ocidir://"+lay+":v1", "--format", "{{range .Descriptors}}{{.ArtifactType}}\n{{end}}")
 	if lines := strings.Fields(out); len(lines) != 2 {
 		t.Errorf("regctl artifact list: %q, want both referrers", out)
+	}
+}
+
+// TestArtifactPullRefusesEscapingTitles serves, from a real registry,
+// artifacts whose titles climb out of the directory or are absolute:
+// hoist artifact pull refuses each and writes nothing anywhere.
+func TestArtifactPullRefusesEscapingTitles(t *testing.T) {
+	reg, _ := startServe(t)
+	dir := t.TempDir()
+	env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
+	ctx := context.Background()
+	lay, err := ocilayout.Create(ctx, filepath.Join(dir, "evil"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	push := func(d ocispec.Descriptor, b []byte) {
+		if err := lay.Push(ctx, d, bytes.NewReader(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	push(content.EmptyDescriptor(), content.EmptyJSON)
+	for i, title := range []string{"../escaped", "a/../../escaped", filepath.Join(dir, "escaped")} {
+		body := []byte("payload for " + title)
+		d := content.NewDescriptor("text/plain", body)
+		push(d, body)
+		d.Annotations = map[string]string{ocispec.AnnotationTitle: title}
+		raw, md, err := content.NewArtifact(content.Artifact{ArtifactType: "application/vnd.example.files", Layers: []ocispec.Descriptor{d}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		push(md, raw)
+		tag := fmt.Sprintf("t%d", i)
+		if err := lay.Tag(ctx, md, tag); err != nil {
+			t.Fatal(err)
+		}
+		hoistOK(t, env, "copy", "oci:"+filepath.Join(dir, "evil")+":"+tag, reg+"/evil/files:"+tag)
+		out := filepath.Join(dir, "out", tag, "inner")
+		_, stderr, code := runHoist(t, env, "artifact", "pull", reg+"/evil/files:"+tag, out)
+		if code != 1 || !strings.Contains(stderr, "refusing to write it") {
+			t.Errorf("title %q: exit %d, %q; want a refusal", title, code, stderr)
+		}
+		for _, p := range []string{filepath.Join(dir, "escaped"), filepath.Join(dir, "out", tag, "escaped"), filepath.Join(dir, "out", "escaped"), out} {
+			if _, err := os.Stat(p); err == nil {
+				t.Errorf("title %q: %s was written", title, p)
+			}
+		}
 	}
 }
