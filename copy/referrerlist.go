@@ -30,10 +30,21 @@ type listing struct {
 }
 
 // prefetch starts listing the referrers of subject now, for list to take
-// later; it ends with ctx.
+// later, unless this job or another copy of the Copier already has; it
+// ends with ctx.
 func (j *referrerJob) prefetch(ctx context.Context, subject digest.Digest) {
+	j.c.mu.Lock()
+	_, handled := j.c.refs.subjects[flightKey{j.dst, subject}] // another copy of this Copier has it
+	j.c.mu.Unlock()
+	if handled {
+		return
+	}
 	l := &listing{done: make(chan struct{})}
 	j.mu.Lock()
+	if _, dup := j.pre[subject]; dup {
+		j.mu.Unlock()
+		return
+	}
 	if j.pre == nil {
 		j.pre = map[digest.Digest]*listing{}
 	}

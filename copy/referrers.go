@@ -255,6 +255,12 @@ func isManifest(d ocispec.Descriptor) bool {
 // referrer of a subject it does not name is not one, and is skipped.
 func (j *referrerJob) referrer(ctx context.Context, r Referrer, depth int) error {
 	c := j.c
+	if r.Tag == "" {
+		// Its own referrers need only its digest: list them beside its
+		// manifest's fetch. They are used only once that shows it refers
+		// to r.Subject.
+		j.prefetch(ctx, r.Descriptor.Digest)
+	}
 	n, err := c.planWith(ctx, j.src, r.Descriptor, 1, new(int), false) // depth 1: no platform filter
 	if err != nil {
 		return fmt.Errorf("referrer %s of %s: %w", r.Descriptor.Digest, r.Subject, err)
