@@ -94,7 +94,7 @@ func (s *Session) Attach(ctx context.Context, ref, t string, files []string, opt
 	if t == "" {
 		return nil, fmt.Errorf("attach to %s: an artifact type is required (a media type such as application/vnd.example.sbom+json)", ref)
 	}
-	return s.pushArtifact(ctx, "Attach", ref, true, t, files, o)
+	return s.pushArtifact(ctx, ref, true, t, files, o)
 }
 
 // PushArtifact pushes an artifact of files to the repository or layout
@@ -111,16 +111,16 @@ func (s *Session) PushArtifact(ctx context.Context, ref string, files []string, 
 	if t == "" {
 		t = DefaultArtifactType
 	}
-	return s.pushArtifact(ctx, "PushArtifact", ref, false, t, files, o)
+	return s.pushArtifact(ctx, ref, false, t, files, o)
 }
 
-func (s *Session) pushArtifact(ctx context.Context, call, ref string, attach bool, t string, files []string, o options) (res *ArtifactResult, err error) {
+func (s *Session) pushArtifact(ctx context.Context, ref string, attach bool, t string, files []string, o options) (res *ArtifactResult, err error) {
 	l, err := store.ParseLocation(ref)
 	if err != nil {
 		return nil, err
 	}
 	if l.Kind == archive.Kind {
-		return nil, fmt.Errorf("%s: %s is a docker archive, which holds images only; push the artifact to a registry or an OCI layout (oci:DIR)", call, l)
+		return nil, store.InvalidLocation(fmt.Errorf("%s is a docker archive, which holds images only; push the artifact to a registry or an OCI layout (oci:DIR)", l))
 	}
 	layers, err := artifactFiles(files)
 	if err != nil {
@@ -168,7 +168,7 @@ func (s *Session) pushArtifact(ctx context.Context, call, ref string, attach boo
 	}
 	raw, desc, err := content.NewArtifact(content.Artifact{ArtifactType: t, Layers: descs, Subject: res.Subject, Annotations: o.annotations})
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", call, err)
+		return nil, fmt.Errorf("artifact for %s: %w", l, err)
 	}
 	res.Descriptor = desc
 	if !attach {
