@@ -1,23 +1,19 @@
 package distribution
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 const (
@@ -59,75 +55,23 @@ func (b *bigBlob) serve(t testing.TB) string {
 	return strings.TrimPrefix(srv.URL, "http://")
 }
 
-// procStatusKiB reads a "VmXXX:   1234 kB" line of /proc/self/status.
-func procStatusKiB(t testing.TB, field string) int64 {
-	t.Helper()
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Skipf("no /proc/self/status on this system: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return n
-		}
-	}
-	t.Fatalf("%s not in /proc/self/status", field)
-	return 0
-}
-
-// TestPullOneGiBPeakRSS pulls a 1 GiB blob through Blob (verified as it
-// streams) in a fresh child process and checks that the child's peak
-// resident set (VmHWM, for the whole life of the process: runtime, test
-// binary, the serving side and the pull) stays under 64 MiB.
 func TestPullOneGiBPeakRSS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("pulls 1 GiB; skipped with -short")
-	}
-	if os.Getenv(memChildEnv) != "" {
-		pullBigBlobChild(t)
-		return
-	}
-	start := time.Now()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestPullOneGiBPeakRSS$", "-test.v", "-test.count=1")
-	cmd.Env = append(os.Environ(), memChildEnv+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("child: %v\n%s", err, out)
-	}
-	m := regexp.MustCompile(`pulled (\d+) bytes; VmHWM (\d+) kB`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("child did not report:\n%s", out)
-	}
-	pulled, _ := strconv.ParseInt(string(m[1]), 10, 64)
-	peak, _ := strconv.ParseInt(string(m[2]), 10, 64)
-	t.Logf("pulled %d bytes in %s; child peak RSS %.1f MiB (budget %d MiB)", pulled, time.Since(start).Round(time.Millisecond), float64(peak)/1024, rssBudget>>20)
-	if pulled != bigBlobSize {
-		t.Fatalf("child pulled %d bytes", pulled)
-	}
-	if peak*1024 >= rssBudget {
-		t.Fatalf("peak RSS %d kB is over the %d MiB budget", peak, rssBudget>>20)
-	}
-}
-
-func pullBigBlobChild(t *testing.T) {
-	b := newBigBlob(t)
-	r := mustRepo(t, client(t, b.serve(t)), "big")
-	rc, err := r.Blob(context.Background(), b.desc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := io.Copy(io.Discard, rc)
-	rc.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Printf("pulled %d bytes; VmHWM %d kB\n", n, procStatusKiB(t, "VmHWM"))
+	testutil.CheckPeakRSS(t, memChildEnv, "1", rssBudget, func(t *testing.T, _ string) {
+		b := newBigBlob(t)
+		r := mustRepo(t, client(t, b.serve(t)), "big")
+		rc, err := r.Blob(context.Background(), b.desc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != bigBlobSize {
+			t.Fatalf("pulled %d bytes, want %d", n, bigBlobSize)
+		}
+	})
 }
 
 // BenchmarkPullBlob1GiB reports pull throughput and the process's peak RSS.
@@ -141,5 +85,5 @@ func BenchmarkPullBlob1GiB(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(procStatusKiB(b, "VmHWM"))/1024, "peak-RSS-MiB")
+	b.ReportMetric(float64(testutil.PeakRSSKiB(b))/1024, "peak-RSS-MiB")
 }
