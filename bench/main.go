@@ -35,6 +35,7 @@ type config struct {
 	runsSet       bool // -runs given: it holds under every profile
 	ranges        int  // N of the ranged floors
 	servers       bool // time hoist serve against distribution v3 too
+	serversS3     bool // and two instances of each on SeaweedFS
 }
 
 func parseFlags(args []string) (config, error) {
@@ -47,6 +48,7 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.ranges, "ranges", 8, "N of the floor that splits blobs over N parallel ranged connections")
 	fs.StringVar(&cases, "cases", "all", "comma-separated cases to run ("+strings.Join(caseNames(), ",")+"), all, or none")
 	fs.StringVar(&tools, "tools", "all", "comma-separated tools to time (hoist,crane,regctl,skopeo,oras,floor,floor-ranged), or all")
+	fs.BoolVar(&c.serversS3, "servers-s3", false, "with -servers: also time two hoist serve instances against two distribution v3 instances on one SeaweedFS bucket (.tools/bin/weed-*), each pair behind a proxy alternating requests")
 	fs.BoolVar(&c.servers, "servers", false, "also time hoist pushing and pulling the big image through hoist serve and through distribution v3 (.tools/bin/registry), same disk, same run")
 	fs.BoolVar(&c.sweep, "sweep", false, "also time hoist alone at each -concurrencies value on pull and copy")
 	fs.IntVar(&c.sweepRuns, "sweep-runs", 0, "runs per concurrency in the sweep (default: -runs)")
@@ -239,6 +241,15 @@ func (h *harness) main(ctx context.Context) error {
 		sections["servers"] = renderServers(env, h, stats)
 		order = append(order, "servers")
 		h.serverStats = stats
+		if h.cfg.serversS3 {
+			stats, err := h.runServersS3(ctx)
+			if err != nil {
+				return err
+			}
+			sections["servers-s3"] = renderServersS3(env, h, stats)
+			order = append(order, "servers-s3")
+			h.serverStats = append(h.serverStats, stats...)
+		}
 	}
 	if shapedIn(all) {
 		sections["targets"] = renderWANTargets(env, h, all)

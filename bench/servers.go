@@ -17,17 +17,29 @@ import (
 // it back into a fresh layout. The order of the two servers alternates
 // from run to run. The result is hoist serve's time over distribution's.
 
-// servedBy is one server under test.
+// servedBy is one server under test: one process, or several instances
+// behind a proxy (addr is then the proxy's).
 type servedBy struct {
 	name  string
-	start func(ctx context.Context, dir string) (addr string, c *child, err error)
+	start func(ctx context.Context, dir string) (addr string, procs []*child, stop func(), err error)
+}
+
+// one is a servedBy start of a single process.
+func one(start func(ctx context.Context, dir string) (string, *child, error)) func(ctx context.Context, dir string) (string, []*child, func(), error) {
+	return func(ctx context.Context, dir string) (string, []*child, func(), error) {
+		addr, c, err := start(ctx, dir)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		return addr, []*child{c}, c.stop, nil
+	}
 }
 
 // serverStat is one server's medians and peak RSS.
 type serverStat struct {
 	name            string
 	push, pull, all []time.Duration
-	rss             int64 // the server process's peak, bytes
+	rss             []int64 // each instance's peak, bytes
 	failed          []string
 }
 
@@ -46,17 +58,23 @@ func (h *harness) runServers(ctx context.Context) ([]*serverStat, error) {
 		return nil, fmt.Errorf("distribution v3 (%s) is missing: run .ci/tools", distBin)
 	}
 	servers := []servedBy{
-		{"hoist serve", func(ctx context.Context, dir string) (string, *child, error) {
+		{"hoist serve", one(func(ctx context.Context, dir string) (string, *child, error) {
 			return h.startHoistServe(ctx, dir)
-		}},
-		{"distribution v3", func(ctx context.Context, dir string) (string, *child, error) {
+		})},
+		{"distribution v3", one(func(ctx context.Context, dir string) (string, *child, error) {
 			r, err := startRegistry(ctx, distBin, dir, false)
 			if err != nil {
 				return "", nil, err
 			}
 			return r.addr, r.proc, nil
-		}},
+		})},
 	}
+	return h.timeServers(ctx, distBin, servers)
+}
+
+// timeServers runs each server's push and pull h.runs() times, the order
+// alternating from run to run.
+func (h *harness) timeServers(ctx context.Context, distBin string, servers []servedBy) ([]*serverStat, error) {
 	if out, err := output(ctx, h.env(""), distBin, "--version"); err == nil { // "PATH MODULE VERSION"
 		if f := strings.Fields(out); len(f) >= 2 {
 			h.distVersion = strings.Join(f[1:], " ")
@@ -85,11 +103,11 @@ func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i i
 		return err
 	}
 	defer os.RemoveAll(dir)
-	addr, c, err := s.start(ctx, dir)
+	addr, procs, stop, err := s.start(ctx, dir)
 	if err != nil {
 		return fmt.Errorf("starting %s: %w", s.name, err)
 	}
-	defer c.stop()
+	defer stop()
 	ref := addr + "/" + bigRepo + ":" + bigTag
 	env := h.env(filepath.Join(dir, "cache"))
 	push := measure(ctx, proc{argv: []string{h.bins.hoist, "push", "-q", "oci:" + h.fx.layout + ":" + bigTag, ref}, env: env,
@@ -117,7 +135,12 @@ func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i i
 		st.pull = append(st.pull, pull.wall)
 		st.all = append(st.all, push.wall+pull.wall)
 	}
-	st.rss = max(st.rss, peakRSSOf(c.cmd.Process.Pid))
+	for k, c := range procs {
+		if k == len(st.rss) {
+			st.rss = append(st.rss, 0)
+		}
+		st.rss[k] = max(st.rss[k], peakRSSOf(c.cmd.Process.Pid))
+	}
 	return nil
 }
 
@@ -171,6 +194,21 @@ func peakRSSOf(pid int) int64 {
 	return 0
 }
 
+// serverTable is the table of both servers' medians and peak RSS (per
+// instance when there are several).
+func serverTable(stats []*serverStat) string {
+	var b strings.Builder
+	b.WriteString("| server | push | pull | push + pull | server peak RSS |\n|---|---:|---:|---:|---:|\n")
+	for _, s := range stats {
+		var rss []string
+		for _, r := range s.rss {
+			rss = append(rss, mibs(r))
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), strings.Join(rss, " / "))
+	}
+	return b.String()
+}
+
 // renderServers writes the servers section.
 func renderServers(e envInfo, h *harness, stats []*serverStat) string {
 	var b strings.Builder
@@ -183,10 +221,7 @@ func renderServers(e envInfo, h *harness, stats []*serverStat) string {
 	if h.distVersion != "" {
 		fmt.Fprintf(&b, "distribution: `%s` (.tools/bin/registry, built by .ci/tools).\n\n", h.distVersion)
 	}
-	b.WriteString("| server | push | pull | push + pull | server peak RSS |\n|---|---:|---:|---:|---:|\n")
-	for _, s := range stats {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), mibs(s.rss))
-	}
+	b.WriteString(serverTable(stats))
 	if len(stats) == 2 && len(stats[0].all) > 0 && len(stats[1].all) > 0 {
 		fmt.Fprintf(&b, "\nhoist serve / distribution v3, push + pull: **%.2f** (target ≤ 1.00); push %.2f, pull %.2f.\n",
 			ratio(median(stats[0].all), median(stats[1].all)), ratio(median(stats[0].push), median(stats[1].push)), ratio(median(stats[0].pull), median(stats[1].pull)))

@@ -32,20 +32,29 @@ type RoundRobin struct {
 
 // ProxyRecord is one request the proxy forwarded.
 type ProxyRecord struct {
-	Backend      int    // index of the backend that answered (or failed)
-	Method, Path string // the request
-	Query        string // its query (?digest= of an upload's last PUT)
-	ContentRange string // the request's Content-Range, for uploads
-	Status       int    // the backend's status; 0 when the request failed
-	Location     string // the answer's Location
-	Body         string // the start of an error answer's body (status 400 and up)
-	Err          string // why it failed, when it did
+	Backend      int           // index of the backend that answered (or failed)
+	Method, Path string        // the request
+	Query        string        // its query (?digest= of an upload's last PUT)
+	ContentRange string        // the request's Content-Range, for uploads
+	Status       int           // the backend's status; 0 when the request failed
+	Location     string        // the answer's Location
+	Body         string        // the start of an error answer's body (status 400 and up)
+	Took         time.Duration // until the answer's headers
+	Err          string        // why it failed, when it did
 }
 
 // StartRoundRobin starts the proxy in front of backends (host:port each)
 // and stops it when the test ends.
 func StartRoundRobin(t testing.TB, backends ...string) *RoundRobin {
 	t.Helper()
+	rr, stop := NewRoundRobin(backends...)
+	t.Cleanup(stop)
+	return rr
+}
+
+// NewRoundRobin is StartRoundRobin for programs that are not tests (the
+// benchmark); it returns the function that stops the proxy.
+func NewRoundRobin(backends ...string) (*RoundRobin, func()) {
 	rr := &RoundRobin{backends: backends}
 	base := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
@@ -56,20 +65,17 @@ func StartRoundRobin(t testing.TB, backends ...string) *RoundRobin {
 		Director:      func(r *http.Request) { r.URL.Scheme = "http"; r.URL.Host = "backend" },
 		Transport:     roundTripFunc(func(r *http.Request) (*http.Response, error) { return rr.roundTrip(base, r) }),
 		FlushInterval: -1,
-		ErrorLog:      nil,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			w.WriteHeader(http.StatusBadGateway)
 		},
 	}
-	srv := httptest.NewUnstartedServer(proxy)
-	srv.Start()
-	t.Cleanup(func() {
+	srv := httptest.NewServer(proxy)
+	rr.Host = srv.Listener.Addr().String()
+	return rr, func() {
 		srv.CloseClientConnections()
 		srv.Close()
 		base.CloseIdleConnections()
-	})
-	rr.Host = srv.Listener.Addr().String()
-	return rr
+	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)
@@ -92,8 +98,9 @@ func (rr *RoundRobin) roundTrip(base *http.Transport, r *http.Request) (*http.Re
 				}
 			}}
 		}
+		t0 := time.Now()
 		resp, err := base.RoundTrip(out)
-		rec := ProxyRecord{Backend: b, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentRange: r.Header.Get("Content-Range")}
+		rec := ProxyRecord{Took: time.Since(t0), Backend: b, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, ContentRange: r.Header.Get("Content-Range")}
 		if err != nil {
 			rec.Err = err.Error()
 			rr.record(rec)

@@ -3,12 +3,14 @@ package testutil
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -43,18 +45,44 @@ type S3Server struct {
 func StartSeaweed(t testing.TB, bucket string) *S3Server {
 	t.Helper()
 	bin := NeedBinary(t, "weed-"+SeaweedVersion, "run .ci/tools: it builds SeaweedFS into .tools/bin")
-	dir := t.TempDir()
+	srv, stop, err := LaunchSeaweed(bin, t.TempDir(), bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	addrs, err := LoopbackListeners(srv.PID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("SeaweedFS (pid %d) S3 at %s; it listens on %s", srv.PID, srv.Endpoint, strings.Join(addrs, " "))
+	return srv
+}
+
+// LaunchSeaweed is StartSeaweed for programs that are not tests (the
+// benchmark): bin is the weed binary, dir its data directory. It returns
+// once the bucket answers, with the function that stops the process (by
+// its PID, its process group with it).
+func LaunchSeaweed(bin, dir, bucket string) (*S3Server, func(), error) {
 	srv := &S3Server{Bucket: bucket, Region: "us-east-1", AccessKey: "hoist-test-key", SecretKey: "hoist-test-secret-0123456789"}
 	cfg := fmt.Sprintf(`{"identities":[{"name":"hoist","credentials":[{"accessKey":%q,"secretKey":%q}],"actions":["Admin","Read","List","Tagging","Write"]}]}`, srv.AccessKey, srv.SecretKey)
 	cfgFile := filepath.Join(dir, "s3.json")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o755); err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
-	port := func() string { return strconv.Itoa(FreePort(t)) }
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o600); err != nil {
+		return nil, nil, err
+	}
+	var perr error
+	port := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			perr = err
+			return "0"
+		}
+		defer l.Close()
+		return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	}
 	s3Port := port()
 	args := []string{"mini",
 		"-dir=" + data,
@@ -70,15 +98,31 @@ func StartSeaweed(t testing.TB, bucket string) *S3Server {
 		"-s3.config=" + cfgFile,
 		"-bucket=" + bucket,
 	}
-	p, _ := strconv.Atoi(s3Port)
-	cmd := StartProcess(t, p, bin, args...)
+	if perr != nil {
+		return nil, nil, perr
+	}
+	cmd := exec.Command(bin, args...)
+	out := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	stop := func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
 	srv.PID = cmd.Process.Pid
 	srv.Endpoint = "http://127.0.0.1:" + s3Port
 	sess, err := session.NewSession(aws.NewConfig().
 		WithEndpoint(srv.Endpoint).WithRegion(srv.Region).WithS3ForcePathStyle(true).WithDisableSSL(true).
 		WithCredentials(credentials.NewStaticCredentials(srv.AccessKey, srv.SecretKey, "")))
 	if err != nil {
-		t.Fatal(err)
+		stop()
+		return nil, nil, err
 	}
 	srv.client = s3.New(sess)
 	// The bucket is created after the S3 port opens: wait for it.
@@ -90,26 +134,34 @@ func StartSeaweed(t testing.TB, bucket string) *S3Server {
 		if err == nil {
 			break
 		}
+		select {
+		case <-done:
+			return nil, nil, fmt.Errorf("weed mini exited:\n%s", out.String())
+		default:
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("SeaweedFS did not serve bucket %s within 60s: %v", bucket, err)
+			stop()
+			return nil, nil, fmt.Errorf("SeaweedFS did not serve bucket %s within 60s: %v\n%s", bucket, err, out.String())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Logf("SeaweedFS (pid %d) S3 at %s; it listens on %s", srv.PID, srv.Endpoint, strings.Join(CheckLoopbackOnly(t, srv.PID), " "))
-	return srv
+	if _, err := LoopbackListeners(srv.PID); err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return srv, stop, nil
 }
 
 // ssPID matches the pid of a socket's owner in `ss -p` output.
 var ssPID = regexp.MustCompile(`pid=(\d+),`)
 
-// CheckLoopbackOnly fails the test if process pid (or a child in its
-// process group's listing) listens on TCP anywhere but 127.0.0.1 or
-// [::1], as `ss -ltnp` reports; it also fails if it listens nowhere.
-func CheckLoopbackOnly(t testing.TB, pid int) []string {
-	t.Helper()
+// LoopbackListeners returns the TCP addresses process pid listens on, as
+// `ss -ltnp` reports them, and an error if any is not 127.0.0.1 or [::1],
+// or if there is none.
+func LoopbackListeners(pid int) ([]string, error) {
 	out, err := exec.Command("ss", "-Hltnp").Output()
 	if err != nil {
-		t.Fatalf("ss -Hltnp: %v (iproute2 is needed to check listeners)", err)
+		return nil, fmt.Errorf("ss -Hltnp: %v (iproute2 is needed to check listeners)", err)
 	}
 	var addrs []string
 	for _, line := range strings.Split(string(out), "\n") {
@@ -119,23 +171,20 @@ func CheckLoopbackOnly(t testing.TB, pid int) []string {
 				owned = true
 			}
 		}
-		if !owned {
-			continue
-		}
 		f := strings.Fields(line)
-		if len(f) < 4 {
+		if !owned || len(f) < 4 {
 			continue
 		}
 		local := f[3]
 		addrs = append(addrs, local)
 		if !strings.HasPrefix(local, "127.0.0.1:") && !strings.HasPrefix(local, "[::1]:") && !strings.HasPrefix(local, "[::ffff:127.0.0.1]:") {
-			t.Fatalf("process %d listens on %s, not on loopback only", pid, local)
+			return addrs, fmt.Errorf("process %d listens on %s, not on loopback only", pid, local)
 		}
 	}
 	if len(addrs) == 0 {
-		t.Fatalf("process %d listens on no TCP port", pid)
+		return nil, fmt.Errorf("process %d listens on no TCP port", pid)
 	}
-	return addrs
+	return addrs, nil
 }
 
 // Keys lists every key under prefix in the bucket, straight from the S3

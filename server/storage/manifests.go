@@ -175,6 +175,13 @@ func (r *Repository) checkChild(ctx context.Context, c content.Child) error {
 	} else if err != nil {
 		return err
 	}
+	// A blob's link first: the manifest link (what link looks at first)
+	// is the rare case for a layer or config.
+	if _, err := r.ns.d.Stat(ctx, r.blobLink(d.Digest)); err == nil {
+		return nil
+	} else if !isNotFound(err) {
+		return err
+	}
 	if _, _, ok, err := r.link(ctx, d.Digest); err != nil {
 		return err
 	} else if !ok {

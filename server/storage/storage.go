@@ -40,6 +40,7 @@ type config struct {
 	maxManifestSize int64
 	registry        string
 	partSize        int64
+	atomicPut       bool
 	now             func() time.Time
 }
 
@@ -72,6 +73,15 @@ func WithRegistry(host string) Option {
 // filesystem): a lost hash state is rebuilt by reading them.
 func WithPartSize(n int64) Option {
 	return func(c *config) { c.partSize = n }
+}
+
+// WithAtomicPut says the driver's PutContent replaces a path whole, a
+// reader seeing the old content or the new and never a part (an object
+// store's PUT): small files (tags, links) are then written in place, not
+// written under tmp/ and moved, which on an object store is a copy and a
+// delete, four requests more.
+func WithAtomicPut(atomic bool) Option {
+	return func(c *config) { c.atomicPut = atomic }
 }
 
 // WithClock replaces time.Now for GC's grace period, so tests can move
@@ -213,6 +223,12 @@ func isNotFound(err error) bool {
 // putAtomic writes data to p so that a reader sees either the old content
 // or all of the new: written whole under tmp/, then moved.
 func (ns *Namespace) putAtomic(ctx context.Context, p string, data []byte) error {
+	if ns.cfg.atomicPut {
+		if err := ns.d.PutContent(ctx, p, data); err != nil {
+			return fmt.Errorf("writing %s: %w", p, err)
+		}
+		return nil
+	}
 	tmp := path.Join(rootTmp, randomID())
 	if err := ns.d.PutContent(ctx, tmp, data); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)

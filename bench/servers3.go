@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/hoist-dev/hoist/internal/testutil"
+)
+
+// The servers case on S3: the same push and pull of the big image, through
+// two hoist serve instances on one SeaweedFS bucket and through two
+// distribution v3 instances on the same SeaweedFS (another prefix of the
+// bucket, a shared http.secret), each pair behind a round-robin proxy
+// that alternates every request between its instances. SeaweedFS runs on
+// loopback (testutil.LaunchSeaweed) for the whole case.
+
+// s3Instances is how many instances of each server share the bucket.
+const s3Instances = 2
+
+// runServersS3 runs the servers case on SeaweedFS.
+func (h *harness) runServersS3(ctx context.Context) ([]*serverStat, error) {
+	if h.fx.layout == "" {
+		if err := h.prepareLayout(ctx); err != nil {
+			return nil, err
+		}
+	}
+	distBin := filepath.Join(h.root, ".tools", "bin", "registry")
+	weedBin := filepath.Join(h.root, ".tools", "bin", "weed-"+testutil.SeaweedVersion)
+	for _, b := range []string{distBin, weedBin} {
+		if _, err := os.Stat(b); err != nil {
+			return nil, fmt.Errorf("%s is missing: run .ci/tools", b)
+		}
+	}
+	wdir := filepath.Join(h.work, "seaweedfs")
+	if err := os.RemoveAll(wdir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(wdir, 0o755); err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(wdir)
+	s3srv, stopWeed, err := testutil.LaunchSeaweed(weedBin, wdir, "bench")
+	if err != nil {
+		return nil, err
+	}
+	defer stopWeed()
+	pair := func(start func(ctx context.Context, dir string, i int) (string, *child, error)) func(ctx context.Context, dir string) (string, []*child, func(), error) {
+		return func(ctx context.Context, dir string) (string, []*child, func(), error) {
+			var procs []*child
+			var addrs []string
+			stopAll := func() {
+				for _, c := range procs {
+					c.stop()
+				}
+			}
+			for i := range s3Instances {
+				addr, c, err := start(ctx, dir, i)
+				if err != nil {
+					stopAll()
+					return "", nil, nil, err
+				}
+				procs, addrs = append(procs, c), append(addrs, addr)
+			}
+			rr, stopProxy := testutil.NewRoundRobin(addrs...)
+			return rr.Host, procs, func() { stopProxy(); stopAll() }, nil
+		}
+	}
+	prefix := func(dir string) string { return "runs/" + filepath.Base(dir) }
+	servers := []servedBy{
+		{"hoist serve ×2 on S3", pair(func(ctx context.Context, dir string, i int) (string, *child, error) {
+			return h.startHoistServeS3(ctx, dir, i, s3srv, prefix(dir))
+		})},
+		{"distribution v3 ×2 on S3", pair(func(ctx context.Context, dir string, i int) (string, *child, error) {
+			return startRegistryS3(ctx, distBin, dir, i, s3srv, prefix(dir))
+		})},
+	}
+	return h.timeServers(ctx, distBin, servers)
+}
+
+// startHoistServeS3 starts instance i of hoist serve on the bucket.
+func (h *harness) startHoistServeS3(ctx context.Context, dir string, i int, s3srv *testutil.S3Server, prefix string) (string, *child, error) {
+	d := filepath.Join(dir, "hoist-"+strconv.Itoa(i))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	logf, err := os.Create(filepath.Join(d, "registry.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(h.bins.hoist, "serve", "--addr", addr, "--access-log", "",
+		"--storage", "s3", "--s3-endpoint", s3srv.Endpoint, "--s3-bucket", s3srv.Bucket, "--s3-prefix", prefix+"/hoist")
+	cmd.Env = append(os.Environ(), s3srv.Env()...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	c, err := startChild(cmd)
+	if err != nil {
+		return "", nil, err
+	}
+	r := &registry{addr: addr, dir: d, proc: c}
+	if err := r.waitReady(ctx); err != nil {
+		c.stop()
+		return "", nil, err
+	}
+	return addr, c, nil
+}
+
+// startRegistryS3 starts instance i of distribution v3 on the bucket, with
+// the http.secret every instance shares (it signs upload state).
+func startRegistryS3(ctx context.Context, bin, dir string, i int, s3srv *testutil.S3Server, prefix string) (string, *child, error) {
+	d := filepath.Join(dir, "distribution-"+strconv.Itoa(i))
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", nil, err
+	}
+	port, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	conf := fmt.Sprintf(`version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  cache:
+    blobdescriptor: inmemory
+  s3:
+    accesskey: %s
+    secretkey: %s
+    region: %s
+    regionendpoint: %s
+    forcepathstyle: true
+    secure: false
+    bucket: %s
+    rootdirectory: /%s/distribution
+    storageclass: NONE
+http:
+  addr: %s
+  secret: hoist-bench-shared
+`, s3srv.AccessKey, s3srv.SecretKey, s3srv.Region, s3srv.Endpoint, s3srv.Bucket, strings.Trim(prefix, "/"), addr)
+	confPath := filepath.Join(d, "config.yml")
+	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+		return "", nil, err
+	}
+	logf, err := os.Create(filepath.Join(d, "registry.log"))
+	if err != nil {
+		return "", nil, err
+	}
+	defer logf.Close()
+	cmd := exec.Command(bin, "serve", confPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	c, err := startChild(cmd)
+	if err != nil {
+		return "", nil, err
+	}
+	r := &registry{addr: addr, dir: d, proc: c}
+	if err := r.waitReady(ctx); err != nil {
+		c.stop()
+		return "", nil, err
+	}
+	return addr, c, nil
+}
+
+// renderServersS3 writes the servers-on-S3 section.
+func renderServersS3(e envInfo, h *harness, stats []*serverStat) string {
+	var b strings.Builder
+	b.WriteString("## Registry servers on S3: two hoist serve instances against two distribution v3 instances\n\n")
+	renderHeader(&b, e)
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "hoist pushes the big image (%s) from an OCI layout, then pulls it into a fresh layout, through a round-robin "+
+		"proxy that alternates every request between %d instances of one server on one SeaweedFS bucket (`weed mini` %s on loopback; "+
+		"each run a fresh prefix). The two servers take turns going first. Medians of %d runs; peak RSS per instance.\n\n",
+		mibs(h.fx.big.size()), s3Instances, testutil.SeaweedVersion, h.runs())
+	b.WriteString(serverTable(stats))
+	if len(stats) == 2 && len(stats[0].all) > 0 && len(stats[1].all) > 0 {
+		fmt.Fprintf(&b, "\nhoist serve / distribution v3 on S3, push + pull: **%.2f** (target ≤ 1.00); push %.2f, pull %.2f.\n",
+			ratio(median(stats[0].all), median(stats[1].all)), ratio(median(stats[0].push), median(stats[1].push)), ratio(median(stats[0].pull), median(stats[1].pull)))
+	}
+	for _, s := range stats {
+		for _, f := range s.failed {
+			fmt.Fprintf(&b, "\n- failed: %s", f)
+		}
+	}
+	return b.String()
+}
