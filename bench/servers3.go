@@ -99,7 +99,8 @@ func (h *harness) startHoistServeS3(ctx context.Context, dir string, i int, s3sr
 	}
 	defer logf.Close()
 	cmd := exec.Command(h.bins.hoist, "serve", "--addr", addr, "--access-log", "",
-		"--storage", "s3", "--s3-endpoint", s3srv.Endpoint, "--s3-bucket", s3srv.Bucket, "--s3-prefix", prefix+"/hoist")
+		"--storage", "s3", "--s3-endpoint", s3srv.Endpoint, "--s3-bucket", s3srv.Bucket, "--s3-prefix", prefix+"/hoist",
+		"--s3-redirect") // as distribution redirects blob GETs to S3 unless told not to
 	cmd.Env = append(os.Environ(), s3srv.Env()...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	c, err := startChild(cmd)
@@ -179,7 +180,8 @@ func renderServersS3(e envInfo, h *harness, stats []*serverStat) string {
 	b.WriteString("\n")
 	fmt.Fprintf(&b, "hoist pushes the big image (%s) from an OCI layout, then pulls it into a fresh layout, through a round-robin "+
 		"proxy that alternates every request between %d instances of one server on one SeaweedFS bucket (`weed mini` %s on loopback; "+
-		"each run a fresh prefix). The two servers take turns going first. Medians of %d runs; peak RSS per instance.\n\n",
+		"each run a fresh prefix). Both redirect blob GETs to presigned S3 URLs (hoist with `--s3-redirect`, distribution by default). "+
+		"The two servers take turns going first. Medians of %d runs; peak RSS per instance.\n\n",
 		mibs(h.fx.big.size()), s3Instances, testutil.SeaweedVersion, h.runs())
 	b.WriteString(serverTable(stats))
 	if len(stats) == 2 && len(stats[0].all) > 0 && len(stats[1].all) > 0 {

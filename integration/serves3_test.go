@@ -55,7 +55,7 @@ func startS3Instances(t *testing.T, srv *testutil.S3Server, prefix string, n int
 
 // conformance runs the distribution-spec suite, every area and optional
 // test on, against host; it returns the report and whether it ran clean.
-func conformance(t *testing.T, host, name string) string {
+func conformance(t *testing.T, host, name string, sparse bool) string {
 	t.Helper()
 	tools, err := os.ReadFile("../.ci/tools")
 	if err != nil {
@@ -78,7 +78,8 @@ func conformance(t *testing.T, host, name string) string {
 		DATA_CUSTOM_FIELDS DATA_NO_LAYERS DATA_EMPTY_BLOB DATA_SHA512`) {
 		env = append(env, "OCI_"+k+"=true")
 	}
-	env = append(env, "OCI_DATA_SPARSE=false") // hoist refuses sparse manifests without --allow-missing
+	// hoist refuses sparse manifests unless started with --allow-missing.
+	env = append(env, "OCI_DATA_SPARSE="+strconv.FormatBool(sparse))
 	cmd := exec.Command(suite)
 	cmd.Env = append(os.Environ(), env...)
 	out, _ := cmd.CombinedOutput()
@@ -97,15 +98,16 @@ func conformance(t *testing.T, host, name string) string {
 }
 
 // TestServeS3Conformance: the whole suite against one instance on
-// SeaweedFS, then against two instances on one bucket behind a proxy
-// that alternates every request between them.
+// SeaweedFS (as shipped: the sparse test off), then against two instances
+// on one bucket (with --allow-missing: every test on, sparse included)
+// behind a proxy that alternates every request between them.
 func TestServeS3Conformance(t *testing.T) {
 	srv := testutil.StartSeaweed(t, "conformance")
 	one := startS3Instances(t, srv, "one", 1)
-	conformance(t, one[0].host, "hoist-s3")
-	two := startS3Instances(t, srv, "two", 2)
+	conformance(t, one[0].host, "hoist-s3", false)
+	two := startS3Instances(t, srv, "two", 2, "--allow-missing")
 	rr := testutil.StartRoundRobin(t, two[0].host, two[1].host)
-	conformance(t, rr.Host, "hoist-s3-pair")
+	conformance(t, rr.Host, "hoist-s3-pair", true)
 	served := map[int]int{}
 	for _, r := range rr.Records() {
 		served[r.Backend]++
@@ -206,6 +208,21 @@ func TestServeS3ChunkedAcrossInstances(t *testing.T) {
 	status, hd, _ = do(t, "POST", "http://"+in[1].host+"/v2/app/blobs/uploads/", nil, nil)
 	if status, _, body = do(t, "PUT", "http://"+in[1].host+hd.Get("Location")+"?digest="+d.String(), nil, blob); status != 201 {
 		t.Fatalf("the fresh upload: %d %s", status, body)
+	}
+	// With --s3-redirect a blob GET is sent to S3 itself, presigned.
+	red := startS3Instances(t, srv, "", 1, "--s3-redirect")
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get("http://" + red[0].host + "/v2/app/blobs/" + d.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTemporaryRedirect || !strings.HasPrefix(resp.Header.Get("Location"), srv.Endpoint+"/") {
+		t.Fatalf("GET blob with --s3-redirect: %d Location %q, want 307 to %s", resp.StatusCode, resp.Header.Get("Location"), srv.Endpoint)
+	}
+	status, _, body = do(t, "GET", resp.Header.Get("Location"), nil, nil)
+	if status != 200 || digest.FromString(body) != d {
+		t.Fatalf("GET of the presigned URL: %d, digest %s", status, digest.FromString(body))
 	}
 	// Committed uploads leave nothing behind.
 	if left := srv.Keys(t, "hoist/repositories/app/_uploads/"); len(left) != 0 {

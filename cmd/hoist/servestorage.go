@@ -34,6 +34,7 @@ func (f *storageFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.s3.Prefix, "s3-prefix", "", "key prefix in the bucket (default: the bucket's root)")
 	fl.StringVar(&f.s3.CredentialsFile, "s3-credentials", "", "AWS shared credentials file to read keys from (default: the AWS SDK's chain: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, ~/.aws/credentials, AWS_PROFILE)")
 	fl.StringVar(&f.s3.Profile, "s3-profile", "", "profile of --s3-credentials (default \"default\")")
+	fl.BoolVar(&f.s3.Redirect, "s3-redirect", false, "answer blob GETs with a redirect to a presigned S3 URL (clients must reach the S3 endpoint)")
 	fl.Int64Var(&f.s3Part, "s3-part-size", serve.DefaultS3PartSize, "bytes per S3 upload part (at least 5 MiB)")
 	fl.StringVar(&f.config, "config", "", "YAML file of settings: any of these flags by name (\"s3-bucket: regs\"); flags given on the command line win")
 }

@@ -22,7 +22,17 @@ func parseDigest(w http.ResponseWriter, s string) (digest.Digest, bool) {
 	return d, true
 }
 
-// getBlob answers GET and HEAD of a blob, with one Range if asked.
+// BlobRedirector is a Repository that can send a client elsewhere for a
+// blob's bytes: an object store's presigned URL, so the bytes of a pull
+// do not pass through the registry.
+type BlobRedirector interface {
+	// BlobRedirect returns a URL the client can GET the blob d (known to
+	// be in the repository) from, for request r, or "" to serve it here.
+	BlobRedirect(r *http.Request, d digest.Digest) (string, error)
+}
+
+// getBlob answers GET and HEAD of a blob, with one Range if asked, or
+// redirects a GET when the repository is a BlobRedirector with a URL.
 func (h *Handler) getBlob(c call) {
 	d, ok := parseDigest(c.w, c.arg)
 	if !ok {
@@ -34,6 +44,19 @@ func (h *Handler) getBlob(c call) {
 		return
 	}
 	hd := c.w.Header()
+	if br, ok := c.repo.(BlobRedirector); ok && c.r.Method == http.MethodGet {
+		to, err := br.BlobRedirect(c.r, d)
+		if err != nil {
+			h.fail(c.w, c.r, err, CodeBlobUnknown)
+			return
+		}
+		if to != "" {
+			hd.Set("Docker-Content-Digest", d.String())
+			hd.Set("Location", to)
+			c.w.WriteHeader(http.StatusTemporaryRedirect)
+			return
+		}
+	}
 	hd.Set("Docker-Content-Digest", d.String())
 	hd.Set("ETag", `"`+d.String()+`"`)
 	hd.Set("Accept-Ranges", "bytes")

@@ -41,6 +41,10 @@ type S3 struct {
 	// PartSize is the size of the parts uploads are sent to S3 in; 0 is
 	// the driver's default, DefaultS3PartSize. At least MinS3PartSize.
 	PartSize int64
+	// Redirect answers a blob GET with a 307 to a presigned S3 URL, so
+	// pulls fetch bytes from S3 directly (as distribution does unless its
+	// storage.redirect.disable is set). Clients must reach Endpoint.
+	Redirect bool
 }
 
 // MinS3PartSize is S3's smallest part of a multipart upload but the last,

@@ -116,7 +116,7 @@ func openStorage(cfg *config) (driver.StorageDriver, *storage.Namespace, error) 
 		if d, err = cfg.s3.driver(context.Background()); err != nil {
 			return nil, nil, err
 		}
-		sopts = append(sopts, storage.WithPartSize(cfg.s3.partSize()), storage.WithAtomicPut(true))
+		sopts = append(sopts, storage.WithPartSize(cfg.s3.partSize()), storage.WithAtomicPut(true), storage.WithRedirects(cfg.s3.Redirect))
 		if cfg.chunkMinLength == 0 {
 			cfg.chunkMinLength = MinS3PartSize
 		}

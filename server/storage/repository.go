@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"path"
 	"slices"
 	"strings"
@@ -111,9 +112,25 @@ func (r *Repository) link(ctx context.Context, d digest.Digest) (mediaType strin
 	return "", false, false, nil
 }
 
+// blobLinked is link for a digest asked for as a blob (GET or HEAD
+// .../blobs/, a FetchFrom of a layer): the blob link first, the manifest
+// link only when there is none, one request fewer for every layer.
+func (r *Repository) blobLinked(ctx context.Context, d digest.Digest) (mediaType string, ok bool, err error) {
+	if err := validDigest(d); err != nil {
+		return "", false, err
+	}
+	if _, err := r.ns.d.Stat(ctx, r.blobLink(d)); err == nil {
+		return "", true, nil
+	} else if !isNotFound(err) {
+		return "", false, err
+	}
+	mt, _, ok, err := r.link(ctx, d)
+	return mt, ok, err
+}
+
 // Stat describes the blob or manifest d names in this repository.
 func (r *Repository) Stat(ctx context.Context, d digest.Digest) (ocispec.Descriptor, error) {
-	mt, _, ok, err := r.link(ctx, d)
+	mt, ok, err := r.blobLinked(ctx, d)
 	if err != nil {
 		return ocispec.Descriptor{}, err
 	}
@@ -194,6 +211,24 @@ func (r *Repository) TagTime(ctx context.Context, tag string) (time.Time, error)
 	return fi.ModTime(), nil
 }
 
+// BlobRedirect returns where the client can GET blob d directly (the
+// driver's redirect URL) when WithRedirects is on and the driver has one,
+// and "" otherwise (server/registry's BlobRedirector). The caller has
+// checked that the repository holds d.
+func (r *Repository) BlobRedirect(req *http.Request, d digest.Digest) (string, error) {
+	if !r.ns.cfg.redirects {
+		return "", nil
+	}
+	if err := validDigest(d); err != nil {
+		return "", err
+	}
+	u, err := r.ns.d.RedirectURL(req, blobData(d))
+	if err != nil {
+		return "", fmt.Errorf("blob %s: redirect URL: %w", d, err)
+	}
+	return u, nil
+}
+
 // Fetch returns the content of desc, verified as it is read.
 func (r *Repository) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
 	rc, err := r.FetchFrom(ctx, desc, 0)
@@ -213,7 +248,13 @@ func (r *Repository) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.Rea
 
 // FetchFrom returns the bytes of desc from offset on, unverified.
 func (r *Repository) FetchFrom(ctx context.Context, desc ocispec.Descriptor, offset int64) (io.ReadCloser, error) {
-	_, _, ok, err := r.link(ctx, desc.Digest)
+	var ok bool
+	var err error
+	if content.KindOf(desc.MediaType) != content.KindUnknown {
+		_, _, ok, err = r.link(ctx, desc.Digest)
+	} else {
+		_, ok, err = r.blobLinked(ctx, desc.Digest)
+	}
 	if err != nil {
 		return nil, err
 	}

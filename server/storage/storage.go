@@ -41,6 +41,7 @@ type config struct {
 	registry        string
 	partSize        int64
 	atomicPut       bool
+	redirects       bool
 	now             func() time.Time
 }
 
@@ -82,6 +83,14 @@ func WithPartSize(n int64) Option {
 // delete, four requests more.
 func WithAtomicPut(atomic bool) Option {
 	return func(c *config) { c.atomicPut = atomic }
+}
+
+// WithRedirects makes Repository.BlobRedirect hand out the driver's
+// redirect URLs (an S3 presigned GET), so blob pulls go to the object
+// store directly. Clients must be able to reach it. The default serves
+// every byte through the registry.
+func WithRedirects(on bool) Option {
+	return func(c *config) { c.redirects = on }
 }
 
 // WithClock replaces time.Now for GC's grace period, so tests can move
