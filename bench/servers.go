@@ -147,6 +147,19 @@ func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i i
 // startHoistServe starts the benchmarked hoist binary as a registry on a
 // free loopback port, storing under dir/data.
 func (h *harness) startHoistServe(ctx context.Context, dir string) (string, *child, error) {
+	al := ""
+	if h.cfg.accessLog {
+		al = "-"
+	}
+	return startServer(ctx, dir, nil, func(addr string) ([]string, error) {
+		return []string{h.bins.hoist, "serve", "--addr", addr, "--root", filepath.Join(dir, "data"), "--access-log", al}, nil
+	})
+}
+
+// startServer runs the registry argv(addr) gives on a free loopback port,
+// with env added to the environment and its output in dir/registry.log,
+// and returns once it answers /v2/.
+func startServer(ctx context.Context, dir string, env []string, argv func(addr string) ([]string, error)) (string, *child, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", nil, err
 	}
@@ -159,12 +172,15 @@ func (h *harness) startHoistServe(ctx context.Context, dir string) (string, *chi
 	if err != nil {
 		return "", nil, err
 	}
-	defer logf.Close()
-	al := ""
-	if h.cfg.accessLog {
-		al = "-"
+	defer logf.Close() // the child holds its own descriptor
+	args, err := argv(addr)
+	if err != nil {
+		return "", nil, err
 	}
-	cmd := exec.Command(h.bins.hoist, "serve", "--addr", addr, "--root", filepath.Join(dir, "data"), "--access-log", al)
+	cmd := exec.Command(args[0], args[1:]...)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	c, err := startChild(cmd)
 	if err != nil {

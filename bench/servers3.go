@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -84,50 +83,19 @@ func (h *harness) runServersS3(ctx context.Context) ([]*serverStat, error) {
 
 // startHoistServeS3 starts instance i of hoist serve on the bucket.
 func (h *harness) startHoistServeS3(ctx context.Context, dir string, i int, s3srv *testutil.S3Server, prefix string) (string, *child, error) {
-	d := filepath.Join(dir, "hoist-"+strconv.Itoa(i))
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return "", nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(port)
-	logf, err := os.Create(filepath.Join(d, "registry.log"))
-	if err != nil {
-		return "", nil, err
-	}
-	defer logf.Close()
-	cmd := exec.Command(h.bins.hoist, "serve", "--addr", addr, "--access-log", "",
-		"--storage", "s3", "--s3-endpoint", s3srv.Endpoint, "--s3-bucket", s3srv.Bucket, "--s3-prefix", prefix+"/hoist",
-		"--s3-redirect") // as distribution redirects blob GETs to S3 unless told not to
-	cmd.Env = append(os.Environ(), s3srv.Env()...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	c, err := startChild(cmd)
-	if err != nil {
-		return "", nil, err
-	}
-	r := &registry{addr: addr, dir: d, proc: c}
-	if err := r.waitReady(ctx); err != nil {
-		c.stop()
-		return "", nil, err
-	}
-	return addr, c, nil
+	return startServer(ctx, filepath.Join(dir, "hoist-"+strconv.Itoa(i)), s3srv.Env(), func(addr string) ([]string, error) {
+		return []string{h.bins.hoist, "serve", "--addr", addr, "--access-log", "",
+			"--storage", "s3", "--s3-endpoint", s3srv.Endpoint, "--s3-bucket", s3srv.Bucket, "--s3-prefix", prefix + "/hoist",
+			"--s3-redirect"}, nil // as distribution redirects blob GETs to S3 unless told not to
+	})
 }
 
 // startRegistryS3 starts instance i of distribution v3 on the bucket, with
 // the http.secret every instance shares (it signs upload state).
 func startRegistryS3(ctx context.Context, bin, dir string, i int, s3srv *testutil.S3Server, prefix string) (string, *child, error) {
 	d := filepath.Join(dir, "distribution-"+strconv.Itoa(i))
-	if err := os.MkdirAll(d, 0o755); err != nil {
-		return "", nil, err
-	}
-	port, err := freePort()
-	if err != nil {
-		return "", nil, err
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	conf := fmt.Sprintf(`version: 0.1
+	return startServer(ctx, d, nil, func(addr string) ([]string, error) {
+		conf := fmt.Sprintf(`version: 0.1
 log:
   level: error
   accesslog:
@@ -149,27 +117,12 @@ http:
   addr: %s
   secret: hoist-bench-shared
 `, s3srv.AccessKey, s3srv.SecretKey, s3srv.Region, s3srv.Endpoint, s3srv.Bucket, strings.Trim(prefix, "/"), addr)
-	confPath := filepath.Join(d, "config.yml")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
-		return "", nil, err
-	}
-	logf, err := os.Create(filepath.Join(d, "registry.log"))
-	if err != nil {
-		return "", nil, err
-	}
-	defer logf.Close()
-	cmd := exec.Command(bin, "serve", confPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	c, err := startChild(cmd)
-	if err != nil {
-		return "", nil, err
-	}
-	r := &registry{addr: addr, dir: d, proc: c}
-	if err := r.waitReady(ctx); err != nil {
-		c.stop()
-		return "", nil, err
-	}
-	return addr, c, nil
+		confPath := filepath.Join(d, "config.yml")
+		if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+			return nil, err
+		}
+		return []string{bin, "serve", confPath}, nil
+	})
 }
 
 // renderServersS3 writes the servers-on-S3 section.
