@@ -163,10 +163,7 @@ func (s *Session) resolve(ctx context.Context, ref string, opts []Option) (*reso
 func resolveIn(ctx context.Context, st *Store, ref string, platform []string, want []ocispec.Platform) (*resolved, error) {
 	r := &resolved{st: st}
 	var err error
-	if r.rootDesc, err = st.Reader.Resolve(ctx, ""); err != nil {
-		return nil, err
-	}
-	if r.root, err = FetchManifest(ctx, st.Reader, r.rootDesc); err != nil {
+	if r.rootDesc, r.root, err = resolveManifest(ctx, st.Reader); err != nil {
 		return nil, err
 	}
 	r.desc, r.m = r.rootDesc, r.root
@@ -185,6 +182,32 @@ func resolveIn(ctx context.Context, st *Store, ref string, platform []string, wa
 	}
 	r.desc = d
 	return r, nil
+}
+
+// resolveManifest resolves r's own image and reads its manifest, with one
+// request where r can (store.ManifestResolver).
+func resolveManifest(ctx context.Context, r store.Reader) (ocispec.Descriptor, *content.Manifest, error) {
+	mr, ok := r.(store.ManifestResolver)
+	if !ok {
+		d, err := r.Resolve(ctx, "")
+		if err != nil {
+			return d, nil, err
+		}
+		m, err := FetchManifest(ctx, r, d)
+		return d, m, err
+	}
+	d, raw, err := mr.ResolveManifest(ctx, "")
+	if err != nil {
+		return d, nil, err
+	}
+	m, err := content.Decode(d.MediaType, raw)
+	if err != nil {
+		return d, nil, fmt.Errorf("manifest %s: %w", d.Digest, err)
+	}
+	if err := m.Verify(d.Digest); err != nil {
+		return d, nil, err
+	}
+	return d, m, nil
 }
 
 // FetchManifest reads and decodes manifest desc from r, verified against

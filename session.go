@@ -205,6 +205,27 @@ func (s *Session) Protocol(ctx context.Context, registry string) (remote.Protoco
 	return p, nil
 }
 
+// KnownProtocol returns the protocol of registry when WithProtocol fixed
+// it or it was detected or learnt before in this session
+// (remote.LearningEnv).
+func (s *Session) KnownProtocol(registry string) (remote.Protocol, bool) {
+	if s.protocol != "" {
+		return s.protocol, true
+	}
+	return s.knownProtocol(registry)
+}
+
+// LearnProtocol records that registry speaks p, as an answer to a request
+// proved (remote.LearningEnv); later opens of it detect nothing.
+func (s *Session) LearnProtocol(registry string, p remote.Protocol) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.protos == nil {
+		s.protos = map[string]remote.Protocol{}
+	}
+	s.protos[registry] = p
+}
+
 func (s *Session) knownProtocol(registry string) (remote.Protocol, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -218,7 +239,7 @@ func (s *Session) LegacyOptions() []legacy.Option {
 	return []legacy.Option{legacy.WithTransport(s.tr), legacy.WithKeychain(s.keychain)}
 }
 
-var _ remote.Env = (*Session)(nil)
+var _ remote.LearningEnv = (*Session)(nil)
 
 // call returns the options of one call: the session's defaults, then opts.
 // A session option among opts is an error.

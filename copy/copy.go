@@ -136,7 +136,7 @@ func (c *Copier) Copy(ctx context.Context, src store.Reader, srcRef string, dst 
 // copy is Copy; check says whether WithReferrersCheck looks for the
 // root's referrers (CopyAll looks in its tag list instead).
 func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst store.Writer, tag string, check bool) (*Result, error) {
-	root, err := src.Resolve(ctx, srcRef)
+	root, first, err := c.resolveRoot(ctx, src, srcRef)
 	if err != nil {
 		return nil, err
 	}
@@ -147,7 +147,7 @@ func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst 
 		defer cancel()
 		j.prefetch(pctx, root.Digest) // beside the plan: the root's referrers need only its digest
 	}
-	n, err := c.plan(ctx, src, root, 0, new(int))
+	n, err := c.planFrom(ctx, src, root, first, 0, new(int), c.o.format == FormatOCI)
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +300,11 @@ func (c *Copier) plan(ctx context.Context, src store.Reader, desc ocispec.Descri
 
 // planWith is plan, converting to OCI only when convert is set.
 func (c *Copier) planWith(ctx context.Context, src store.Reader, desc ocispec.Descriptor, depth int, count *int, convert bool) (*node, error) {
+	return c.planFrom(ctx, src, desc, nil, depth, count, convert)
+}
+
+// planFrom is planWith; m, when not nil, is desc's manifest, read already.
+func (c *Copier) planFrom(ctx context.Context, src store.Reader, desc ocispec.Descriptor, m *content.Manifest, depth int, count *int, convert bool) (*node, error) {
 	root := depth == 0
 	if depth > MaxDepth {
 		return nil, fmt.Errorf("%s: indexes are nested more than %d deep; hoist copies at most that", describe(desc), MaxDepth)
@@ -307,9 +312,11 @@ func (c *Copier) planWith(ctx context.Context, src store.Reader, desc ocispec.De
 	if *count++; *count > MaxManifests {
 		return nil, fmt.Errorf("%s: the image graph holds more than %d manifests; hoist copies at most that", describe(desc), MaxManifests)
 	}
-	m, err := c.fetchManifest(ctx, src, desc)
-	if err != nil {
-		return nil, err
+	if m == nil {
+		var err error
+		if m, err = c.fetchManifest(ctx, src, desc); err != nil {
+			return nil, err
+		}
 	}
 	n := &node{desc: desc, src: desc.Digest, raw: m.Raw, m: m}
 	n.desc.MediaType = m.Descriptor.MediaType
@@ -349,6 +356,32 @@ func (c *Copier) planWith(ctx context.Context, src store.Reader, desc ocispec.De
 		return toOCI(n)
 	}
 	return n, nil
+}
+
+// resolveRoot resolves srcRef in src and, where src can do both in one
+// step (store.ManifestResolver: one GET by tag from a registry), reads the
+// root's manifest too; first is nil otherwise.
+func (c *Copier) resolveRoot(ctx context.Context, src store.Reader, srcRef string) (ocispec.Descriptor, *content.Manifest, error) {
+	mr, ok := src.(store.ManifestResolver)
+	if !ok {
+		d, err := src.Resolve(ctx, srcRef)
+		return d, nil, err
+	}
+	d, raw, err := mr.ResolveManifest(ctx, srcRef)
+	if err != nil {
+		return d, nil, err
+	}
+	if int64(len(raw)) > c.o.maxManifest {
+		return d, nil, content.TooLargeError("manifest "+d.Digest.String(), c.o.maxManifest)
+	}
+	m, err := content.Decode(d.MediaType, raw)
+	if err != nil {
+		return d, nil, fmt.Errorf("read %s: %w", describe(d), err)
+	}
+	if err := m.Verify(d.Digest); err != nil {
+		return d, nil, err
+	}
+	return d, m, nil
 }
 
 func (c *Copier) fetchManifest(ctx context.Context, src store.Reader, desc ocispec.Descriptor) (*content.Manifest, error) {

@@ -118,6 +118,7 @@ func (r *Repository) manifestOnce(ctx context.Context, ref string, d digest.Dige
 		if err := m.Verify(sent); err != nil {
 			return nil, fmt.Errorf("%s: the registry's Docker-Content-Digest %s does not match the bytes it sent: %w", what, sent, err)
 		}
+		m.Descriptor.Digest = sent // the name the registry knows it by (a schema 1 payload's, say)
 	}
 	return m, nil
 }

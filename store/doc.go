@@ -23,6 +23,9 @@
 //	                offset, commit with size and digest checked, abort
 //	                (PushIngest is Push over it, CopyIngest the resume)
 //	RangeReader     a blob from an offset on
+//	SectionReader   a bounded section of a blob (parallel ranged fetches)
+//	SectionIngest   an Ingest that also takes sections at their offsets
+//	ManifestResolver a reference resolved and its manifest read at once
 //	Mounter         a blob from another repository of the same registry
 //	TagPusher       a manifest stored and tagged in one step
 //	TagLister       tags, paged

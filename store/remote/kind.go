@@ -39,10 +39,10 @@ var Kind = &store.Kind{
 		return reference.DefaultTag
 	},
 	OpenReader: func(ctx context.Context, env store.Env, l store.Location) (store.Reader, error) {
-		return openEnv(ctx, env, l)
+		return openEnv(ctx, env, l, true)
 	},
 	OpenWriter: func(ctx context.Context, env store.Env, l store.Location) (store.Writer, error) {
-		return openEnv(ctx, env, l)
+		return openEnv(ctx, env, l, false)
 	},
 }
 
@@ -83,34 +83,62 @@ type Store interface {
 	store.Referencer
 }
 
-func openEnv(ctx context.Context, env store.Env, l store.Location) (Store, error) {
+// LearningEnv is an Env that lets Open learn a registry's protocol from
+// the first request a read sends anyway, instead of a separate detection
+// (package hoist's Session is one).
+type LearningEnv interface {
+	Env
+	// KnownProtocol returns the protocol of registry when configuration
+	// fixed it or it was detected or learnt before.
+	KnownProtocol(registry string) (Protocol, bool)
+	// LearnProtocol records that registry speaks p.
+	LearnProtocol(registry string, p Protocol)
+}
+
+func openEnv(ctx context.Context, env store.Env, l store.Location, read bool) (Store, error) {
 	e, ok := env.(Env)
 	if !ok {
 		return nil, fmt.Errorf("%s: opening a registry location needs a remote.Env (a hoist.Session), not %T", l, env)
 	}
-	return Open(ctx, e, l.Ref)
+	return openRef(ctx, e, l.Ref, read)
 }
 
 // Open opens the repository ref names in whichever protocol its registry
 // speaks (env.Protocol). ref's tag or digest is what Resolve answers for
 // "". v1 registries have no digests: a reference by digest to one is an
 // error matching store.ErrInvalidLocation.
+//
+// For a read, when env is a LearningEnv that does not know the registry's protocol yet, Open sends the GET of that
+// manifest ref names (with every accepted media type; latest when it
+// names none) first: an answer in the
+// distribution API's terms proves v2, and is kept for the store's
+// ResolveManifest, so reading an image costs one round trip. Only an
+// answer that proves nothing falls back to env.Protocol's detection. A
+// write learns it the same way from the one-entry tags listing that
+// Empty would send, whose answer Empty then uses.
 func Open(ctx context.Context, env Env, ref reference.Reference) (Store, error) {
+	return openRef(ctx, env, ref, true)
+}
+
+func openRef(ctx context.Context, env Env, ref reference.Reference, read bool) (Store, error) {
+	if le, ok := env.(LearningEnv); ok {
+		if _, known := le.KnownProtocol(ref.Registry); !known {
+			r, err := openV2(env, ref)
+			if err != nil {
+				return nil, err
+			}
+			if read && r.probe(ctx) || !read && r.probeEmpty(ctx) {
+				le.LearnProtocol(ref.Registry, V2)
+				return r, nil
+			}
+		}
+	}
 	p, err := env.Protocol(ctx, ref.Registry)
 	if err != nil {
 		return nil, err
 	}
 	if p == V2 {
-		r, err := New(ref, env.RegistryClient(reference.APIHost(ref.Registry)))
-		if err != nil {
-			return nil, err
-		}
-		if se, ok := env.(SessionsEnv); ok {
-			if s := se.UploadSessions(ref); s != nil {
-				r.sessions = s
-			}
-		}
-		return r, nil
+		return openV2(env, ref)
 	}
 	if ref.Digest != "" {
 		return nil, store.InvalidLocation(fmt.Errorf("%s: v1 registries have no digests; name the image by tag", ref))
@@ -127,4 +155,19 @@ func Open(ctx context.Context, env Env, ref reference.Reference) (Store, error) 
 		return nil, store.InvalidLocation(err)
 	}
 	return NewV1(name, env.LegacyOptions()...)
+}
+
+// openV2 is the v2 repository ref names, through env's client and upload
+// sessions.
+func openV2(env Env, ref reference.Reference) (*Repository, error) {
+	r, err := New(ref, env.RegistryClient(reference.APIHost(ref.Registry)))
+	if err != nil {
+		return nil, err
+	}
+	if se, ok := env.(SessionsEnv); ok {
+		if s := se.UploadSessions(ref); s != nil {
+			r.sessions = s
+		}
+	}
+	return r, nil
 }

@@ -36,6 +36,8 @@ type Repository struct {
 
 	mu        sync.Mutex
 	manifests map[digest.Digest][]byte // pushed in this session, for Tag
+	first     *firstAnswer             // the answer Open detected the protocol with (resolve.go)
+	wasEmpty  *bool                    // Empty's answer, when Open learnt the protocol from it
 }
 
 // New returns the repository ref names (its tag or digest is what Resolve
@@ -94,6 +96,9 @@ func (r *Repository) Resolve(ctx context.Context, ref string) (ocispec.Descripto
 	}
 	if ref == "" {
 		ref = r.ref.Identifier()
+	}
+	if d, ok := r.peekFirst(ref); ok {
+		return d, nil
 	}
 	d, err := r.repo.ManifestHead(ctx, ref)
 	if err != nil {
@@ -216,6 +221,17 @@ func (r *Repository) Mount(ctx context.Context, desc ocispec.Descriptor, from st
 // Empty reports whether the repository has no tags (or does not exist),
 // with one short tags listing.
 func (r *Repository) Empty(ctx context.Context) (bool, error) {
+	r.mu.Lock()
+	known := r.wasEmpty
+	r.mu.Unlock()
+	if known != nil {
+		return *known, nil
+	}
+	return r.listEmpty(ctx)
+}
+
+// listEmpty is Empty's tags listing.
+func (r *Repository) listEmpty(ctx context.Context) (bool, error) {
 	tags, err := r.repo.Tags(ctx, distribution.ListOptions{PageSize: 1, Limit: 1})
 	if errors.Is(err, errcode.ErrNotFound) {
 		return true, nil
