@@ -9,10 +9,12 @@ import (
 	"github.com/hoist-dev/hoist/store"
 )
 
-// tagParallelism is how many tags CopyAll copies at once. Blob transfers
-// stay bounded by the Copier's concurrency; this only overlaps the
-// per-tag round trips (resolve, manifest, existence checks, tag).
-const tagParallelism = 8
+// tagParallelism is how many tags CopyAll keeps in flight, which bounds
+// only memory (each holds its manifests). What bounds the work is the
+// requests: a tag's manifest GETs, existence checks and PUTs take the
+// slots small blobs use (Copier.request), and blob transfers stay bounded
+// by the Copier's concurrency, so the round trips of many tags overlap.
+const tagParallelism = 64
 
 // CopyAll copies every tag of src (which must list its tags) to the same tag
 // in dst. Blobs shared between tags move once. It stops at the first

@@ -21,11 +21,19 @@ type located interface {
 
 // blob makes desc present in dst, once per Copier even when several copies
 // ask at the same time.
-func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
+// t is its place in the queue for a bulk slot (nil for a small blob); it
+// is released when blob returns.
+func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats, t *ticket) error {
+	if t != nil {
+		defer t.release()
+	}
 	key := flightKey{dst, desc.Digest}
 	c.mu.Lock()
 	if f, ok := c.inflight[key]; ok {
 		c.mu.Unlock()
+		if t != nil {
+			t.release() // waiting on another copy's transfer needs no slot
+		}
 		select {
 		case <-f.done:
 		case <-ctx.Done():
@@ -38,13 +46,13 @@ func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, d
 		}
 		// The other copy failed, perhaps for its own reasons (its context
 		// ended): try again ourselves.
-		return c.transfer(ctx, src, dst, desc, st)
+		return c.transfer(ctx, src, dst, desc, st, nil)
 	}
 	f := &flight{done: make(chan struct{})}
 	c.inflight[key] = f
 	c.mu.Unlock()
 
-	f.err = c.transfer(ctx, src, dst, desc, st)
+	f.err = c.transfer(ctx, src, dst, desc, st, t)
 	if f.err != nil {
 		c.mu.Lock()
 		delete(c.inflight, key) // let a later copy retry it
@@ -56,17 +64,25 @@ func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, d
 
 // transfer moves one blob: skip if present, else mount if possible, else
 // resume a partial, else stream it.
-func (c *Copier) transfer(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats) error {
-	sem := c.sem
+// t is the transfer's place in the bulk queue, queued by the caller; nil
+// queues a new one (a small blob takes a small slot instead).
+func (c *Copier) transfer(ctx context.Context, src store.Reader, dst store.Writer, desc ocispec.Descriptor, st *stats, t *ticket) error {
 	if desc.Size >= 0 && desc.Size < smallBlob {
-		sem = c.smallSem
+		select {
+		case c.smallSem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-c.smallSem }()
+	} else {
+		if t == nil {
+			t = c.bulk.enqueue(desc.Size)
+		}
+		if err := t.wait(ctx); err != nil {
+			return err
+		}
+		defer t.release()
 	}
-	select {
-	case sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-sem }()
 
 	srcLoc, _ := src.(located)
 	if srcLoc != nil {

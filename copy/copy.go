@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sort"
 	"sync"
 	"sync/atomic"
 
@@ -21,7 +22,8 @@ import (
 // for concurrent use.
 type Copier struct {
 	o        options
-	sem      chan struct{} // bulk transfers: WithConcurrency
+	bulk     *slots        // bulk transfers, largest first: WithConcurrency
+	parts    *slots        // extra connections of split blobs (ranged.go)
 	smallSem chan struct{} // small blobs, bound by round trips, not bandwidth
 
 	mu       sync.Mutex
@@ -52,7 +54,7 @@ func New(opts ...Option) *Copier {
 	for _, f := range opts {
 		f(&o)
 	}
-	return &Copier{o: o, sem: make(chan struct{}, o.concurrency), smallSem: make(chan struct{}, smallConcurrency), inflight: map[flightKey]*flight{}, empty: map[store.Writer]*emptyCheck{}}
+	return &Copier{o: o, bulk: newSlots(o.concurrency), parts: newSlots(partConnections(o.concurrency)), smallSem: make(chan struct{}, smallConcurrency), inflight: map[flightKey]*flight{}, empty: map[store.Writer]*emptyCheck{}}
 }
 
 // Result says what one copy did.
@@ -191,7 +193,11 @@ func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst 
 func (c *Copier) writeNode(ctx context.Context, src store.Reader, dst store.Writer, n *node, tag string, st *stats, extra func(context.Context) error) (tagged bool, err error) {
 	// A manifest the target has is complete there (stores only accept
 	// manifests after their children), so its whole subtree is skipped.
-	ok, err := c.exists(ctx, dst, n.desc)
+	var ok bool
+	err = c.request(ctx, func() (err error) {
+		ok, err = c.exists(ctx, dst, n.desc)
+		return err
+	})
 	if err != nil {
 		return false, err
 	}
@@ -218,18 +224,27 @@ func (c *Copier) writeTree(ctx context.Context, src store.Reader, dst store.Writ
 			return err
 		})
 	}
-	for _, b := range n.blobs {
-		g.Go(func() error { return c.blob(gctx, src, dst, b, st) })
+	// Largest first: each bulk blob takes its place in the queue for a
+	// slot now, in size order (sched.go).
+	blobs := append([]ocispec.Descriptor(nil), n.blobs...)
+	sort.SliceStable(blobs, func(i, j int) bool { return blobs[i].Size > blobs[j].Size })
+	for _, b := range blobs {
+		var t *ticket
+		if b.Size < 0 || b.Size >= smallBlob {
+			t = c.bulk.enqueue(b.Size)
+		}
+		g.Go(func() error { return c.blob(gctx, src, dst, b, st, t) })
 	}
 	if err := g.Wait(); err != nil {
 		return false, err
 	}
-	if tp, ok := dst.(store.TagPusher); ok && tag != "" {
-		err = tp.PushTagged(ctx, n.desc, bytes.NewReader(n.raw), tag)
-		tagged = true
-	} else {
-		err = dst.Push(ctx, n.desc, bytes.NewReader(n.raw))
-	}
+	err = c.request(ctx, func() error {
+		if tp, ok := dst.(store.TagPusher); ok && tag != "" {
+			tagged = true
+			return tp.PushTagged(ctx, n.desc, bytes.NewReader(n.raw), tag)
+		}
+		return dst.Push(ctx, n.desc, bytes.NewReader(n.raw))
+	})
 	if err != nil {
 		return false, fmt.Errorf("write %s: %w", describe(n.desc), err)
 	}
@@ -367,7 +382,12 @@ func (c *Copier) resolveRoot(ctx context.Context, src store.Reader, srcRef strin
 		d, err := src.Resolve(ctx, srcRef)
 		return d, nil, err
 	}
-	d, raw, err := mr.ResolveManifest(ctx, srcRef)
+	var d ocispec.Descriptor
+	var raw []byte
+	err := c.request(ctx, func() (err error) {
+		d, raw, err = mr.ResolveManifest(ctx, srcRef)
+		return err
+	})
 	if err != nil {
 		return d, nil, err
 	}
@@ -388,19 +408,39 @@ func (c *Copier) fetchManifest(ctx context.Context, src store.Reader, desc ocisp
 	if desc.Size > c.o.maxManifest {
 		return nil, content.TooLargeError("manifest "+desc.Digest.String(), c.o.maxManifest)
 	}
-	rc, err := src.Fetch(ctx, desc)
+	var m *content.Manifest
+	err := c.request(ctx, func() error {
+		rc, err := src.Fetch(ctx, desc)
+		if err != nil {
+			return fmt.Errorf("fetch %s: %w", describe(desc), err)
+		}
+		defer rc.Close()
+		if m, err = content.ReadManifest(rc, desc.MediaType, c.o.maxManifest); err != nil {
+			return fmt.Errorf("read %s: %w", describe(desc), err)
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("fetch %s: %w", describe(desc), err)
-	}
-	defer rc.Close()
-	m, err := content.ReadManifest(rc, desc.MediaType, c.o.maxManifest)
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", describe(desc), err)
+		return nil, err
 	}
 	if err := m.Verify(desc.Digest); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// request runs f, one request or two of manifest work (a GET, an
+// existence check, a PUT), in one of the slots small blobs use: what is
+// bound by round trips shares one bound, however many tags are in flight.
+// f must not take a slot itself.
+func (c *Copier) request(ctx context.Context, f func() error) error {
+	select {
+	case c.smallSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-c.smallSem }()
+	return f()
 }
 
 // announce emits the Planned event for n's graph and returns its number of

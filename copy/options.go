@@ -88,3 +88,11 @@ func WithBlobCache(c *BlobCache) Option { return func(o *options) { o.cache = c 
 
 // WithMaxManifestSize caps the size of manifests read from the source.
 func WithMaxManifestSize(n int64) Option { return func(o *options) { o.maxManifest = n } }
+
+// partConnections is how many extra connections the blobs that are split
+// into ranged sections may open in all, beside the one each bulk transfer
+// has: together at most 16 bulk connections, so that about 16 connections
+// share a per-connection cap (bench/README.md) while memory stays bounded.
+func partConnections(concurrency int) int {
+	return max(16-concurrency, 4)
+}
