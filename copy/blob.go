@@ -2,6 +2,7 @@ package copy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -178,6 +179,20 @@ func (c *Copier) streamOnce(ctx context.Context, src store.Reader, dst store.Wri
 		}
 		defer rc.Close()
 		return dst.Push(ctx, desc, c.progress(desc, 0, rc, st))
+	}
+	if sr, ok := c.sectioned(src, desc); ok {
+		in, err := ing.Ingest(ctx, desc.Digest.String(), store.IngestOptions{Expected: desc})
+		if err != nil {
+			return err
+		}
+		if si, ok := in.(store.SectionIngest); ok {
+			err := c.fetchSections(ctx, src, sr, si, desc, st)
+			if !errors.Is(err, errNoSections) {
+				return err
+			}
+		} else {
+			in.Close() // kept for openIngest to take up again
+		}
 	}
 	in, rc, err := c.openIngest(ctx, src, ing, desc)
 	if err != nil {

@@ -29,7 +29,8 @@ type Copier struct {
 	mu       sync.Mutex
 	inflight map[flightKey]*flight
 	empty    map[store.Writer]*emptyCheck
-	refs     referrerState // WithReferrers, WithCosignTags: referrers.go
+	unranged map[store.Reader]bool // sources that ignore Range (ranged.go)
+	refs     referrerState         // WithReferrers, WithCosignTags: referrers.go
 }
 
 // emptyCheck is the once-per-target answer to "was it empty?".

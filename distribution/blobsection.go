@@ -20,7 +20,9 @@ import (
 // a 206 whose Content-Range is exactly that section; a 200 (the registry
 // ignores Range and would send the whole blob) is closed unread and
 // reported as an error matching errdef.ErrUnsupported, so the caller can
-// fall back to one stream. The reader yields exactly n bytes: a body that
+// fall back to one stream, except for a section that is the whole blob
+// (offset 0, n its size), which a 200 answers as well: the reader then
+// reports Unranged. The reader yields exactly n bytes: a body that
 // ends sooner fails with io.ErrUnexpectedEOF, and nothing past n is read.
 // A broken section is not resumed here; the caller asks again for what it
 // lacks.
@@ -43,6 +45,11 @@ func (r *Repository) BlobSection(ctx context.Context, desc ocispec.Descriptor, o
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 	case http.StatusOK:
+		if offset == 0 && n == desc.Size && (resp.ContentLength < 0 || resp.ContentLength == n) {
+			// Asked for the whole blob, the registry sends the whole
+			// blob: the section is what was asked for, unranged.
+			return &sectionBody{body: resp.Body, left: n, unranged: true}, nil
+		}
 		resp.Body.Close()
 		return nil, fmt.Errorf("blob %s@%s: the registry ignores Range (it answered 200 to bytes=%d-%d): %w", r.name, desc.Digest, offset, last, errdef.ErrUnsupported)
 	default:
@@ -81,9 +88,14 @@ func parseContentRange(h string) (start, end int64, ok bool) {
 
 // sectionBody yields exactly left bytes of body.
 type sectionBody struct {
-	body io.ReadCloser
-	left int64
+	body     io.ReadCloser
+	left     int64
+	unranged bool
 }
+
+// Unranged reports that the registry answered with the whole blob (200),
+// not a 206: it ignores Range, so splitting the blob would not work.
+func (s *sectionBody) Unranged() bool { return s.unranged }
 
 func (s *sectionBody) Read(p []byte) (int, error) {
 	if s.left <= 0 {

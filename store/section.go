@@ -17,7 +17,9 @@ type SectionReader interface {
 	// writer that assembles them verifies the whole blob. A source that
 	// cannot serve sections, such as a registry that answered a ranged
 	// request with the whole blob, fails with an error matching
-	// errdef.ErrUnsupported, before any byte is read.
+	// errdef.ErrUnsupported, before any byte is read; asked for the whole
+	// blob (offset 0, n its size), such a source may send it, and the
+	// reader then has a method Unranged() bool that reports true.
 	FetchSection(ctx context.Context, desc ocispec.Descriptor, offset, n int64) (io.ReadCloser, error)
 }
 

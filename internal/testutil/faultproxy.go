@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // FaultAction is the misbehaviour of a Fault. It answers r on w itself, or
@@ -332,3 +333,17 @@ func (h *headerHook) Write(p []byte) (int, error) {
 }
 
 func (h *headerHook) Unwrap() http.ResponseWriter { return h.ResponseWriter }
+
+// Throttle forwards the request and paces the answer's body to about
+// bytesPerSecond, as a per-connection bandwidth cap does: each request
+// gets the rate on its own, so several at once get several times it.
+func Throttle(bytesPerSecond int64) FaultAction {
+	return func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+		start := time.Now()
+		forward.ServeHTTP(&bodyWriter{ResponseWriter: w, onWrite: func(off int64, p []byte) []byte {
+			due := start.Add(time.Duration(float64(off+int64(len(p))) / float64(bytesPerSecond) * float64(time.Second)))
+			time.Sleep(time.Until(due))
+			return p
+		}}, r)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sync"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -77,6 +78,10 @@ func (l *Layout) Ingest(ctx context.Context, ref string, opts store.IngestOption
 		return nil, err
 	}
 	in.offset = fi.Size()
+	if _, err := in.openRecord(fi.Size()); err != nil {
+		in.Close()
+		return nil, fmt.Errorf("ingest %s into OCI layout %s: %w", ref, l.dir, err)
+	}
 	if opts.Expected.Size >= 0 && opts.Expected.Digest != "" && in.offset > opts.Expected.Size {
 		// Longer than the blob can be: nothing of it is worth keeping.
 		if err := f.Truncate(0); err != nil {
@@ -84,6 +89,9 @@ func (l *Layout) Ingest(ctx context.Context, ref string, opts store.IngestOption
 			return nil, err
 		}
 		in.offset = 0
+		if in.sec != nil {
+			in.sec.held = nil
+		}
 	}
 	if _, err := f.Seek(in.offset, io.SeekStart); err != nil {
 		in.Close()
@@ -112,6 +120,11 @@ type ingest struct {
 	// that verifies expected itself reported by reaching io.EOF.
 	trusted bool
 	done    bool
+	// sec, once bytes were written at offsets (WriteAt) or the staging
+	// file has a record of such writes, tracks them (sections.go).
+	sec     *sections
+	secOnce sync.Once
+	secErr  error
 }
 
 var errIngestDone = errors.New("the ingest was already committed or aborted")
@@ -119,13 +132,22 @@ var errIngestDone = errors.New("the ingest was already committed or aborted")
 // Ref returns the ingest's ref.
 func (in *ingest) Ref() string { return in.ref }
 
-// Offset returns how many bytes the ingest holds.
-func (in *ingest) Offset() int64 { return in.offset }
+// Offset returns how many bytes the ingest holds from the start.
+func (in *ingest) Offset() int64 {
+	if s := in.sec; s != nil {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+	}
+	return in.offset
+}
 
 // Write appends p, hashing it.
 func (in *ingest) Write(p []byte) (int, error) {
 	if err := in.writable(); err != nil {
 		return 0, err
+	}
+	if in.sec != nil {
+		return in.WriteAt(p, in.Offset())
 	}
 	if err := in.ensureHash(); err != nil {
 		return 0, err
@@ -148,7 +170,7 @@ func (in *ingest) ReadFrom(r io.Reader) (int64, error) {
 		return 0, err
 	}
 	src := blobio.ContextReader(in.ctx, r)
-	if in.offset > 0 || in.h == nil || !in.vouches(r) {
+	if in.sec != nil || in.offset > 0 || in.h == nil || !in.vouches(r) {
 		return blobio.Copy(in, src)
 	}
 	n, err := blobio.Copy(in.f, src)
@@ -235,6 +257,9 @@ func (in *ingest) Commit(ctx context.Context, size int64, expected digest.Digest
 	l := in.l
 	in.done = true
 	defer in.f.Close() // after the rename or removal: releases the lock
+	// The record goes first: a staging file without one is whole up to
+	// its length, which this one is.
+	in.dropRecord()
 	if ok, err := l.Exists(ctx, got); err == nil && ok {
 		os.Remove(in.f.Name())
 		l.tidy()
@@ -259,6 +284,7 @@ func (in *ingest) Abort(ctx context.Context) error {
 	in.done = true
 	err := os.Remove(in.f.Name())
 	in.f.Close()
+	in.dropRecord()
 	in.l.tidy()
 	if errors.Is(err, fs.ErrNotExist) {
 		err = nil
@@ -277,5 +303,6 @@ func (in *ingest) Close() error {
 		return in.Abort(in.ctx)
 	}
 	in.done = true
+	in.closeRecord()
 	return in.f.Close()
 }

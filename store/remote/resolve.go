@@ -85,8 +85,8 @@ func (r *Repository) takeFirst(ref string) *firstAnswer {
 
 // provesV2 reports whether the outcome of a request to a /v2/ path
 // proves the registry speaks v2: a manifest, or an answer in the
-// distribution API's own terms (OCI error codes, or a 401 challenge, as
-// Detect takes a 401 to /v2/). A bare 404 (a web server that is no
+// distribution API's own terms (an OCI error code about the repository
+// or manifest, or a 401 challenge, as Detect takes a 401 to /v2/). A bare 404 (a web server that is no
 // registry, or a v1 one), a network failure or a refusal of plain http
 // proves nothing: Detect then asks /v2/ and /v1/_ping.
 func provesV2(err error) bool {
@@ -100,7 +100,17 @@ func provesV2(err error) bool {
 	if !errors.As(err, &ee) {
 		return false
 	}
-	return len(ee.Errors) > 0 || ee.Status == 401 && ee.Challenge != ""
+	if ee.Status == 401 && ee.Challenge != "" {
+		return true
+	}
+	for _, e := range ee.Errors {
+		switch e.Code {
+		case errcode.CodeManifestUnknown, errcode.CodeNameUnknown, errcode.CodeNameInvalid, errcode.CodeManifestInvalid,
+			errcode.CodeUnauthorized, errcode.CodeDenied, errcode.CodeTooManyRequests:
+			return true
+		}
+	}
+	return false // UNKNOWN, UNSUPPORTED: any server can say those (hoist's v1 server does)
 }
 
 // probe sends the GET of ref's manifest that a read of ref starts with,
