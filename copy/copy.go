@@ -143,6 +143,21 @@ func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	if err != nil {
 		return nil, err
 	}
+	return c.copyRoot(ctx, src, root, dst, tag, check, true)
+}
+
+// CopyDescriptor is Copy for a root the caller has resolved already (a
+// sync that listed and resolved the source's tags), so the source is not
+// asked for it again, and the target is not asked whether tag already
+// names it: the caller has decided that it does not. Everything else is
+// as Copy: blobs the target has are skipped, the tag is set last.
+func (c *Copier) CopyDescriptor(ctx context.Context, src store.Reader, root ocispec.Descriptor, dst store.Writer, tag string) (*Result, error) {
+	return c.copyRoot(ctx, src, root, dst, tag, true, false)
+}
+
+// copyRoot copies the graph under root; tagCheck says whether to ask dst
+// first whether tag already names it.
+func (c *Copier) copyRoot(ctx context.Context, src store.Reader, root ocispec.Descriptor, dst store.Writer, tag string, check, tagCheck bool) (*Result, error) {
 	var st stats
 	j := c.newReferrerJob(src, dst, &st, check) // nil when there are no referrers to copy or look for
 	if j != nil {
@@ -157,7 +172,7 @@ func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	res := &Result{Source: root, Descriptor: n.desc, Tag: tag}
 	res.Blobs = c.announce(n)
 	refs := j.work(root, n, res)
-	if c.alreadyTagged(ctx, dst, n.desc, tag) {
+	if tagCheck && c.alreadyTagged(ctx, dst, n.desc, tag) {
 		c.o.events(Event{Kind: BlobSkipped, Descriptor: n.desc})
 		if refs != nil {
 			if err := refs(ctx); err != nil {
