@@ -17,13 +17,14 @@ import (
 // above. A pattern is a package path in the module ("" is the root
 // package, hoist) or, ending in "/...", every package below a path.
 var layers = [][]string{
-	{"cmd/hoist", "bench", "integration", "scripts/..."},
+	{"cmd/hoist", "bench", "integration", "scripts/...", "tools/..."},
 	{"registrytest"},
 	{"server/serve"},
 	{"server/registry"},
 	{"server/mirror"},
 	{"server/storage", "server"},
 	{""},
+	{"syncer"},
 	{"probe"},
 	{"copy"},
 	{"internal/testutil", "store/storetest"},
