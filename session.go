@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/auth"
+	"github.com/hoist-dev/hoist/copy"
 	"github.com/hoist-dev/hoist/hosts"
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
@@ -36,10 +37,11 @@ type Session struct {
 	uploads  string   // WithUploadState
 	defaults []Option // call options given to NewSession
 
-	mu       sync.Mutex
-	clients  map[string]*http.Client
-	protos   map[string]remote.Protocol
-	detectMu sync.Mutex // held while a protocol is detected
+	mu        sync.Mutex
+	clients   map[string]*http.Client
+	blobCache *copy.BlobCache // NewSyncer's
+	protos    map[string]remote.Protocol
+	detectMu  sync.Mutex // held while a protocol is detected
 }
 
 // NewSession returns a session configured by opts: by default credentials

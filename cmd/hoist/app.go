@@ -39,7 +39,8 @@ type app struct {
 	showVersion  bool
 	net          netFlags
 
-	session *lib.Session // built from the global flags before a verb runs
+	session     *lib.Session // built from the global flags before a verb runs
+	sessionOpts []lib.Option // what it was built with, for a verb that needs more (sync)
 }
 
 // usageError marks an error as the user's invocation being wrong (exit 2).
@@ -156,7 +157,7 @@ or archive; a plain name such as alpine stays an image.`,
 		a.loginCommand(), a.logoutCommand(), a.pingCommand(),
 		a.digestCommand(), a.configCommand(), a.tagCommand(), a.untagCommand(),
 		a.completionCommand(),
-		a.referrersCommand(), a.attachCommand(), a.artifactCommand(),
+		a.referrersCommand(), a.attachCommand(), a.artifactCommand(), a.syncCommand(),
 	)
 	return root
 }
@@ -188,7 +189,8 @@ func (a *app) setup() error {
 		// A push killed part way resumes where the registry stands.
 		opts = append(opts, lib.WithUploadState(d))
 	}
-	s, err := lib.NewSession(append(opts, nopts...)...)
+	a.sessionOpts = append(opts, nopts...)
+	s, err := lib.NewSession(a.sessionOpts...)
 	if err != nil {
 		return err
 	}

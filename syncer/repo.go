@@ -1,0 +1,215 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/ocilayout"
+)
+
+// source is what a sync reads a repository through.
+type source interface {
+	store.Reader
+	store.TagLister
+}
+
+// target is what a sync writes a repository through.
+type target interface {
+	store.Reader
+	store.Writer
+}
+
+// repoRun is one repository being synced.
+type repoRun struct {
+	r       *run
+	job     repoJob
+	srcKey  string
+	dstKey  string
+	src     source
+	dst     target // nil in a dry run whose layout does not exist yet
+	opts    string // the copy options, as TargetTag.Options records them
+	refs    bool
+	plat    []string
+	emptyMu sync.Once
+	empty   bool
+}
+
+func (j repoJob) srcKey() string {
+	if j.src.layout {
+		return "oci:" + filepath.Join(j.src.dir, j.repo)
+	}
+	return j.src.host + "/" + j.repo
+}
+
+func (j repoJob) dstKey() string {
+	if j.dst.layout {
+		return "oci:" + filepath.Join(j.dst.dir, j.target)
+	}
+	return j.dst.host + "/" + j.target
+}
+
+// syncRepo syncs one repository: lists and filters its tags, then checks
+// and copies each (many at once, across repositories), then prunes.
+func (r *run) syncRepo(job repoJob) {
+	ctx := r.ctx
+	rr := &repoRun{r: r, job: job, srcKey: job.srcKey(), dstKey: job.dstKey()}
+	rr.plat = r.s.cfg.platforms(job.entry)
+	rr.refs = r.s.cfg.referrers(job.entry)
+	rr.opts = optionsKey(rr.plat, rr.refs)
+	fail := func(reason string, err error) {
+		r.record(Item{Source: rr.srcKey, Target: rr.dstKey, Action: ActionFail, Reason: reason, Error: err.Error()})
+	}
+	var err error
+	if rr.src, err = r.openSource(ctx, job); err != nil {
+		fail("opening the source", err)
+		return
+	}
+	if rr.dst, err = r.openTarget(ctx, job); err != nil {
+		fail("opening the target", err)
+		return
+	}
+	f := job.filter
+	var listed []string
+	if f.needsListing() {
+		listed, err = rr.src.Tags(ctx, store.Page{})
+		if err != nil {
+			fail("listing the tags", err)
+			return
+		}
+		r.s.o.state.keepSources(rr.srcKey, listed)
+	}
+	tags := f.apply(listed)
+	var wg sync.WaitGroup
+	for _, tag := range tags {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.image(func() { rr.syncTag(ctx, tag) })
+		}()
+	}
+	for _, p := range f.pins {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.image(func() { rr.syncPin(ctx, p) })
+		}()
+	}
+	wg.Wait()
+	if r.s.o.prune && ctx.Err() == nil {
+		keep := slices.Clone(tags)
+		for _, p := range f.pins {
+			if p.tag != "" {
+				keep = append(keep, p.tag)
+			}
+		}
+		rr.prune(ctx, keep)
+	}
+}
+
+// image runs f within the run's bound on images at once.
+func (r *run) image(f func()) {
+	select {
+	case r.images <- struct{}{}:
+	case <-r.ctx.Done():
+		return
+	}
+	defer func() { <-r.images }()
+	f()
+}
+
+func (r *run) openSource(ctx context.Context, job repoJob) (source, error) {
+	if job.src.layout {
+		return ocilayout.Open(ctx, filepath.Join(job.src.dir, job.repo))
+	}
+	reg, err := r.s.registry(ctx, job.src.host)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := reg.Repository(ctx, job.repo)
+	if err != nil {
+		return nil, err
+	}
+	return repo, nil
+}
+
+func (r *run) openTarget(ctx context.Context, job repoJob) (target, error) {
+	if job.dst.layout {
+		dir := filepath.Join(job.dst.dir, job.target)
+		if r.s.o.dryRun {
+			l, err := ocilayout.Open(ctx, dir)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, nil
+			}
+			return l, err
+		}
+		return ocilayout.Create(ctx, dir)
+	}
+	reg, err := r.s.registry(ctx, job.dst.host)
+	if err != nil {
+		return nil, err
+	}
+	repo, err := reg.Repository(ctx, job.target)
+	if err != nil {
+		return nil, err
+	}
+	return repo, nil
+}
+
+// targetEmpty reports, once per repository, whether the target holds
+// nothing yet, so its tags need not be asked for one by one.
+func (rr *repoRun) targetEmpty(ctx context.Context) bool {
+	rr.emptyMu.Do(func() {
+		switch d := rr.dst.(type) {
+		case nil:
+			rr.empty = true
+		case store.EmptyChecker:
+			e, err := d.Empty(ctx)
+			rr.empty = err == nil && e
+		}
+	})
+	return rr.empty
+}
+
+// optionsKey identifies the copy options that change what a target tag
+// holds.
+func optionsKey(platforms []string, referrers bool) string {
+	p := slices.Clone(platforms)
+	sort.Strings(p)
+	k := strings.Join(p, ",")
+	if referrers {
+		k += "+referrers"
+	}
+	return k
+}
+
+// referrers lists the digests of the source's referrers of d, sorted;
+// nil when the source cannot list them.
+func (rr *repoRun) referrers(ctx context.Context, d digest.Digest) ([]digest.Digest, error) {
+	rl, ok := rr.src.(store.ReferrerLister)
+	if !ok {
+		return nil, nil
+	}
+	list, err := rl.Referrers(ctx, d, "")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]digest.Digest, 0, len(list))
+	for _, desc := range list {
+		out = append(out, desc.Digest)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+func descOf(t SourceTag) ocispec.Descriptor {
+	return ocispec.Descriptor{MediaType: t.MediaType, Digest: t.Digest, Size: t.Size}
+}

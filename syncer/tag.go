@@ -1,0 +1,123 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/hoist-dev/hoist/store"
+)
+
+// syncTag brings one tag of the target up to the source's: it resolves
+// the source tag (one HEAD, none with WithFast when the state knows it),
+// skips it when the state or the target shows it there, and copies it
+// otherwise.
+func (rr *repoRun) syncTag(ctx context.Context, tag string) {
+	st := rr.r.s.o.state
+	item := Item{Source: rr.srcKey, Target: rr.dstKey, Tag: tag}
+	var desc ocispec.Descriptor
+	if known, ok := st.source(rr.srcKey, tag); ok && rr.r.s.o.fast {
+		desc = descOf(known)
+	} else {
+		d, err := rr.src.Resolve(ctx, tag)
+		if errors.Is(err, store.ErrNotFound) {
+			// Gone between the listing and now: nothing to mirror.
+			item.Action, item.Reason = ActionSkip, "gone from the source"
+			rr.r.record(item)
+			return
+		}
+		if err != nil {
+			rr.fail(item, "resolving the source tag", err)
+			return
+		}
+		desc = d
+		st.setSource(rr.srcKey, tag, SourceTag{Digest: d.Digest, MediaType: d.MediaType, Size: d.Size})
+	}
+	item.Digest = desc.Digest
+	rr.sync(ctx, item, tag, tag, desc)
+}
+
+// syncPin mirrors one pinned digest, under its tag or untagged. A pin the
+// state shows in the target costs no request at all.
+func (rr *repoRun) syncPin(ctx context.Context, p pin) {
+	item := Item{Source: rr.srcKey, Target: rr.dstKey, Tag: p.tag, Digest: p.digest}
+	if tt, ok := rr.r.s.o.state.target(rr.dstKey, p.key()); ok && tt.Source == p.digest && tt.Options == rr.opts && !rr.refs {
+		item.Action, item.Reason = ActionSkip, "unchanged"
+		rr.r.record(item)
+		return
+	}
+	desc, err := rr.src.Resolve(ctx, p.digest.String())
+	if err != nil {
+		rr.fail(item, "resolving the pinned digest", err)
+		return
+	}
+	rr.sync(ctx, item, p.key(), p.tag, desc)
+}
+
+// sync decides and does the copy of desc to tag ("" for none), recorded
+// in the state under key.
+func (rr *repoRun) sync(ctx context.Context, item Item, key, tag string, desc ocispec.Descriptor) {
+	st := rr.r.s.o.state
+	var refs []digest.Digest
+	if rr.refs {
+		var err error
+		if refs, err = rr.referrers(ctx, desc.Digest); err != nil {
+			rr.fail(item, "listing the source's referrers", err)
+			return
+		}
+	}
+	tt, known := st.target(rr.dstKey, key)
+	if known && tt.Source == desc.Digest && tt.Options == rr.opts && slices.Equal(tt.Referrers, refs) {
+		item.Action, item.Reason = ActionSkip, "unchanged"
+		rr.r.record(item)
+		return
+	}
+	item.Reason = "new"
+	if known {
+		item.Reason = "changed"
+	}
+	// Without the state's word, ask the target, unless it is empty or
+	// holds a converted image whose digest only a copy can tell.
+	if !known && len(rr.plat) == 0 && len(refs) == 0 && rr.dst != nil && !rr.targetEmpty(ctx) {
+		ref := tag
+		if ref == "" {
+			ref = desc.Digest.String()
+		}
+		if d, err := rr.dst.Resolve(ctx, ref); err == nil && d.Digest == desc.Digest {
+			if !rr.r.s.o.dryRun {
+				st.setTarget(rr.dstKey, key, TargetTag{Source: desc.Digest, Digest: d.Digest, Options: rr.opts})
+			}
+			item.Action, item.Reason = ActionSkip, "in the target"
+			rr.r.record(item)
+			return
+		} else if err == nil {
+			item.Reason = "changed"
+		}
+	}
+	item.Action = ActionCopy
+	if rr.r.s.o.dryRun {
+		rr.r.record(item)
+		return
+	}
+	c := rr.r.copier(rr.opts, rr.plat, rr.refs)
+	res, err := c.CopyDescriptor(ctx, rr.src, desc, rr.dst, tag)
+	if err != nil {
+		rr.fail(item, "copying", err)
+		return
+	}
+	st.setTarget(rr.dstKey, key, TargetTag{Source: desc.Digest, Digest: res.Descriptor.Digest, Options: rr.opts, Referrers: refs})
+	item.Blobs, item.Copied, item.Mounted, item.Bytes = res.Blobs, res.Transferred, res.Mounted, res.Bytes
+	rr.r.record(item)
+}
+
+func (rr *repoRun) fail(item Item, reason string, err error) {
+	item.Action, item.Reason, item.Error = ActionFail, reason, err.Error()
+	if ctxErr := context.Cause(rr.r.ctx); ctxErr != nil && errors.Is(err, ctxErr) {
+		item.Error = fmt.Sprintf("stopped: %v", err)
+	}
+	rr.r.record(item)
+}
