@@ -115,15 +115,15 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 				added++
 			}
 		}
+		if next != nil {
+			r.linkPaging.Store(true)
+		}
 		if opts.Limit > 0 && len(out) >= opts.Limit {
 			return out[:opts.Limit], nil
 		}
 		if len(out) > MaxListEntries || size > MaxListBytes {
 			return nil, takeFirst(fmt.Errorf("listing %s: the registry lists more names than hoist holds in memory (%d names in %d pages so far, the most is %d names or %d MiB)",
 				first.Path, len(out), n+1, MaxListEntries, MaxListBytes>>20))
-		}
-		if next != nil {
-			r.linkPaging.Store(true)
 		}
 		switch {
 		case added == 0:
