@@ -30,8 +30,10 @@ type limiter struct {
 	mu       sync.Mutex
 	start    time.Time // when the next request may start (Rate)
 	quota    quota
-	inflight int // quota-spending requests sent and not answered
-	spent    int // quota-spending requests sent since the last report
+	inflight int    // quota-spending requests sent and not answered
+	spent    int    // quota-spending requests sent since the last report
+	seq      uint64 // requests sent so far, numbering them
+	heard    uint64 // the number of the request whose report is the quota
 }
 
 // quota is what the registry last said of its rate limit.
@@ -92,9 +94,10 @@ func (l *limiter) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			return nil, err
 		}
+		seq := l.number()
 		resp, err := l.next.RoundTrip(req)
 		<-l.sem
-		l.observe(resp, spends)
+		l.observe(resp, spends, seq)
 		limited, after := tooMany(resp, err)
 		if !limited || attempt > 0 || req.Body != nil && req.GetBody == nil {
 			return resp, err
@@ -240,16 +243,15 @@ func (l *limiter) probe(req *http.Request) error {
 		return err
 	}
 	l.counts.add(l.host, requestKind(h))
+	seq := l.number()
 	resp, err := l.next.RoundTrip(h)
 	<-l.sem
 	if err != nil {
 		return nil // the GET itself will tell
 	}
 	resp.Body.Close()
-	if q, ok := parseQuota(resp.Header, time.Now()); ok {
-		l.mu.Lock()
-		l.quota, l.spent = q, l.inflight
-		l.mu.Unlock()
+	if _, ok := parseQuota(resp.Header, time.Now()); ok {
+		l.observe(resp, false, seq)
 	} else {
 		// The registry says nothing more: let the request go.
 		l.mu.Lock()
@@ -273,8 +275,19 @@ func (l *limiter) pauseFor(ctx context.Context, d, waited time.Duration, reason 
 	return sleep(ctx, d)
 }
 
-// observe reads the rate-limit headers of an answer.
-func (l *limiter) observe(resp *http.Response, spent bool) {
+// number numbers a request about to be sent.
+func (l *limiter) number() uint64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq++
+	return l.seq
+}
+
+// observe reads the rate-limit headers of the answer to request seq.
+// Answers arrive out of order: one to a request sent before the request
+// whose report the quota holds is older news, and is ignored (a HEAD sent
+// early saying 8 left must not undo a later GET's answer saying 6).
+func (l *limiter) observe(resp *http.Response, spent bool, seq uint64) {
 	var q quota
 	var ok bool
 	if resp != nil {
@@ -285,11 +298,11 @@ func (l *limiter) observe(resp *http.Response, spent bool) {
 	if spent {
 		l.inflight--
 	}
-	if !ok {
+	if !ok || seq < l.heard {
 		return
 	}
 	// What was sent and not answered yet may or may not be in the count.
-	l.quota, l.spent = q, l.inflight
+	l.quota, l.spent, l.heard = q, l.inflight, seq
 }
 
 // unspend takes back what waitQuota counted for a request never sent.

@@ -15,7 +15,12 @@ import (
 // wrote them, or the entry's filters select their like) and that the
 // source no longer gives: not among keep.
 func (rr *repoRun) prune(ctx context.Context, keep []string) {
-	tl, ok := rr.dst.(store.TagLister)
+	dst, err := rr.target(ctx)
+	if err != nil {
+		rr.r.record(Item{Source: rr.srcKey, Target: rr.dstKey, Action: ActionFail, Reason: "opening the target to prune", Error: err.Error()})
+		return
+	}
+	tl, ok := dst.(store.TagLister)
 	if !ok {
 		return // a dry run's layout that does not exist yet
 	}
@@ -47,7 +52,7 @@ func (rr *repoRun) prune(ctx context.Context, keep []string) {
 // deleting its manifest, when no kept tag names the same one.
 func (rr *repoRun) deleteTag(ctx context.Context, tag string, kept map[string]bool, synced map[string]TargetTag) {
 	item := Item{Source: rr.srcKey, Target: rr.dstKey, Tag: tag, Action: ActionDelete, Reason: "gone from the source"}
-	desc, err := rr.dst.Resolve(ctx, tag)
+	desc, err := rr.dst.Resolve(ctx, tag) // opened by prune
 	if err != nil {
 		rr.fail(item, "resolving the tag to prune", err)
 		return

@@ -12,8 +12,10 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/hoist-dev/hoist/distribution"
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/ocilayout"
+	"github.com/hoist-dev/hoist/store/remote"
 )
 
 // source is what a sync reads a repository through.
@@ -35,12 +37,22 @@ type repoRun struct {
 	srcKey  string
 	dstKey  string
 	src     source
-	dst     target // nil in a dry run whose layout does not exist yet
 	opts    string // the copy options, as TargetTag.Options records them
 	refs    bool
 	plat    []string
 	emptyMu sync.Once
 	empty   bool
+
+	dstOnce sync.Once
+	dst     target // nil in a dry run whose layout does not exist yet
+	dstErr  error
+}
+
+// target opens the target repository on first use: a run the state
+// answers whole never reaches the target at all.
+func (rr *repoRun) target(ctx context.Context) (target, error) {
+	rr.dstOnce.Do(func() { rr.dst, rr.dstErr = rr.r.openTarget(ctx, rr.job) })
+	return rr.dst, rr.dstErr
 }
 
 func (j repoJob) srcKey() string {
@@ -73,13 +85,10 @@ func (r *run) syncRepo(job repoJob) {
 		fail("opening the source", err)
 		return
 	}
-	if rr.dst, err = r.openTarget(ctx, job); err != nil {
-		fail("opening the target", err)
-		return
-	}
 	f := job.filter
 	var listed []string
 	if f.needsListing() {
+		r.probePaging(ctx, rr.src)
 		listed, err = rr.src.Tags(ctx, store.Page{})
 		if err != nil {
 			fail("listing the tags", err)
@@ -113,6 +122,31 @@ func (r *run) syncRepo(job repoJob) {
 		}
 		rr.prune(ctx, keep)
 	}
+}
+
+// probePaging asks a registry once per Syncer for the first tag of a
+// repository, one to a page (n=1): a registry that answers with a Link
+// to the next page has shown that it pages as the spec says, and the
+// protocol client then takes a page without Link as the last, where
+// otherwise it checks each listing with one more request (last=) for
+// registries that cut lists silently. A registry that ignores n (as
+// distribution 2.x does for tags) shows nothing, and keeps the checks.
+func (r *run) probePaging(ctx context.Context, src source) {
+	rr, ok := src.(*remote.Repository)
+	if !ok {
+		return
+	}
+	host := rr.Registry()
+	r.s.mu.Lock()
+	once := r.s.probed[host]
+	if once == nil {
+		once = &sync.Once{}
+		r.s.probed[host] = once
+	}
+	r.s.mu.Unlock()
+	once.Do(func() {
+		rr.Distribution().Tags(ctx, distribution.ListOptions{PageSize: 1, Limit: 1})
+	})
 }
 
 // image runs f within the run's bound on images at once.
@@ -168,7 +202,11 @@ func (r *run) openTarget(ctx context.Context, job repoJob) (target, error) {
 // nothing yet, so its tags need not be asked for one by one.
 func (rr *repoRun) targetEmpty(ctx context.Context) bool {
 	rr.emptyMu.Do(func() {
-		switch d := rr.dst.(type) {
+		dst, err := rr.target(ctx)
+		if err != nil {
+			return // the copy will say
+		}
+		switch d := dst.(type) {
 		case nil:
 			rr.empty = true
 		case store.EmptyChecker:

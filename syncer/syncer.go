@@ -27,6 +27,7 @@ type Syncer struct {
 	mu       sync.Mutex
 	limiters map[string]*limiter
 	regs     map[string]*remote.Registry
+	probed   map[string]*sync.Once // probePaging, by host
 	counts   *counter // of the run under way
 	current  *run
 }
@@ -109,7 +110,7 @@ func New(env remote.Env, cfg *Config, opts ...Option) (*Syncer, error) {
 	if err := cfg.Check(); err != nil {
 		return nil, fmt.Errorf("%w: %w", errdef.ErrInvalid, err)
 	}
-	s := &Syncer{env: env, cfg: cfg, limiters: map[string]*limiter{}, regs: map[string]*remote.Registry{}}
+	s := &Syncer{env: env, cfg: cfg, limiters: map[string]*limiter{}, regs: map[string]*remote.Registry{}, probed: map[string]*sync.Once{}}
 	for _, f := range opts {
 		f(&s.o)
 	}

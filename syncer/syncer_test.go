@@ -134,8 +134,8 @@ sync:
 	if s[KindManifestGET] != 0 || s[KindManifestHEAD] != 4 || len(d) != 0 {
 		t.Errorf("rerun requests: source %v, target %v; want 4 manifest HEADs, no GET, nothing on the target", s, d)
 	}
-	if s[KindTags] > 2*2 || s[KindCatalog] > 2 {
-		t.Errorf("rerun: %d tags requests, %d catalog requests, want one listing per repository and one of the catalog", s[KindTags], s[KindCatalog])
+	if s[KindTags] != 1+2 || s[KindCatalog] > 2 {
+		t.Errorf("rerun: %d tags requests, %d catalog requests, want the paging probe, one listing per repository and one of the catalog", s[KindTags], s[KindCatalog])
 	}
 
 	sy, _ = New(newEnv(), cfg, WithState(st2), WithFast())
@@ -248,10 +248,10 @@ func TestSyncKeepsGoing(t *testing.T) {
 // spent, tells why, never gets a 429, and copies everything.
 func TestSyncPausesBeforeTheLimit(t *testing.T) {
 	src, dst := newCountingRegistry(t), newCountingRegistry(t)
-	for i := range 6 {
+	for i := range 20 {
 		pushImage(t, src.Host, "app", fmt.Sprintf("v%d", i), testutil.NewImage(t, testutil.ImageSpec{Seed: fmt.Sprint(i)}))
 	}
-	q := &testutil.Quota{Limit: 4, Window: 2 * time.Second}
+	q := &testutil.Quota{Limit: 8, Window: 2 * time.Second}
 	front := testutil.NewFaultProxy(t, src.URL, q.Fault())
 	cfg := mustParse(t, fmt.Sprintf("sync: [{source: %s/app, target: %s/app}]", front.Host, dst.Host))
 	var mu sync.Mutex
@@ -264,13 +264,13 @@ func TestSyncPausesBeforeTheLimit(t *testing.T) {
 		}
 	}))
 	res, err := sy.Run(context.Background())
-	if err != nil || res.Failed != 0 || res.Copied != 6 {
+	if err != nil || res.Failed != 0 || res.Copied != 20 {
 		t.Fatalf("%v: %+v", err, res)
 	}
 	if n := q.Rejected(); n != 0 {
 		t.Errorf("the source answered %d requests 429: the sync did not pause before the limit", n)
 	}
-	if len(waits) == 0 || len(res.Waits) != len(waits) || !strings.Contains(waits[0].Reason, "0 of 4 requests left") {
+	if len(waits) == 0 || len(res.Waits) != len(waits) || !strings.Contains(waits[0].Reason, "0 of 8 requests left") {
 		t.Errorf("waits %v: want a pause that says the quota is spent", waits)
 	}
 }

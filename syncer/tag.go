@@ -80,14 +80,19 @@ func (rr *repoRun) sync(ctx context.Context, item Item, key, tag string, desc oc
 	if known {
 		item.Reason = "changed"
 	}
+	dst, err := rr.target(ctx)
+	if err != nil {
+		rr.fail(item, "opening the target", err)
+		return
+	}
 	// Without the state's word, ask the target, unless it is empty or
 	// holds a converted image whose digest only a copy can tell.
-	if !known && len(rr.plat) == 0 && len(refs) == 0 && rr.dst != nil && !rr.targetEmpty(ctx) {
+	if !known && len(rr.plat) == 0 && len(refs) == 0 && dst != nil && !rr.targetEmpty(ctx) {
 		ref := tag
 		if ref == "" {
 			ref = desc.Digest.String()
 		}
-		if d, err := rr.dst.Resolve(ctx, ref); err == nil && d.Digest == desc.Digest {
+		if d, err := dst.Resolve(ctx, ref); err == nil && d.Digest == desc.Digest {
 			if !rr.r.s.o.dryRun {
 				st.setTarget(rr.dstKey, key, TargetTag{Source: desc.Digest, Digest: d.Digest, Options: rr.opts})
 			}
@@ -104,7 +109,7 @@ func (rr *repoRun) sync(ctx context.Context, item Item, key, tag string, desc oc
 		return
 	}
 	c := rr.r.copier(rr.opts, rr.plat, rr.refs)
-	res, err := c.CopyDescriptor(ctx, rr.src, desc, rr.dst, tag)
+	res, err := c.CopyDescriptor(ctx, rr.src, desc, dst, tag)
 	if err != nil {
 		rr.fail(item, "copying", err)
 		return

@@ -39,6 +39,10 @@ type ImageSpec struct {
 	LayerBytes int
 	// Uncompressed stores layers as plain tar instead of gzip.
 	Uncompressed bool
+	// Base, when set, makes the first layer of each image from this seed
+	// alone, so that images with the same Base share it (as images built
+	// FROM one base do).
+	Base string
 }
 
 // Image is a small, valid image graph held in memory for store tests:
@@ -148,6 +152,9 @@ func buildImage(t fataler, spec ImageSpec) *Image {
 		var diffIDs []digest.Digest
 		for li := range spec.Layers {
 			name := fmt.Sprintf("%s/%d/layer%d", spec.Seed, pi, li)
+			if li == 0 && spec.Base != "" {
+				name = fmt.Sprintf("base %s/%d", spec.Base, pi)
+			}
 			raw := tarOneFile(t, name, pseudoRandom(name, spec.LayerBytes))
 			diffIDs = append(diffIDs, digest.FromBytes(raw))
 			blob := raw
