@@ -28,7 +28,7 @@ type Syncer struct {
 	limiters map[string]*limiter
 	regs     map[string]*remote.Registry
 	probed   map[string]*sync.Once // probePaging, by host
-	counts   *counter // of the run under way
+	counts   *counter              // of the run under way
 	current  *run
 }
 
