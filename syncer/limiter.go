@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/hoist-dev/hoist/errcode"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // limiter bounds the requests to one registry host: how many are in
@@ -148,7 +149,7 @@ func (l *limiter) acquire(ctx context.Context) error {
 	l.start = at.Add(time.Duration(float64(time.Second) / l.lim.Rate))
 	l.mu.Unlock()
 	if d := time.Until(at); d > 0 {
-		if err := sleep(ctx, d); err != nil {
+		if err := transport.Sleep(ctx, d); err != nil {
 			<-l.sem
 			return err
 		}
@@ -272,7 +273,7 @@ func (l *limiter) pauseFor(ctx context.Context, d, waited time.Duration, reason 
 	if l.notify != nil {
 		l.notify(Wait{Host: l.host, For: d, Reason: reason, Seconds: d.Seconds()})
 	}
-	return sleep(ctx, d)
+	return transport.Sleep(ctx, d)
 }
 
 // number numbers a request about to be sent.
@@ -407,15 +408,4 @@ func retryAfter(v string, now time.Time) (time.Duration, bool) {
 		return max(t.Sub(now), 0), true
 	}
 	return 0, false
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

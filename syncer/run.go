@@ -15,6 +15,7 @@ import (
 	"github.com/hoist-dev/hoist/copy"
 	"github.com/hoist-dev/hoist/errdef"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // run is one Run under way.
@@ -124,7 +125,7 @@ func (s *Syncer) RunEvery(ctx context.Context, d time.Duration, each func(*Resul
 		if err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
-		if sleep(ctx, time.Until(start.Add(d))) != nil {
+		if transport.Sleep(ctx, time.Until(start.Add(d))) != nil {
 			return nil
 		}
 	}
