@@ -143,7 +143,7 @@ func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst 
 	if err != nil {
 		return nil, err
 	}
-	return c.copyRoot(ctx, src, root, dst, tag, check, true)
+	return c.copyRoot(ctx, src, root, first, dst, tag, check, true)
 }
 
 // CopyDescriptor is Copy for a root the caller has resolved already (a
@@ -152,12 +152,13 @@ func (c *Copier) copy(ctx context.Context, src store.Reader, srcRef string, dst 
 // names it: the caller has decided that it does not. Everything else is
 // as Copy: blobs the target has are skipped, the tag is set last.
 func (c *Copier) CopyDescriptor(ctx context.Context, src store.Reader, root ocispec.Descriptor, dst store.Writer, tag string) (*Result, error) {
-	return c.copyRoot(ctx, src, root, dst, tag, true, false)
+	return c.copyRoot(ctx, src, root, nil, dst, tag, true, false)
 }
 
-// copyRoot copies the graph under root; tagCheck says whether to ask dst
-// first whether tag already names it.
-func (c *Copier) copyRoot(ctx context.Context, src store.Reader, root ocispec.Descriptor, dst store.Writer, tag string, check, tagCheck bool) (*Result, error) {
+// copyRoot copies the graph under root (whose manifest is first, when
+// resolving fetched it already); tagCheck says whether to ask dst first
+// whether tag already names it.
+func (c *Copier) copyRoot(ctx context.Context, src store.Reader, root ocispec.Descriptor, first *content.Manifest, dst store.Writer, tag string, check, tagCheck bool) (*Result, error) {
 	var st stats
 	j := c.newReferrerJob(src, dst, &st, check) // nil when there are no referrers to copy or look for
 	if j != nil {
