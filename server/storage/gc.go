@@ -392,12 +392,12 @@ func (ns *Namespace) sweepRepo(ctx context.Context, name string, removed map[dig
 			}
 		}
 	}
-	ups, err := ns.d.List(ctx, path.Join(r.root, dirUploads))
-	if err != nil && !isNotFound(err) {
+	active, err := ns.uploadsActiveSince(ctx, path.Join(r.root, dirUploads))
+	if err != nil {
 		return err
 	}
-	for _, u := range ups {
-		if ns.uploadActiveSince(ctx, u).Before(cutoff) {
+	for u, at := range active {
+		if at.Before(cutoff) {
 			rep.UploadsRemoved++
 			if !dry {
 				ns.removeUpload(ctx, u)
@@ -407,20 +407,36 @@ func (ns *Namespace) sweepRepo(ctx context.Context, name string, removed map[dig
 	return nil
 }
 
-// uploadActiveSince is when the upload in dir last moved: its start, its
-// bytes, or its newest hash state. On an object store the bytes are an
-// unfinished multipart upload that Stat does not see, and the hash states
-// (saved at every part boundary) are what shows it going on.
-func (ns *Namespace) uploadActiveSince(ctx context.Context, dir string) time.Time {
-	newest := time.Time{}
-	files := []string{path.Join(dir, "started"), path.Join(dir, "data")}
-	states, _ := ns.d.List(ctx, path.Join(dir, "hash"))
-	for _, f := range append(files, states...) {
-		if fi, err := ns.d.Stat(ctx, f); err == nil && fi.ModTime().After(newest) {
-			newest = fi.ModTime()
+// uploadsActiveSince lists, in one walk of dir, each upload's directory
+// and when it last moved: its start, its bytes, or its newest hash state.
+// On an object store the bytes are an unfinished multipart upload that a
+// listing does not show, and the hash states (saved at every part
+// boundary) are what shows it going on. A directory without a file (an
+// object store that keeps the prefixes of deleted keys) is no upload.
+func (ns *Namespace) uploadsActiveSince(ctx context.Context, dir string) (map[string]time.Time, error) {
+	out := map[string]time.Time{}
+	err := ns.d.Walk(ctx, dir, func(fi driver.FileInfo) error {
+		if fi.IsDir() {
+			return nil
 		}
+		rel := strings.TrimPrefix(fi.Path(), dir+"/")
+		id, _, ok := strings.Cut(rel, "/")
+		if !ok {
+			return nil
+		}
+		u := path.Join(dir, id)
+		if t := fi.ModTime(); t.After(out[u]) {
+			out[u] = t
+		}
+		return nil
+	})
+	if isNotFound(err) {
+		return out, nil
 	}
-	return newest
+	if err != nil {
+		return nil, fmt.Errorf("gc: listing %s: %w", dir, err)
+	}
+	return out, nil
 }
 
 // removeUpload deletes the upload in dir, cancelling its unfinished
