@@ -60,8 +60,8 @@ const (
 	MaxListEntries = 1 << 20
 	// MaxListBytes bounds the memory one listing holds: each name counts
 	// its length plus nameOverhead bytes of bookkeeping (some 300,000 short
-	// names, or 140,000 of 128 characters).
-	MaxListBytes = 24 << 20
+	// names, or 100,000 of 128 characters); held, they peak near 65 MiB.
+	MaxListBytes = 16 << 20
 	// MaxListPages is the most pages one listing asks for.
 	MaxListPages = 10_000
 )

@@ -16,7 +16,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -145,8 +144,16 @@ func (h *hostileServer) descOf(d digest.Digest) ocispec.Descriptor {
 // It returns stderr.
 func bounded(t *testing.T, env []string, want []string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(hoistBin, args...)
-	cmd.Env = append(os.Environ(), append([]string{"XDG_CACHE_HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir()}, env...)...)
+	// GNU time fork()s hoist from a small process and reports hoist's own
+	// peak RSS; ProcessState.SysUsage would fold this test binary's into it
+	// (Go starts children with CLONE_VM|CLONE_VFORK).
+	timeBin := testutil.NeedBinary(t, "time", "apt-get install time")
+	if p, err := exec.LookPath("/usr/bin/time"); err == nil {
+		timeBin = p
+	}
+	stat := filepath.Join(t.TempDir(), "rss")
+	cmd := exec.Command(timeBin, append([]string{"-f", "%M", "-o", stat, hoistBin}, args...)...)
+	cmd.Env = append(os.Environ(), append([]string{"XDG_CACHE_HOME=" + t.TempDir(), "DOCKER_CONFIG=" + t.TempDir(), "XDG_STATE_HOME=" + t.TempDir()}, env...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()
@@ -158,8 +165,12 @@ func bounded(t *testing.T, env []string, want []string, args ...string) string {
 	timer.Stop()
 	wall := time.Since(start)
 	rss := int64(0)
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss << 10
+	if b, rerr := os.ReadFile(stat); rerr == nil {
+		lines := strings.Fields(string(b))
+		if len(lines) > 0 {
+			kib, _ := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+			rss = kib << 10
+		}
 	}
 	tail := strings.TrimSpace(errb.String())
 	if len(tail) > 1500 {
