@@ -65,8 +65,8 @@ func (e *env) crashRuns(ctx context.Context, v *verifier, parallel, runs int, fi
 			defer func() { <-sem; wg.Done() }()
 			r := e.crashOne(ctx, v, e.crashPlan(first+uint64(i)))
 			out[i] = r
-			fmt.Fprintf(os.Stderr, "crash seed %4d %-16s %-5s %-28s kill at %5.2fs killed=%-5v partial=%q verified=%v resumed=%v reuploaded=%d/%d %s\n",
-				r.plan.seed, r.plan.op, r.plan.image.name, r.plan.where(), r.killAt.Seconds(), r.killed, r.partial, r.verified, r.resumed, r.reuploaded, r.total, r.rerunErr)
+			fmt.Fprintf(os.Stderr, "crash seed %4d %-16s %-5s %-28s kill at %5.2fs killed=%-5v partial=%q verified=%v staged=%v resumed=%v reuploaded=%d/%d %s\n",
+				r.plan.seed, r.plan.op, r.plan.image.name, r.plan.where(), r.killAt.Seconds(), r.killed, r.partial, r.verified, r.staged, r.resumed, r.reuploaded, r.total, r.rerunErr)
 		}()
 	}
 	wg.Wait()
@@ -160,9 +160,15 @@ func (e *env) crashOne(ctx context.Context, v *verifier, p plan) crashResult {
 	}
 
 	// The re-run: the same command, through the same throttled proxies.
+	th.quiesce()
 	th.uploaded.Store(0)
 	th.ranges.Store(0)
-	rerun := exec.Command(argv[0], argv[1:]...)
+	rargv := argv
+	if os.Getenv("CAMPAIGN_VERBOSE") != "" {
+		rargv = append([]string{argv[0], "-v"}, argv[2:]...)
+		defer func() { fmt.Fprintln(os.Stderr, stderr.String()) }()
+	}
+	rerun := exec.Command(rargv[0], rargv[1:]...)
 	rerun.Env = envv
 	rerun.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr.Reset()
@@ -191,11 +197,12 @@ func runBounded(cmd *exec.Cmd, limit time.Duration) error {
 	return cmd.Wait()
 }
 
-// stagedBytes is what a layout's staging directory holds.
+// stagedBytes is what a layout's staging directory holds of blobs to
+// resume (ALG-HEX.partial files), not temporaries.
 func stagedBytes(layout string) int64 {
 	var n int64
-	filepath.Walk(filepath.Join(layout, ".hoist-tmp"), func(_ string, fi os.FileInfo, err error) error {
-		if err == nil && !fi.IsDir() {
+	filepath.Walk(filepath.Join(layout, ".hoist-tmp"), func(p string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && strings.HasSuffix(p, ".partial") {
 			n += fi.Size()
 		}
 		return nil

@@ -92,6 +92,7 @@ wait:
 	}
 	res.beforeKill = th.uploaded.Load()
 	time.Sleep(200 * time.Millisecond) // let the registry see the connection go
+	th.quiesce()
 	th.uploaded.Store(0)
 	th.rate.Store(1 << 40)
 	rargv := argv

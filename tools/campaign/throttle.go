@@ -19,6 +19,16 @@ type throttle struct {
 	tagHold  time.Duration
 	uploaded atomic.Int64
 	ranges   atomic.Int32 // GETs that carried Range
+	active   atomic.Int32 // requests being forwarded
+}
+
+// quiesce waits (at most 20 s) until no request is being forwarded: a
+// killed client's bodies still drain from the socket buffers for a
+// while, and must not count towards the next run.
+func (th *throttle) quiesce() {
+	for deadline := time.Now().Add(20 * time.Second); th.active.Load() > 0 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func newThrottle(rate int64, tagHold time.Duration) *throttle {
@@ -29,6 +39,8 @@ func newThrottle(rate int64, tagHold time.Duration) *throttle {
 
 func (th *throttle) fault() testutil.Fault {
 	return testutil.Fault{Action: func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
+		th.active.Add(1)
+		defer th.active.Add(-1)
 		if r.Header.Get("Range") != "" {
 			th.ranges.Add(1)
 		}
