@@ -24,6 +24,7 @@ type crashResult struct {
 	plan       plan
 	killAt     time.Duration
 	killed     bool   // the process was still running when it was killed
+	inTag      bool   // it was killed while its tag PUT was under way
 	partial    string // what the watcher saw that it must not, or ""
 	rerunErr   string // why the re-run failed, or ""
 	verified   bool   // the re-run completed and the target verifies
@@ -146,6 +147,7 @@ func (e *env) crashOne(ctx context.Context, v *verifier, p plan) crashResult {
 	case <-done:
 	case <-time.After(res.killAt):
 		res.killed = true
+		res.inTag = th.tagging.Load() > 0
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		<-done
 	}
@@ -213,9 +215,9 @@ func stagedBytes(layout string) int64 {
 func crashReport(results []crashResult, seeds string, took time.Duration) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Crash campaign: seeds %s, %d runs, %s.\n\n", seeds, len(results), took.Round(time.Second))
-	b.WriteString("| operation | runs | killed mid-run | partial state seen | re-runs complete and verify | pulls that left bytes staged / resumed with Range | bytes re-uploaded by re-runs (of the image's) |\n|---|---|---|---|---|---|---|\n")
+	b.WriteString("| operation | runs | killed mid-run | of them in the tag write | partial state seen | re-runs complete and verify | pulls that left bytes staged / resumed with Range | bytes re-uploaded by re-runs (of the image's) |\n|---|---|---|---|---|---|---|---|\n")
 	for _, op := range append(crashOps, "all") {
-		var n, killed, partial, ok, staged, resumed int
+		var n, killed, inTag, partial, ok, staged, resumed int
 		var up, total int64
 		for _, r := range results {
 			if r.plan.op == "" || (op != "all" && r.plan.op != op) {
@@ -224,6 +226,9 @@ func crashReport(results []crashResult, seeds string, took time.Duration) string
 			n++
 			if r.killed {
 				killed++
+			}
+			if r.inTag {
+				inTag++
 			}
 			if r.partial != "" {
 				partial++
@@ -252,7 +257,11 @@ func crashReport(results []crashResult, seeds string, took time.Duration) string
 		if op == opPullLayout || op == "all" {
 			st = fmt.Sprintf("%d / %d", staged, resumed)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d (%.0f%%) | %s | %s |\n", name, n, killed, partial, ok, 100*float64(ok)/float64(max(n, 1)), st, upc)
+		tagCell := fmt.Sprint(inTag)
+		if op == opPullLayout {
+			tagCell = "–" // a layout's tag is one rename
+		}
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %d | %d (%.0f%%) | %s | %s |\n", name, n, killed, tagCell, partial, ok, 100*float64(ok)/float64(max(n, 1)), st, upc)
 	}
 	var bad []string
 	for _, r := range results {

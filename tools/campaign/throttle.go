@@ -20,6 +20,7 @@ type throttle struct {
 	uploaded atomic.Int64
 	ranges   atomic.Int32 // GETs that carried Range
 	active   atomic.Int32 // requests being forwarded
+	tagging  atomic.Int32 // manifest PUTs by tag under way
 }
 
 // quiesce waits (at most 20 s) until no request is being forwarded: a
@@ -48,6 +49,8 @@ func (th *throttle) fault() testutil.Fault {
 			r.Body = &slowReader{r: r.Body, rate: th.rate.Load(), count: &th.uploaded}
 		}
 		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/manifests/") && !strings.Contains(r.URL.Path, "sha256:") {
+			th.tagging.Add(1)
+			defer th.tagging.Add(-1)
 			time.Sleep(th.tagHold)
 		}
 		forward.ServeHTTP(&slowWriter{ResponseWriter: w, rate: th.rate.Load()}, r)
