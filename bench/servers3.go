@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/internal/testutil/s3test"
 )
 
 // The servers case on S3: the same push and pull of the big image, through
@@ -16,7 +17,7 @@ import (
 // distribution v3 instances on the same SeaweedFS (another prefix of the
 // bucket, a shared http.secret), each pair behind a round-robin proxy
 // that alternates every request between its instances. SeaweedFS runs on
-// loopback (testutil.LaunchSeaweed) for the whole case.
+// loopback (s3test.LaunchSeaweed) for the whole case.
 
 // s3Instances is how many instances of each server share the bucket.
 const s3Instances = 2
@@ -29,7 +30,7 @@ func (h *harness) runServersS3(ctx context.Context) ([]*serverStat, error) {
 		}
 	}
 	distBin := filepath.Join(h.root, ".tools", "bin", "registry")
-	weedBin := filepath.Join(h.root, ".tools", "bin", "weed-"+testutil.SeaweedVersion)
+	weedBin := filepath.Join(h.root, ".tools", "bin", "weed-"+s3test.SeaweedVersion)
 	for _, b := range []string{distBin, weedBin} {
 		if _, err := os.Stat(b); err != nil {
 			return nil, fmt.Errorf("%s is missing: run .ci/tools", b)
@@ -43,7 +44,7 @@ func (h *harness) runServersS3(ctx context.Context) ([]*serverStat, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(wdir)
-	s3srv, stopWeed, err := testutil.LaunchSeaweed(weedBin, wdir, "bench")
+	s3srv, stopWeed, err := s3test.LaunchSeaweed(weedBin, wdir, "bench")
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +83,7 @@ func (h *harness) runServersS3(ctx context.Context) ([]*serverStat, error) {
 }
 
 // startHoistServeS3 starts instance i of hoist serve on the bucket.
-func (h *harness) startHoistServeS3(ctx context.Context, dir string, i int, s3srv *testutil.S3Server, prefix string) (string, *child, error) {
+func (h *harness) startHoistServeS3(ctx context.Context, dir string, i int, s3srv *s3test.S3Server, prefix string) (string, *child, error) {
 	return startServer(ctx, filepath.Join(dir, "hoist-"+strconv.Itoa(i)), s3srv.Env(), func(addr string) ([]string, error) {
 		return []string{h.bins.hoist, "serve", "--addr", addr, "--access-log", "",
 			"--storage", "s3", "--s3-endpoint", s3srv.Endpoint, "--s3-bucket", s3srv.Bucket, "--s3-prefix", prefix + "/hoist",
@@ -92,7 +93,7 @@ func (h *harness) startHoistServeS3(ctx context.Context, dir string, i int, s3sr
 
 // startRegistryS3 starts instance i of distribution v3 on the bucket, with
 // the http.secret every instance shares (it signs upload state).
-func startRegistryS3(ctx context.Context, bin, dir string, i int, s3srv *testutil.S3Server, prefix string) (string, *child, error) {
+func startRegistryS3(ctx context.Context, bin, dir string, i int, s3srv *s3test.S3Server, prefix string) (string, *child, error) {
 	d := filepath.Join(dir, "distribution-"+strconv.Itoa(i))
 	return startServer(ctx, d, nil, func(addr string) ([]string, error) {
 		conf := fmt.Sprintf(`version: 0.1
@@ -135,7 +136,7 @@ func renderServersS3(e envInfo, h *harness, stats []*serverStat) string {
 		"proxy that alternates every request between %d instances of one server on one SeaweedFS bucket (`weed mini` %s on loopback; "+
 		"each run a fresh prefix). Both redirect blob GETs to presigned S3 URLs (hoist with `--s3-redirect`, distribution by default). "+
 		"The two servers take turns going first. Medians of %d runs; peak RSS per instance.\n\n",
-		mibs(h.fx.big.size()), s3Instances, testutil.SeaweedVersion, h.runs())
+		mibs(h.fx.big.size()), s3Instances, s3test.SeaweedVersion, h.runs())
 	b.WriteString(serverTable(stats))
 	if len(stats) == 2 && len(stats[0].all) > 0 && len(stats[1].all) > 0 {
 		fmt.Fprintf(&b, "\nhoist serve / distribution v3 on S3, push + pull: **%.2f** (target ≤ 1.00); push %.2f, pull %.2f.\n",

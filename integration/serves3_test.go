@@ -19,6 +19,7 @@ import (
 	"github.com/opencontainers/go-digest"
 
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/internal/testutil/s3test"
 )
 
 // s3Instance is one hoist serve process on a SeaweedFS bucket.
@@ -29,7 +30,7 @@ type s3Instance struct {
 
 // s3Args are the flags that put hoist serve (or hoist serve gc) on srv,
 // under prefix, with the credentials in a shared credentials file.
-func s3Args(t *testing.T, srv *testutil.S3Server, prefix string) []string {
+func s3Args(t *testing.T, srv *s3test.S3Server, prefix string) []string {
 	t.Helper()
 	creds := filepath.Join(t.TempDir(), "credentials")
 	ini := fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", srv.AccessKey, srv.SecretKey)
@@ -40,7 +41,7 @@ func s3Args(t *testing.T, srv *testutil.S3Server, prefix string) []string {
 }
 
 // startS3Instances starts n hoist serve instances on one bucket prefix.
-func startS3Instances(t *testing.T, srv *testutil.S3Server, prefix string, n int, extra ...string) []s3Instance {
+func startS3Instances(t *testing.T, srv *s3test.S3Server, prefix string, n int, extra ...string) []s3Instance {
 	t.Helper()
 	var out []s3Instance
 	for range n {
@@ -102,7 +103,7 @@ func conformance(t *testing.T, host, name string, sparse bool) string {
 // on one bucket (with --allow-missing: every test on, sparse included)
 // behind a proxy that alternates every request between them.
 func TestServeS3Conformance(t *testing.T) {
-	srv := testutil.StartSeaweed(t, "conformance")
+	srv := s3test.StartSeaweed(t, "conformance")
 	one := startS3Instances(t, srv, "one", 1)
 	conformance(t, one[0].host, "hoist-s3", false)
 	two := startS3Instances(t, srv, "two", 2, "--allow-missing")
@@ -147,7 +148,7 @@ func do(t *testing.T, method, url string, hdr map[string]string, body []byte) (i
 // saving the state) is answered 404 BLOB_UPLOAD_UNKNOWN, its multipart
 // upload is cancelled, and the client's fresh upload succeeds.
 func TestServeS3ChunkedAcrossInstances(t *testing.T) {
-	srv := testutil.StartSeaweed(t, "chunked")
+	srv := s3test.StartSeaweed(t, "chunked")
 	in := startS3Instances(t, srv, "", 2)
 	blob := make([]byte, 13<<20) // parts of 10 MiB: a boundary falls inside the second chunk
 	rand.Read(blob)

@@ -30,6 +30,7 @@ import (
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/distribution"
 	"github.com/hoist-dev/hoist/internal/testutil"
+	"github.com/hoist-dev/hoist/internal/testutil/s3test"
 	"github.com/hoist-dev/hoist/store/ocilayout"
 )
 
@@ -111,7 +112,7 @@ func referenced(t *testing.T, dir string, tags map[string]digest.Digest, into ma
 func TestServeS3LoseAnInstance(t *testing.T) {
 	const clients, images, bigClients = 16, 20, 4
 	ctx := context.Background()
-	srv := testutil.StartSeaweed(t, "load")
+	srv := s3test.StartSeaweed(t, "load")
 	in := startS3Instances(t, srv, "", 3)
 	rr := testutil.StartRoundRobin(t, in[0].host, in[1].host, in[2].host)
 	host := rr.Host

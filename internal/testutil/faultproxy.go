@@ -105,15 +105,19 @@ func StartFaultProxy(target string, faults ...Fault) (*FaultProxy, error) {
 		if entry.Fault >= 0 && p.faults[entry.Fault].Describe != nil {
 			entry.Kind = p.faults[entry.Fault].Describe(r)
 		}
+		// The entry is logged as the request arrives, so that a client
+		// that already has its answer finds it in Requests; its status
+		// is filled in when the handler ends.
+		p.mu.Lock()
 		if entry.Fault >= 0 {
-			p.mu.Lock()
 			p.struck = append(p.struck, entry)
-			p.mu.Unlock()
 		}
+		idx := len(p.log)
+		p.log = append(p.log, entry)
+		p.mu.Unlock()
 		defer func() {
-			entry.Status = rec.status
 			p.mu.Lock()
-			p.log = append(p.log, entry)
+			p.log[idx].Status = rec.status
 			p.mu.Unlock()
 		}()
 		if entry.Fault < 0 {
@@ -150,7 +154,8 @@ func (p *FaultProxy) pick(r *http.Request) int {
 	return -1
 }
 
-// Requests returns a copy of the requests handled so far, in order.
+// Requests returns a copy of the requests received so far, in order of
+// arrival; one still being handled has Status 0.
 func (p *FaultProxy) Requests() []ProxiedRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -43,19 +43,20 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// lockedBuffer collects a process's output for the failure message.
-type lockedBuffer struct {
+// LockedBuffer collects a process's output for a failure message; it is
+// safe for the several goroutines of os/exec to write at once.
+type LockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
@@ -67,7 +68,7 @@ func (l *lockedBuffer) String() string {
 func StartProcess(t testing.TB, port int, name string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	out := &lockedBuffer{}
+	out := &LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	// Its own process group, so the cleanup stops its children too (nginx's
 	// workers), and a bounded wait for the output pipes they may hold.

@@ -1,4 +1,7 @@
-package testutil
+// Package s3test starts a SeaweedFS S3 server for the S3 tests and
+// benchmarks of hoist serve. It lives apart from package testutil so
+// that the AWS SDK it needs is linked only where S3 is used.
+package s3test
 
 import (
 	"context"
@@ -7,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -18,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go/aws/credentials"
 	"github.com/aws/aws-sdk-go/aws/session"
 	"github.com/aws/aws-sdk-go/service/s3"
+
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // SeaweedVersion is the SeaweedFS module version .ci/tools builds into
@@ -44,13 +48,13 @@ type S3Server struct {
 // test ends.
 func StartSeaweed(t testing.TB, bucket string) *S3Server {
 	t.Helper()
-	bin := NeedBinary(t, "weed-"+SeaweedVersion, "run .ci/tools: it builds SeaweedFS into .tools/bin")
+	bin := testutil.NeedBinary(t, "weed-"+SeaweedVersion, "run .ci/tools: it builds SeaweedFS into .tools/bin")
 	srv, stop, err := LaunchSeaweed(bin, t.TempDir(), bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(stop)
-	addrs, err := LoopbackListeners(srv.PID)
+	addrs, err := testutil.LoopbackListeners(srv.PID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +106,7 @@ func LaunchSeaweed(bin, dir, bucket string) (*S3Server, func(), error) {
 		return nil, nil, perr
 	}
 	cmd := exec.Command(bin, args...)
-	out := &lockedBuffer{}
+	out := &testutil.LockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 5 * time.Second
@@ -145,46 +149,11 @@ func LaunchSeaweed(bin, dir, bucket string) (*S3Server, func(), error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if _, err := LoopbackListeners(srv.PID); err != nil {
+	if _, err := testutil.LoopbackListeners(srv.PID); err != nil {
 		stop()
 		return nil, nil, err
 	}
 	return srv, stop, nil
-}
-
-// ssPID matches the pid of a socket's owner in `ss -p` output.
-var ssPID = regexp.MustCompile(`pid=(\d+),`)
-
-// LoopbackListeners returns the TCP addresses process pid listens on, as
-// `ss -ltnp` reports them, and an error if any is not 127.0.0.1 or [::1],
-// or if there is none.
-func LoopbackListeners(pid int) ([]string, error) {
-	out, err := exec.Command("ss", "-Hltnp").Output()
-	if err != nil {
-		return nil, fmt.Errorf("ss -Hltnp: %v (iproute2 is needed to check listeners)", err)
-	}
-	var addrs []string
-	for _, line := range strings.Split(string(out), "\n") {
-		owned := false
-		for _, m := range ssPID.FindAllStringSubmatch(line, -1) {
-			if m[1] == strconv.Itoa(pid) {
-				owned = true
-			}
-		}
-		f := strings.Fields(line)
-		if !owned || len(f) < 4 {
-			continue
-		}
-		local := f[3]
-		addrs = append(addrs, local)
-		if !strings.HasPrefix(local, "127.0.0.1:") && !strings.HasPrefix(local, "[::1]:") && !strings.HasPrefix(local, "[::ffff:127.0.0.1]:") {
-			return addrs, fmt.Errorf("process %d listens on %s, not on loopback only", pid, local)
-		}
-	}
-	if len(addrs) == 0 {
-		return nil, fmt.Errorf("process %d listens on no TCP port", pid)
-	}
-	return addrs, nil
 }
 
 // Keys lists every key under prefix in the bucket, straight from the S3
