@@ -400,10 +400,11 @@ func (h *harness) buildHoist(ctx context.Context) error {
 		h.hoistVersion = "built from commit " + rev
 	}
 	h.logf("building hoist (%s) into %s", h.hoistVersion, h.bins.hoist)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", h.bins.hoist, "./cmd/hoist")
+	// hoist-serve beside hoist is what hoist serve runs.
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", filepath.Dir(h.bins.hoist)+"/", "./cmd/hoist", "./cmd/hoist-serve")
 	cmd.Dir = dir
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build ./cmd/hoist: %w\n%s", err, out)
+		return fmt.Errorf("go build ./cmd/hoist ./cmd/hoist-serve: %w\n%s", err, out)
 	}
 	return nil
 }

@@ -21,8 +21,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	hoistBin = filepath.Join(dir, "hoist")
-	// -buildvcs=auto: stamp the revision into --version where git can tell it.
-	build := exec.Command("go", "build", "-buildvcs=auto", "-o", hoistBin, "../cmd/hoist")
+	// -buildvcs=auto: stamp the revision into --version where git can tell
+	// it. hoist-serve beside hoist is what hoist serve runs.
+	build := exec.Command("go", "build", "-buildvcs=auto", "-o", dir+"/", "../cmd/hoist", "../cmd/hoist-serve")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building hoist:", err)

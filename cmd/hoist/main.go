@@ -3,26 +3,10 @@
 // Registry v1 registries, with per-registry TLS from certs.d.
 //
 // Run `hoist help` for the verbs and `hoist help VERB` for one of them.
+// `hoist serve` runs the hoist-serve program (cmd/hoist-serve), hoist's
+// own registry, installed beside it.
 package main
 
-import (
-	"context"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "github.com/hoist-dev/hoist/internal/cli"
 
-func main() {
-	ctx, cancel := context.WithCancelCause(context.Background())
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	go func() {
-		sig := <-sigs
-		// A second signal kills at once, as without hoist's handler.
-		signal.Stop(sigs)
-		cancel(signalError{sig})
-	}()
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	cancel(nil)
-	os.Exit(code)
-}
+func main() { cli.Main(cli.DelegateServe) }

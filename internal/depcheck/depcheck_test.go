@@ -17,7 +17,9 @@ import (
 // above. A pattern is a package path in the module ("" is the root
 // package, hoist) or, ending in "/...", every package below a path.
 var layers = [][]string{
-	{"cmd/hoist", "bench", "integration", "scripts/...", "tools/..."},
+	{"cmd/hoist", "cmd/hoist-serve", "bench", "integration", "scripts/...", "tools/..."},
+	{"internal/cli/servecli"},
+	{"internal/cli"},
 	{"registrytest"},
 	{"server/serve"},
 	{"server/registry"},
@@ -201,6 +203,61 @@ func TestClientImportsNoRegistry(t *testing.T) {
 	}
 }
 
+// leanProgram is the client program, which must not link the registry
+// server: the server's storage drivers bring package initialisation
+// (OpenTelemetry, gRPC, Prometheus, the AWS SDK) that more than doubles
+// every client command's resident memory. hoist serve is the hoist-serve
+// program instead.
+const leanProgram = "cmd/hoist"
+
+// heavyImports are what leanProgram must not reach, in the module or
+// outside it.
+var heavyImports = []string{"server", "github.com/distribution/distribution/", "github.com/aws/", "github.com/prometheus/", "go.opentelemetry.io/", "google.golang.org/grpc"}
+
+// TestClientProgramIsLean fails when the client program reaches the
+// registry server's packages or their heavy dependencies through any
+// package of the module.
+func TestClientProgramIsLean(t *testing.T) {
+	module, pkgs := modulePackages(t)
+	if v := heavyReached(module, pkgs, leanProgram); len(v) > 0 {
+		t.Errorf("%s links what only hoist-serve may link:\n%s", leanProgram, strings.Join(v, "\n"))
+	}
+}
+
+// heavyReached walks from start through the module's packages and lists
+// each heavy import reached, with the package that imports it.
+func heavyReached(module string, pkgs map[string][]string, start string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var walk func(p string)
+	walk = func(p string) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		for _, imp := range pkgs[p] {
+			rel, inModule := strings.CutPrefix(imp, module)
+			if inModule && (rel == "" || rel[0] == '/') {
+				rel = strings.TrimPrefix(rel, "/")
+				if matches("server/...", rel) {
+					out = append(out, name(p)+" imports "+rel)
+					continue
+				}
+				walk(rel)
+				continue
+			}
+			for _, h := range heavyImports {
+				if strings.HasPrefix(imp, h) {
+					out = append(out, name(p)+" imports "+imp)
+				}
+			}
+		}
+	}
+	walk(start)
+	slices.Sort(out)
+	return out
+}
+
 // The rules themselves: an upward or sideways import, and a package in
 // no layer, are caught; imports down the order are not.
 func TestViolations(t *testing.T) {
@@ -219,6 +276,15 @@ func TestViolations(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Fatalf("violations:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	lean := heavyReached(m, map[string][]string{
+		"cmd/hoist":    {m + "/internal/cli"},
+		"internal/cli": {m, m + "/server/serve"},
+		"":             {m + "/store", "github.com/prometheus/client_golang/prometheus"},
+		"store":        {"fmt"},
+	}, "cmd/hoist")
+	if want := []string{"hoist (the root package) imports github.com/prometheus/client_golang/prometheus", "internal/cli imports server/serve"}; !slices.Equal(lean, want) {
+		t.Fatalf("heavyReached: %q, want %q", lean, want)
 	}
 	if rank("scripts/demo") != rank("cmd/hoist") || rank("storefoo") != -1 || rank("store/x") != -1 {
 		t.Fatal("patterns match wrongly")

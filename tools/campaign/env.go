@@ -41,7 +41,7 @@ type image struct {
 
 func newEnv(ctx context.Context, dir string) (*env, error) {
 	e := &env{dir: dir, hoist: filepath.Join(dir, "hoist")}
-	build := exec.CommandContext(ctx, "go", "build", "-o", e.hoist, "./cmd/hoist")
+	build := exec.CommandContext(ctx, "go", "build", "-o", dir+"/", "./cmd/hoist", "./cmd/hoist-serve")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		return nil, fmt.Errorf("building hoist: %w", err)
