@@ -29,6 +29,7 @@ var layers = [][]string{
 	{"syncer"},
 	{"probe"},
 	{"copy"},
+	{"internal/testutil/s3test"},
 	{"internal/testutil", "store/storetest"},
 	{"store/remote"},
 	{"store/ocilayout", "store/archive", "store/memory"},
