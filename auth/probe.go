@@ -36,7 +36,7 @@ func (t *transport) passThrough(req *http.Request) (*http.Response, error) {
 		if c, ok := pickChallenge(challengesOf(resp.Header)); ok {
 			t.learn(c)
 		}
-	} else if req.URL.Path == "/v2/" && resp.StatusCode == http.StatusOK {
+	} else if answeredBare(req, resp) {
 		t.noAuth()
 	}
 	return resp, nil

@@ -56,7 +56,10 @@ type transport struct {
 //     cached per realm, service and scope set until their expires_in (by
 //     the WithClock clock) runs out.
 //   - A request with a body is preceded, while the challenge is unknown, by
-//     a GET /v2/ to learn it, so the body is normally sent once. If it
+//     a GET /v2/ to learn it, so the body is normally sent once. Any
+//     earlier request of the API that the registry answered without
+//     asking for credentials (a 2xx, or a 404) teaches the same, so no
+//     GET /v2/ is sent after one. If it
 //     still meets a 401, it is re-sent through Request.GetBody; without
 //     GetBody the transport returns an error wrapping ErrBodyNotReplayable
 //     rather than re-send a consumed body.
@@ -115,8 +118,8 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if resp.StatusCode != http.StatusUnauthorized {
-		if req.URL.Path == "/v2/" && authz == "" {
-			t.noAuth() // the version check is the ping: nothing to learn later
+		if authz == "" && answeredBare(req, resp) {
+			t.noAuth() // what a GET /v2/ would have taught: nothing to learn later
 		}
 		return resp, nil
 	}
@@ -176,6 +179,21 @@ func (t *transport) plain(req *http.Request) (*http.Response, error) {
 		Err:    fmt.Errorf("%s asks for authentication over plain http: %w to a host that is not on loopback; use https", t.host, ErrPlainHTTP),
 		Action: "if it really has no TLS, allow plain http", Option: "hosts.Config.Insecure (and auth.WithPlainHTTPAllowed)", Value: t.host,
 	}
+}
+
+// answeredBare reports whether resp, the answer to req sent without
+// credentials, teaches what the GET /v2/ of ping would: the registry
+// served a request of its API without asking for authentication (a 2xx,
+// or a 404 such as a new repository's NAME_UNKNOWN: it looked, it did not
+// refuse). A write the registry guards all the same meets its 401 later
+// and is answered then, as after a ping that answered 200: the first
+// write of a push (the upload POST) has no body, and one with a body is
+// re-sent through GetBody.
+func answeredBare(req *http.Request, resp *http.Response) bool {
+	if !strings.HasPrefix(req.URL.Path, "/v2/") {
+		return false
+	}
+	return resp.StatusCode >= 200 && resp.StatusCode < 300 || resp.StatusCode == http.StatusNotFound
 }
 
 // ping learns the host's challenge with GET /v2/, unless a concurrent

@@ -316,3 +316,29 @@ func TestContextWithoutCredentials(t *testing.T) {
 		t.Fatal("the request after the probe met a 401: the challenge was not learnt")
 	}
 }
+
+// A registry that answered a request of its API without asking for
+// credentials (a new repository's tags listing: 404) has taught what a
+// GET /v2/ would: a write with a body that follows is sent at once, with
+// no GET /v2/ before it.
+func TestBareAnswerTeachesNoAuth(t *testing.T) {
+	rec := &recorder{}
+	reg := testutil.NewRegistry(t, testutil.WithMiddleware(rec.wrap))
+	c := newClient(NewTransport(&http.Transport{}, reg.Host, Static(Credential{Username: "alice", Password: "secret"})))
+	expect(t, do(t, c, http.MethodGet, reg.URL+"/v2/team/new/tags/list?n=1", nil), http.StatusNotFound)
+	data := []byte("streamed")
+	req := uploadRequest(t, c, reg.URL, data, io.NopCloser(bytes.NewReader(data)))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, resp, http.StatusCreated)
+	for _, h := range rec.all() {
+		if h.path == "/v2/" {
+			t.Fatalf("a GET /v2/ was sent after the registry answered without asking for credentials: %v", rec.all())
+		}
+		if h.authz != "" {
+			t.Fatalf("%s %s carried credentials the registry never asked for", h.method, h.path)
+		}
+	}
+}
