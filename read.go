@@ -10,6 +10,7 @@ import (
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/store/remote"
 )
 
 // Digest returns the digest of the manifest or index ref names, a location
@@ -29,7 +30,30 @@ func (s *Session) Digest(ctx context.Context, ref string, opts ...Option) (diges
 		defer r.st.Close()
 		return r.desc.Digest, nil
 	}
-	st, err := s.OpenReader(ctx, ref)
+	l, err := store.ParseLocation(ref)
+	if err != nil {
+		return "", err
+	}
+	if l.Kind == remote.Kind {
+		// One HEAD, never a GET: registries such as Docker Hub count a
+		// manifest GET as a pull.
+		ctx = s.bounded(ctx)
+		rs, err := remote.OpenForDigest(ctx, s, l.Ref)
+		if err != nil {
+			return "", err
+		}
+		defer closeStore(rs)
+		var d ocispec.Descriptor
+		if h, ok := rs.(interface {
+			Head(context.Context, string) (ocispec.Descriptor, error)
+		}); ok {
+			d, err = h.Head(ctx, "")
+		} else {
+			d, err = rs.Resolve(ctx, "") // v1: no HEAD of a manifest
+		}
+		return d.Digest, err
+	}
+	st, err := s.OpenLocationReader(ctx, l)
 	if err != nil {
 		return "", err
 	}
@@ -39,6 +63,13 @@ func (s *Session) Digest(ctx context.Context, ref string, opts ...Option) (diges
 		return "", err
 	}
 	return d.Digest, nil
+}
+
+// closeStore closes s when it must be closed (store.Closer).
+func closeStore(s any) {
+	if c, ok := s.(store.Closer); ok {
+		c.Close()
+	}
 }
 
 // Manifest returns the manifest or index ref names, byte for byte as the

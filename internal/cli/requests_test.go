@@ -63,7 +63,9 @@ func TestCopyRequestCounts(t *testing.T) {
 		t.Fatal(stderr)
 	}
 	got := counts()
-	want := map[string]int{"GET /v2/": 1, "GET /tags/list": 1, "POST /blobs/uploads/": 15, "PUT /blobs/uploads/": 15, "PUT /manifests/": 5}
+	// No GET /v2/: the target's one-tag listing (for Empty) teaches the
+	// protocol and that no authentication is asked for.
+	want := map[string]int{"GET /v2/": 0, "GET /tags/list": 1, "POST /blobs/uploads/": 15, "PUT /blobs/uploads/": 15, "PUT /manifests/": 5}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("%s: %d requests, want %d (all: %v)", k, got[k], v, got)
@@ -81,5 +83,28 @@ func TestCopyRequestCounts(t *testing.T) {
 	got = counts()
 	if got["HEAD /manifests/"] != 5 || got["POST /blobs/uploads/"] != 0 || got["HEAD /blobs/"] != 0 || got["PUT /manifests/"] != 0 || got["GET /manifests/"] != 0 {
 		t.Errorf("second copy: %v; want 5 manifest HEADs and no uploads", got)
+	}
+}
+
+// hoist digest asks with one HEAD: registries such as Docker Hub count a
+// manifest GET as a pull.
+func TestDigestIsOneHead(t *testing.T) {
+	reg, counts := countingRegistry(t)
+	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "digest head", Platforms: []string{"linux/amd64", "linux/arm64"}})
+	dir := filepath.Join(t.TempDir(), "l")
+	layoutWith(t, dir, "v1", img)
+	if _, stderr, code := hoist(t, "", "push", dir, reg.Host+"/a/d:v1"); code != 0 {
+		t.Fatal(stderr)
+	}
+	counts()
+	out, stderr, code := hoist(t, "", "digest", reg.Host+"/a/d:v1")
+	if code != 0 {
+		t.Fatal(stderr)
+	}
+	if strings.TrimSpace(out) != img.Root.Digest.String() {
+		t.Fatalf("digest printed %q, want %s", out, img.Root.Digest)
+	}
+	if got := counts(); got["HEAD /manifests/"] != 1 || len(got) != 1 {
+		t.Fatalf("hoist digest sent %v; want one manifest HEAD and nothing else", got)
 	}
 }

@@ -39,10 +39,10 @@ var Kind = &store.Kind{
 		return reference.DefaultTag
 	},
 	OpenReader: func(ctx context.Context, env store.Env, l store.Location) (store.Reader, error) {
-		return openEnv(ctx, env, l, true)
+		return openEnv(ctx, env, l, openRead)
 	},
 	OpenWriter: func(ctx context.Context, env store.Env, l store.Location) (store.Writer, error) {
-		return openEnv(ctx, env, l, false)
+		return openEnv(ctx, env, l, openWrite)
 	},
 }
 
@@ -95,12 +95,12 @@ type LearningEnv interface {
 	LearnProtocol(registry string, p Protocol)
 }
 
-func openEnv(ctx context.Context, env store.Env, l store.Location, read bool) (Store, error) {
+func openEnv(ctx context.Context, env store.Env, l store.Location, mode openMode) (Store, error) {
 	e, ok := env.(Env)
 	if !ok {
 		return nil, fmt.Errorf("%s: opening a registry location needs a remote.Env (a hoist.Session), not %T", l, env)
 	}
-	return openRef(ctx, e, l.Ref, read)
+	return openRef(ctx, e, l.Ref, mode)
 }
 
 // Open opens the repository ref names in whichever protocol its registry
@@ -117,17 +117,46 @@ func openEnv(ctx context.Context, env store.Env, l store.Location, read bool) (S
 // write learns it the same way from the one-entry tags listing that
 // Empty would send, whose answer Empty then uses.
 func Open(ctx context.Context, env Env, ref reference.Reference) (Store, error) {
-	return openRef(ctx, env, ref, true)
+	return openRef(ctx, env, ref, openRead)
 }
 
-func openRef(ctx context.Context, env Env, ref reference.Reference, read bool) (Store, error) {
+// OpenForDigest opens the repository ref names, as Open does, for a
+// caller that needs only the digest of ref's manifest (hoist digest):
+// where Open would learn the protocol from a GET of the manifest, it
+// learns it from a HEAD, whose answer the Repository's Head then uses, so
+// the digest costs one HEAD request. Registries such as Docker Hub count
+// a manifest GET as a pull, and a HEAD not.
+func OpenForDigest(ctx context.Context, env Env, ref reference.Reference) (Store, error) {
+	return openRef(ctx, env, ref, openHead)
+}
+
+// openMode is what the first request of an open asks, to learn the
+// protocol from.
+type openMode int
+
+const (
+	openRead  openMode = iota // GET the manifest ref names
+	openWrite                 // list one tag (what Empty asks)
+	openHead                  // HEAD the manifest ref names
+)
+
+func openRef(ctx context.Context, env Env, ref reference.Reference, mode openMode) (Store, error) {
 	if le, ok := env.(LearningEnv); ok {
 		if _, known := le.KnownProtocol(ref.Registry); !known {
 			r, err := openV2(env, ref)
 			if err != nil {
 				return nil, err
 			}
-			if read && r.probe(ctx) || !read && r.probeEmpty(ctx) {
+			var proved bool
+			switch mode {
+			case openRead:
+				proved = r.probe(ctx)
+			case openWrite:
+				proved = r.probeEmpty(ctx)
+			case openHead:
+				proved = r.probeHead(ctx)
+			}
+			if proved {
 				le.LearnProtocol(ref.Registry, V2)
 				return r, nil
 			}

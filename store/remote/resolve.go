@@ -48,9 +48,25 @@ func (r *Repository) getManifest(ctx context.Context, ref string) (ocispec.Descr
 // Head resolves ref with a HEAD request alone, as Resolve did before
 // ResolveManifest existed: for a caller that needs only the digest
 // (registries such as Docker Hub count a manifest GET as a pull, not a
-// HEAD).
+// HEAD). When the repository was opened with OpenForDigest, the HEAD it
+// learnt the protocol from answers once. (A registry whose HEAD leaves
+// the digest or size out is asked with a GET, see
+// distribution.Repository.ManifestHead.)
 func (r *Repository) Head(ctx context.Context, ref string) (ocispec.Descriptor, error) {
-	return r.Resolve(ctx, ref)
+	if ref == "" && !r.bound {
+		return ocispec.Descriptor{}, fmt.Errorf("%w: resolving in %s needs a tag or digest", errdef.ErrInvalid, r.ref.Name())
+	}
+	if ref == "" {
+		ref = r.ref.Identifier()
+	}
+	if a := r.takeHead(ref); a != nil {
+		return a.desc, a.err
+	}
+	d, err := r.repo.ManifestHead(ctx, ref)
+	if err != nil {
+		return ocispec.Descriptor{}, notFound(err, r.ref.Name()+refSuffix(ref))
+	}
+	return d, nil
 }
 
 // FetchSection returns bytes [offset, offset+n) of blob desc with one
@@ -63,16 +79,31 @@ func (r *Repository) FetchSection(ctx context.Context, desc ocispec.Descriptor, 
 	return rc, nil
 }
 
-// firstAnswer is the answer to the GET Open sent to learn the protocol.
+// firstAnswer is the answer to the GET (or, for OpenForDigest, the HEAD)
+// Open sent to learn the protocol.
 type firstAnswer struct {
 	ref  string
+	head bool // a HEAD's: desc, no raw
 	desc ocispec.Descriptor
 	raw  []byte
 	err  error
 }
 
-// takeFirst returns, once, the answer Open got for ref.
+// takeFirst returns, once, the answer to the GET Open sent for ref.
 func (r *Repository) takeFirst(ref string) *firstAnswer {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a := r.first
+	if a == nil || a.ref != ref || a.head {
+		return nil
+	}
+	r.first = nil
+	return a
+}
+
+// takeHead returns, once, the answer to the GET or HEAD Open sent for
+// ref: either tells the descriptor.
+func (r *Repository) takeHead(ref string) *firstAnswer {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	a := r.first
@@ -124,6 +155,26 @@ func (r *Repository) probe(ctx context.Context) bool {
 	}
 	r.mu.Lock()
 	r.first = &firstAnswer{ref: ref, desc: desc, raw: raw, err: err}
+	r.mu.Unlock()
+	return true
+}
+
+// probeHead sends the HEAD of ref's manifest that OpenForDigest starts
+// with, and keeps the answer for Head. It reports whether the answer
+// proves v2: a HEAD has no body, so only a whole descriptor (the
+// registry's digest, a manifest media type and a size, see
+// distribution.Repository.ManifestHead) or a 401 challenge does.
+func (r *Repository) probeHead(ctx context.Context) bool {
+	ref := r.ref.Identifier()
+	desc, err := r.repo.ManifestHead(ctx, ref)
+	if err != nil {
+		err = notFound(err, r.ref.Name()+refSuffix(ref))
+	}
+	if !provesV2(err) {
+		return false
+	}
+	r.mu.Lock()
+	r.first = &firstAnswer{ref: ref, head: true, desc: desc, err: err}
 	r.mu.Unlock()
 	return true
 }
