@@ -1,9 +1,11 @@
 package transport
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -17,11 +19,20 @@ var ErrPlainHTTP = errors.New("plain http is not allowed")
 // schemeSelector enforces the plain-http policy and, for hosts where plain
 // http is allowed, falls back from https to http when the server does not
 // speak TLS (or, for a host without a port, does not listen on 443). The
-// fallback is remembered for the life of the Transport.
+// scheme that worked is remembered for the life of the Transport.
+//
+// While it is unknown, a request without a body or credentials (the first
+// GET or HEAD of a run, normally) is sent both ways at once (race): the
+// https answer wins whenever there is one, and the plain one is used only
+// where the sequential fallback would have used it, so a plain-http host
+// costs no failed TLS round trip before its first answer. A host with a
+// certs.d directory (mayRace false) is expected to speak TLS and is not raced.
 type schemeSelector struct {
 	host      string
 	allowHTTP bool
+	mayRace   bool
 	useHTTP   atomic.Bool
+	useHTTPS  atomic.Bool // an https request got an answer: no race, no fallback needed
 	next      http.RoundTripper
 }
 
@@ -49,10 +60,16 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 	if s.useHTTP.Load() {
 		return overHTTP(s.next.RoundTrip(toHTTP(req)))
 	}
+	if s.mayRace && !s.useHTTPS.Load() && raceable(req) {
+		return s.race(req)
+	}
 	rp := newReplayer(req)
 	r, _ := rp.next()
 	resp, err := s.next.RoundTrip(r)
-	if err == nil || req.Context().Err() != nil || !(speaksPlainHTTP(err) || (req.URL.Port() == "" && errors.Is(err, syscall.ECONNREFUSED))) {
+	if err == nil || req.Context().Err() != nil || !noTLS(req, err) {
+		if err == nil {
+			s.useHTTPS.Store(true)
+		}
 		rp.done()
 		return resp, err
 	}
@@ -64,6 +81,76 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err = s.next.RoundTrip(toHTTP(r))
 	rp.done()
 	return overHTTP(resp, err)
+}
+
+// noTLS reports whether err, the failure of req over https, says the host
+// does not speak TLS there: the case for falling back to plain http.
+func noTLS(req *http.Request, err error) bool {
+	return speaksPlainHTTP(err) || (req.URL.Port() == "" && errors.Is(err, syscall.ECONNREFUSED))
+}
+
+// raceable reports whether req may be sent over https and plain http at
+// once: it has no body to spend twice, changes nothing (GET or HEAD), and
+// carries no credentials, which a host that does speak TLS must not get
+// in clear.
+func raceable(req *http.Request) bool {
+	return (req.Method == http.MethodGet || req.Method == http.MethodHead) &&
+		(req.Body == nil || req.Body == http.NoBody) && req.Header.Get("Authorization") == ""
+}
+
+type raced struct {
+	resp *http.Response
+	err  error
+}
+
+// race sends req over https and, at the same time, over plain http. The
+// https outcome decides as in the sequential fallback: an answer (or any
+// failure but "no TLS here") is returned and the plain attempt is
+// cancelled and discarded; "no TLS here" returns the plain attempt's
+// outcome, and plain http is used from then on.
+func (s *schemeSelector) race(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	pr := req.Clone(ctx)
+	pr.URL.Scheme = "http"
+	plain := make(chan raced, 1)
+	go func() {
+		resp, err := s.next.RoundTrip(pr)
+		plain <- raced{resp, err}
+	}()
+	resp, err := s.next.RoundTrip(req)
+	if err == nil || req.Context().Err() != nil || !noTLS(req, err) {
+		if err == nil {
+			s.useHTTPS.Store(true)
+		}
+		cancel()
+		go func() { // the plain attempt ends at once, cancelled
+			if p := <-plain; p.resp != nil {
+				p.resp.Body.Close()
+			}
+		}()
+		return resp, err
+	}
+	p := <-plain
+	if p.err != nil {
+		cancel()
+		return overHTTP(nil, p.err)
+	}
+	s.useHTTP.Store(true)
+	p.resp.Body = &cancelOnClose{ReadCloser: p.resp.Body, cancel: cancel}
+	return p.resp, nil
+}
+
+// cancelOnClose releases the context of a raced request when its answer's
+// body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // SentOverHTTPError wraps the failure of a request that the Transport sent

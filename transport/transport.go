@@ -139,7 +139,9 @@ func (t *Transport) build(host string) (http.RoundTripper, []*http.Transport, er
 		add(files.ClientCerts[i].Name, &files.ClientCerts[i].Certificate)
 	}
 	var rt http.RoundTripper = cf
-	rt = &schemeSelector{host: host, allowHTTP: o.hosts.PlainHTTPAllowed(host), next: rt}
+	// A certs.d directory for the host says it speaks TLS: no race with
+	// plain http (whose answers would also count in certFallback's choice).
+	rt = &schemeSelector{host: host, allowHTTP: o.hosts.PlainHTTPAllowed(host), mayRace: files.Dir == "", next: rt}
 	rt = &stallGuard{host: host, timeout: o.stallTimeout, headerTimeout: o.hdrTimeout, minRate: o.minRate, window: o.rateWindow, next: rt}
 	rt = &retrier{policy: o.retry, clock: o.clock, notify: o.notify, next: rt}
 	rt = &headerSetter{ua: o.userAgent, extra: o.headers, next: rt}
