@@ -31,10 +31,13 @@ type limiter struct {
 	mu       sync.Mutex
 	start    time.Time // when the next request may start (Rate)
 	quota    quota
-	inflight int    // quota-spending requests sent and not answered
-	spent    int    // quota-spending requests sent since the last report
-	seq      uint64 // requests sent so far, numbering them
-	heard    uint64 // the number of the request whose report is the quota
+	inflight int           // quota-spending requests sent and not answered
+	spent    int           // quota-spending requests sent since the last report
+	seq      uint64        // requests sent so far, numbering them
+	heard    uint64        // the number of the request whose report is the quota
+	answered bool          // an answer came: whether the host reports a quota is known
+	first    chan struct{} // closed with the first answer
+	scout    bool          // a quota-spending request went before any answer
 }
 
 // quota is what the registry last said of its rate limit.
@@ -68,7 +71,7 @@ func (w Wait) String() string {
 type adder interface{ add(host, kind string) }
 
 func newLimiter(host string, lim HostLimits, next http.RoundTripper, notify func(Wait), counts adder) *limiter {
-	return &limiter{host: host, lim: lim, next: next, notify: notify, counts: counts, sem: make(chan struct{}, lim.Concurrency), waiting: make(chan struct{}, 1)}
+	return &limiter{host: host, lim: lim, next: next, notify: notify, counts: counts, sem: make(chan struct{}, lim.Concurrency), waiting: make(chan struct{}, 1), first: make(chan struct{})}
 }
 
 // spendsQuota reports whether req counts against a registry's pull
@@ -168,6 +171,18 @@ func (l *limiter) waitQuota(req *http.Request) error {
 	waited := time.Duration(0)
 	for {
 		l.mu.Lock()
+		if !l.answered && l.scout {
+			// Until the host has answered once, one request goes alone:
+			// its answer says whether there is a quota to keep to.
+			l.mu.Unlock()
+			select {
+			case <-l.first:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		l.scout = true
 		q := l.quota
 		left := q.remaining - l.spent
 		reserve := l.reserve(q)
@@ -298,6 +313,10 @@ func (l *limiter) observe(resp *http.Response, spent bool, seq uint64) {
 	defer l.mu.Unlock()
 	if spent {
 		l.inflight--
+	}
+	if !l.answered { // an error answers too: waiting longer would not tell more
+		l.answered = true
+		close(l.first)
 	}
 	if !ok || seq < l.heard {
 		return

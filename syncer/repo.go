@@ -195,7 +195,23 @@ func (r *run) openTarget(ctx context.Context, job repoJob) (target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return repo, nil
+	return &onceEmpty{Repository: repo.(*remote.Repository)}, nil
+}
+
+// onceEmpty is a target repository that answers Empty once for the sync
+// and every copy into it (store.EmptyChecker), so the question costs one
+// request per repository, not one per copier and one for the sync.
+type onceEmpty struct {
+	*remote.Repository
+	once  sync.Once
+	empty bool
+	err   error
+}
+
+// Empty reports whether the repository had no tags when first asked.
+func (o *onceEmpty) Empty(ctx context.Context) (bool, error) {
+	o.once.Do(func() { o.empty, o.err = o.Repository.Empty(ctx) })
+	return o.empty, o.err
 }
 
 // targetEmpty reports, once per repository, whether the target holds

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/hoist-dev/hoist/copy"
 	"github.com/hoist-dev/hoist/store"
 )
 
@@ -20,7 +21,13 @@ func (rr *repoRun) syncTag(ctx context.Context, tag string) {
 	st := rr.r.s.o.state
 	item := Item{Source: rr.srcKey, Target: rr.dstKey, Tag: tag}
 	var desc ocispec.Descriptor
-	if known, ok := st.source(rr.srcKey, tag); ok && rr.r.s.o.fast {
+	known, ok := st.source(rr.srcKey, tag)
+	if !ok && rr.fresh(ctx, tag) {
+		// Nothing to compare with: one GET resolves and fetches it.
+		rr.copyNew(ctx, item, tag)
+		return
+	}
+	if ok && rr.r.s.o.fast {
 		desc = descOf(known)
 	} else {
 		d, err := rr.src.Resolve(ctx, tag)
@@ -39,6 +46,42 @@ func (rr *repoRun) syncTag(ctx context.Context, tag string) {
 	}
 	item.Digest = desc.Digest
 	rr.sync(ctx, item, tag, tag, desc)
+}
+
+// fresh reports whether tag is new to an empty target, which no state
+// or target check can skip, and which is copied as it is (no platforms
+// chosen, no referrers to compare): then resolving it is the copy's own
+// GET, not a HEAD before it.
+func (rr *repoRun) fresh(ctx context.Context, tag string) bool {
+	if rr.r.s.o.dryRun || len(rr.plat) > 0 || rr.refs {
+		return false
+	}
+	if _, ok := rr.r.s.o.state.target(rr.dstKey, tag); ok {
+		return false
+	}
+	return rr.targetEmpty(ctx)
+}
+
+// copyNew copies tag into the empty target, resolving it as it goes.
+func (rr *repoRun) copyNew(ctx context.Context, item Item, tag string) {
+	dst, err := rr.target(ctx)
+	if err != nil {
+		rr.fail(item, "opening the target", err)
+		return
+	}
+	res, err := rr.r.copier(rr.opts, rr.plat, rr.refs).Copy(ctx, rr.src, tag, dst, tag)
+	if errors.Is(err, store.ErrNotFound) && res == nil {
+		item.Action, item.Reason = ActionSkip, "gone from the source"
+		rr.r.record(item)
+		return
+	}
+	if err != nil {
+		rr.fail(item, "copying", err)
+		return
+	}
+	d := res.Source
+	rr.r.s.o.state.setSource(rr.srcKey, tag, SourceTag{Digest: d.Digest, MediaType: d.MediaType, Size: d.Size})
+	rr.done(item, tag, d, res, nil)
 }
 
 // syncPin mirrors one pinned digest, under its tag or untagged. A pin the
@@ -114,7 +157,16 @@ func (rr *repoRun) sync(ctx context.Context, item Item, key, tag string, desc oc
 		rr.fail(item, "copying", err)
 		return
 	}
-	st.setTarget(rr.dstKey, key, TargetTag{Source: desc.Digest, Digest: res.Descriptor.Digest, Options: rr.opts, Referrers: refs})
+	rr.done(item, key, desc, res, refs)
+}
+
+// done records a copy of desc under key in the state and the result.
+func (rr *repoRun) done(item Item, key string, desc ocispec.Descriptor, res *copy.Result, refs []digest.Digest) {
+	rr.r.s.o.state.setTarget(rr.dstKey, key, TargetTag{Source: desc.Digest, Digest: res.Descriptor.Digest, Options: rr.opts, Referrers: refs})
+	item.Action, item.Digest = ActionCopy, desc.Digest
+	if item.Reason == "" {
+		item.Reason = "new"
+	}
 	item.Blobs, item.Copied, item.Mounted, item.Bytes = res.Blobs, res.Transferred, res.Mounted, res.Bytes
 	rr.r.record(item)
 }

@@ -177,9 +177,7 @@ func (a *App) runSync(ctx context.Context, f syncFlags, args []string) error {
 		return a.syncEvery(ctx, session, sy, f)
 	}
 	res, err := sy.Run(ctx)
-	if serr := session.SaveBlobCache(); serr != nil {
-		a.warn(serr)
-	}
+	a.saveBlobCache(session, res)
 	if res != nil {
 		if perr := a.printSyncResult(res, f.dryRun); perr != nil && err == nil {
 			err = perr
@@ -192,6 +190,17 @@ func (a *App) runSync(ctx context.Context, f syncFlags, args []string) error {
 		return quietFailure{fmt.Errorf("%d failed", res.Failed)}
 	}
 	return nil
+}
+
+// saveBlobCache saves where the run's copies saw blobs; a run that
+// copied nothing learnt nothing, and does not rewrite the file.
+func (a *App) saveBlobCache(session *lib.Session, res *syncer.Result) {
+	if res == nil || res.Copied == 0 {
+		return
+	}
+	if err := session.SaveBlobCache(); err != nil {
+		a.warn(err)
+	}
 }
 
 // quietFailure exits 1 with its message, the details having been printed.
@@ -361,9 +370,7 @@ func (a *App) syncEvery(ctx context.Context, session *lib.Session, sy *syncer.Sy
 		fmt.Fprintf(a.stderr, "serving the last result at http://%s/status\n", ln.Addr())
 	}
 	err := sy.RunEvery(ctx, f.interval, func(res *syncer.Result, err error) {
-		if serr := session.SaveBlobCache(); serr != nil {
-			a.warn(serr)
-		}
+		a.saveBlobCache(session, res)
 		mu.Lock()
 		last = res
 		mu.Unlock()
