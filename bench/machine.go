@@ -52,6 +52,7 @@ func describeEnvironment(ctx context.Context, h *harness) (envInfo, error) {
 		{"regctl", []string{h.bins.regctl, "version"}, `VCSTag:\s*(\S+)`},
 		{"skopeo", []string{h.bins.skopeo, "--version"}, `version (\S+)`},
 		{"oras", []string{h.bins.oras, "version"}, `Version:\s*(\S+)`},
+		{"regsync", []string{h.bins.regsync, "version"}, `VCSTag:\s*(\S+)`},
 		{"curl", []string{h.bins.curl, "--version"}, `curl (\S+)`},
 		{"docker-registry", []string{h.bins.registry, "--version"}, `distribution (\S+)`},
 	} {

@@ -36,6 +36,9 @@ type config struct {
 	ranges        int  // N of the ranged floors
 	servers       bool // time hoist serve against distribution v3 too
 	serversS3     bool // and two instances of each on SeaweedFS
+	sync          bool // time hoist sync against skopeo sync and regsync (sync.go)
+	syncRepos     int
+	syncTags      int
 }
 
 func parseFlags(args []string) (config, error) {
@@ -50,6 +53,9 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&tools, "tools", "all", "comma-separated tools to time (hoist,crane,regctl,skopeo,oras,floor,floor-ranged), or all")
 	fs.BoolVar(&c.serversS3, "servers-s3", false, "with -servers: also time two hoist serve instances against two distribution v3 instances on one SeaweedFS bucket (.tools/bin/weed-*), each pair behind a proxy alternating requests")
 	fs.BoolVar(&c.servers, "servers", false, "also time hoist pushing and pulling the big image through hoist serve and through distribution v3 (.tools/bin/registry), same disk, same run")
+	fs.BoolVar(&c.sync, "sync", false, "also time hoist sync against skopeo sync and regsync once (first sync and no-op re-sync) under each -profile; with -cases none, only that")
+	fs.IntVar(&c.syncRepos, "sync-repos", 20, "repositories of the sync benchmark")
+	fs.IntVar(&c.syncTags, "sync-tags", 5, "tags per repository of the sync benchmark (all but latest are synced)")
 	fs.BoolVar(&c.sweep, "sweep", false, "also time hoist alone at each -concurrencies value on pull and copy")
 	fs.IntVar(&c.sweepRuns, "sweep-runs", 0, "runs per concurrency in the sweep (default: -runs)")
 	fs.StringVar(&conc, "concurrencies", "1,2,3,4,6,8,12,16", "hoist --concurrency values the sweep tries")
@@ -157,7 +163,7 @@ func (h *harness) runs() int {
 
 // bins are the programs the benchmark runs.
 type bins struct {
-	hoist, crane, regctl, oras, skopeo, curl, registry, toxiproxy string
+	hoist, crane, regctl, oras, skopeo, curl, registry, toxiproxy, regsync string
 }
 
 func (h *harness) logf(format string, args ...any) {
@@ -197,10 +203,13 @@ func (h *harness) main(ctx context.Context) error {
 		return err
 	}
 	h.specs = specsFor(h.cfg.quick)
-	if err := h.prepareSource(ctx, h.specs); err != nil {
-		return err
+	syncOnly := h.cfg.sync && len(h.cfg.cases) == 0 && !h.cfg.servers && !h.cfg.sweep
+	if !syncOnly {
+		if err := h.prepareSource(ctx, h.specs); err != nil {
+			return err
+		}
+		h.warmPageCache(ctx)
 	}
-	h.warmPageCache(ctx)
 	env, err := describeEnvironment(ctx, h)
 	if err != nil {
 		return err
@@ -208,6 +217,9 @@ func (h *harness) main(ctx context.Context) error {
 	var all []profileResult
 	var sweep *sweepResult
 	for i, p := range h.cfg.profiles {
+		if syncOnly {
+			break
+		}
 		pr, err := h.runProfile(ctx, p)
 		if err != nil {
 			return err
@@ -251,6 +263,18 @@ func (h *harness) main(ctx context.Context) error {
 			h.serverStats = append(h.serverStats, stats...)
 		}
 	}
+	var syncs []syncResult
+	if h.cfg.sync {
+		syncs, err = h.runSync(ctx)
+		for _, r := range syncs {
+			name := "sync-" + r.prof.name
+			sections[name] = renderSync(env, h, r)
+			order = append(order, name)
+		}
+		if err != nil {
+			return err
+		}
+	}
 	if shapedIn(all) {
 		sections["targets"] = renderWANTargets(env, h, all)
 		order = append(order, "targets")
@@ -278,6 +302,7 @@ func (h *harness) main(ctx context.Context) error {
 	for _, st := range h.serverStats {
 		failed = append(failed, st.failures()...)
 	}
+	failed = append(failed, syncFailures(syncs)...)
 	if len(failed) > 0 {
 		return fmt.Errorf("%d tool run(s) failed:\n  %s", len(failed), strings.Join(failed, "\n  "))
 	}
@@ -328,6 +353,7 @@ func (h *harness) setup(ctx context.Context) error {
 		{&h.bins.crane, "crane", toolsDir, "run .ci/tools"},
 		{&h.bins.regctl, "regctl", toolsDir, "run .ci/tools"},
 		{&h.bins.oras, "oras", toolsDir, "run .ci/tools"},
+		{&h.bins.regsync, "regsync", toolsDir, "run .ci/tools"},
 		{&h.bins.skopeo, "skopeo", "", "apt-get install skopeo"},
 		{&h.bins.curl, "curl", "", "apt-get install curl"},
 		{&h.bins.registry, "docker-registry", "", "apt-get install docker-registry"},
