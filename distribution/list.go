@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -35,7 +36,9 @@ type ListOptions struct {
 //     the names after its last (last=), since some registries cut a list
 //     at a page size of their own and say nothing; the listing goes on
 //     while such requests bring new names. A registry seen sending Link
-//     is trusted to mean "no more" by leaving it out.
+//     is trusted to mean "no more" by leaving it out (see also
+//     SetLinkPaging), and a page whose names are not in lexical order
+//     comes from a registry that does not page at all.
 //
 // It stops at the end, at opts.Limit, or with an error after
 // MaxListEntries names, MaxListBytes bytes of names or MaxListPages pages
@@ -132,6 +135,11 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 			u = nil
 		case next != nil:
 			u = next
+		case !slices.IsSorted(names):
+			// Paging by last= needs names in lexical order; a registry
+			// that sends them in another (distribution 2.x, in its
+			// storage's) pages by nothing and has sent them all.
+			u = nil
 		case !r.linkPaging.Load():
 			// Registries from before Link was specified page only by last,
 			// and some cut at a size of their own without saying so.

@@ -92,3 +92,16 @@ func TestTagsPaginationBounded(t *testing.T) {
 		t.Fatalf("Link to another host: %v (followed %d times)", err, elsewhere.Load())
 	}
 }
+
+// A page whose names are not in lexical order (distribution 2.x lists
+// tags in its storage's order, and ignores n and last=) is the whole
+// list: no last= request follows it.
+func TestTagsUnsortedIsWhole(t *testing.T) {
+	r, n := listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"name":"x","tags":["v2","latest","v1"]}`)
+	})
+	got, err := r.Tags(context.Background(), ListOptions{})
+	if err != nil || len(got) != 3 || n.Load() != 1 {
+		t.Fatalf("%v %v after %d requests, want 3 tags after 1", got, err, n.Load())
+	}
+}

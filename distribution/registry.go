@@ -58,6 +58,16 @@ func NewRegistry(host string, opts ...Option) (*Registry, error) {
 	return r, nil
 }
 
+// LinkPaging reports whether the registry has been seen to page a
+// listing with a Link header, which makes a page without one the last.
+func (r *Registry) LinkPaging() bool { return r.linkPaging.Load() }
+
+// SetLinkPaging tells the client that the registry pages listings with
+// Link headers, as a caller may know from an earlier session (a sync's
+// state): a page without Link is then the last from the first listing
+// on, without the last= check.
+func (r *Registry) SetLinkPaging() { r.linkPaging.Store(true) }
+
 // Host returns the host the registry was created for.
 func (r *Registry) Host() string { return r.host }
 
