@@ -91,6 +91,9 @@ func (r *run) syncRepo(job repoJob) {
 		r.probePaging(ctx, rr.src)
 		listed, err = rr.src.Tags(ctx, store.Page{})
 		if err != nil {
+			if !job.src.layout {
+				err = r.s.explain(ctx, job.src.host, err)
+			}
 			fail("listing the tags", err)
 			return
 		}
@@ -128,9 +131,10 @@ func (r *run) syncRepo(job repoJob) {
 // repository, one to a page (n=1): a registry that answers with a Link
 // to the next page has shown that it pages as the spec says, and the
 // protocol client then takes a page without Link as the last, where
-// otherwise it checks each listing with one more request (last=) for
-// registries that cut lists silently. A registry that ignores n (as
-// distribution 2.x does for tags) shows nothing, and keeps the checks.
+// otherwise it checks each listing of sorted names with one more request
+// (last=), for registries that cut lists silently. A registry that
+// ignores n (distribution 2.x, for tags) shows nothing. The state keeps
+// what the probe found, so later runs do not ask again.
 func (r *run) probePaging(ctx context.Context, src source) {
 	rr, ok := src.(*remote.Repository)
 	if !ok {
@@ -145,7 +149,17 @@ func (r *run) probePaging(ctx context.Context, src source) {
 	}
 	r.s.mu.Unlock()
 	once.Do(func() {
-		rr.Distribution().Tags(ctx, distribution.ListOptions{PageSize: 1, Limit: 1})
+		dr := rr.Distribution().Registry()
+		st := r.s.o.state
+		if hs, ok := st.host(host); ok {
+			if hs.LinkPaging {
+				dr.SetLinkPaging()
+			}
+			return
+		}
+		if _, err := rr.Distribution().Tags(ctx, distribution.ListOptions{PageSize: 1, Limit: 1}); err == nil && !r.s.o.dryRun {
+			st.setHost(host, HostState{LinkPaging: dr.LinkPaging()})
+		}
 	})
 }
 

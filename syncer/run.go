@@ -81,8 +81,11 @@ func (s *Syncer) Run(parent context.Context) (*Result, error) {
 		jobs = append(jobs, js...)
 	}
 	r.res.Repositories = len(jobs)
+	// Repositories are listed well ahead of the images being copied, so
+	// a listing never waits for another repository's copies; requests
+	// stay within each host's limit, images within Defaults.Images.
 	g := errgroup.Group{}
-	g.SetLimit(s.cfg.images())
+	g.SetLimit(4 * s.cfg.images())
 	for _, j := range jobs {
 		if ctx.Err() != nil {
 			break
@@ -252,7 +255,7 @@ func (r *run) catalog(src location) ([]string, error) {
 		}
 		c.names, c.err = reg.Repositories(r.ctx, store.Page{})
 		if c.err != nil {
-			c.err = fmt.Errorf("listing the catalog of %s: %w", src.host, c.err)
+			c.err = fmt.Errorf("listing the catalog of %s: %w", src.host, r.s.explain(r.ctx, src.host, c.err))
 		}
 	})
 	return c.names, c.err

@@ -32,7 +32,15 @@ type State struct {
 	Version int                             `json:"version"`
 	Sources map[string]map[string]SourceTag `json:"sources"` // "host/repo" -> tag
 	Targets map[string]map[string]TargetTag `json:"targets"` // target repository -> tag or "@DIGEST"
+	Hosts   map[string]HostState            `json:"hosts,omitempty"`
 	dirty   bool
+}
+
+// HostState is what a sync learnt of a source registry.
+type HostState struct {
+	// LinkPaging: the registry pages listings with Link headers, so a
+	// page without one is the last.
+	LinkPaging bool `json:"linkPaging"`
 }
 
 // SourceTag is a source tag as last resolved.
@@ -60,7 +68,7 @@ type TargetTag struct {
 // OpenState reads the state at path; a missing file is an empty state.
 // "" is a state kept in memory only.
 func OpenState(path string) (*State, error) {
-	s := &State{path: path, Version: stateVersion, Sources: map[string]map[string]SourceTag{}, Targets: map[string]map[string]TargetTag{}}
+	s := &State{path: path, Version: stateVersion, Sources: map[string]map[string]SourceTag{}, Targets: map[string]map[string]TargetTag{}, Hosts: map[string]HostState{}}
 	if path == "" {
 		return s, nil
 	}
@@ -89,6 +97,9 @@ func OpenState(path string) (*State, error) {
 	}
 	if s.Targets == nil {
 		s.Targets = map[string]map[string]TargetTag{}
+	}
+	if s.Hosts == nil {
+		s.Hosts = map[string]HostState{}
 	}
 	return s, nil
 }
@@ -171,6 +182,22 @@ func (s *State) dropTarget(repo, key string) {
 	defer s.mu.Unlock()
 	if _, ok := s.Targets[repo][key]; ok {
 		delete(s.Targets[repo], key)
+		s.dirty = true
+	}
+}
+
+func (s *State) host(h string) (HostState, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hs, ok := s.Hosts[h]
+	return hs, ok
+}
+
+func (s *State) setHost(h string, hs HostState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.Hosts[h]; !ok || old != hs {
+		s.Hosts[h] = hs
 		s.dirty = true
 	}
 }

@@ -131,19 +131,10 @@ func (s *Syncer) registry(ctx context.Context, host string) (*remote.Registry, e
 		s.mu.Unlock()
 		return r, nil
 	}
-	s.mu.Unlock()
-	p, err := s.env.Protocol(ctx, host)
-	if err != nil {
-		return nil, err
-	}
-	if p != remote.V2 {
-		return nil, fmt.Errorf("%s speaks only the legacy v1 protocol; hoist sync mirrors v2 registries (hoist copy migrates v1 images one by one): %w", host, errdef.ErrUnsupported)
-	}
-	s.mu.Lock()
+	// No protocol detection up front: it would cost every host a ping
+	// before the first listing, which answers the same questions (scheme,
+	// auth). A listing that fails asks (see explain).
 	defer s.mu.Unlock()
-	if r, ok := s.regs[host]; ok {
-		return r, nil
-	}
 	base := s.env.RegistryClient(reference.APIHost(host))
 	lim := s.limiters[host]
 	if lim == nil {
@@ -158,6 +149,19 @@ func (s *Syncer) registry(ctx context.Context, host string) (*remote.Registry, e
 	}
 	s.regs[host] = r
 	return r, nil
+}
+
+// explain returns err, a listing's failure on host, or, when host turns
+// out to speak only the legacy v1 protocol, an error that says so: asked
+// only after a failure, so hosts that answer cost no ping.
+func (s *Syncer) explain(ctx context.Context, host string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	if p, perr := s.env.Protocol(ctx, host); perr == nil && p == remote.V1 {
+		return fmt.Errorf("%s speaks only the legacy v1 protocol; hoist sync mirrors v2 registries (hoist copy migrates v1 images one by one): %w", host, errdef.ErrUnsupported)
+	}
+	return err
 }
 
 func (s *Syncer) notifyWait(w Wait) {
