@@ -51,19 +51,32 @@ func populate(t *testing.T, host string, repos []string, tags []string) map[stri
 			out[r+":"+tg] = img.Root.Digest.String()
 		}
 	}
+	// Repositories at once, each one's tags in turn: docker-registry 2.x
+	// can lose one of two uploads of the same blob into one repository
+	// at the same time (the shared base layer), and then refuses the
+	// manifest that names it.
+	byRepo := map[string][]job{}
+	for _, j := range jobs {
+		byRepo[j.repo] = append(byRepo[j.repo], j)
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(16)
-	for _, j := range jobs {
+	for _, js := range byRepo {
 		g.Go(func() error {
-			img := j.img
-			dst, err := remote.New(reference.Reference{Registry: host, Repository: j.repo, Tag: j.tag}, client)
-			if err != nil {
-				return err
+			for _, j := range js {
+				img := j.img
+				dst, err := remote.New(reference.Reference{Registry: host, Repository: j.repo, Tag: j.tag}, client)
+				if err != nil {
+					return err
+				}
+				if err := testutil.CopyGraph(gctx, img, img.Root, dst); err != nil {
+					return err
+				}
+				if err := dst.Tag(gctx, img.Root, j.tag); err != nil {
+					return err
+				}
 			}
-			if err := testutil.CopyGraph(gctx, img, img.Root, dst); err != nil {
-				return err
-			}
-			return dst.Tag(gctx, img.Root, j.tag)
+			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
