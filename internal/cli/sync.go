@@ -307,8 +307,12 @@ func (a *App) printSyncResult(res *syncer.Result, dryRun bool) error {
 	if dryRun {
 		what = "plan:"
 	}
-	fmt.Fprintf(a.stdout, "%s %d repositories: %d copied, %d skipped, %d deleted, %d failed; %s transferred in %s\n",
-		what, res.Repositories, res.Copied, res.Skipped, res.Deleted, res.Failed, content.HumanSize(res.Bytes), res.Duration.Round(time.Millisecond))
+	repos := "repositories"
+	if res.Repositories == 1 {
+		repos = "repository"
+	}
+	fmt.Fprintf(a.stdout, "%s %d %s: %d copied, %d skipped, %d deleted, %d failed; %s transferred in %s\n",
+		what, res.Repositories, repos, res.Copied, res.Skipped, res.Deleted, res.Failed, content.HumanSize(res.Bytes), res.Duration.Round(time.Millisecond))
 	for _, h := range res.Requests {
 		fmt.Fprintf(a.stdout, "  %s: %d requests (%s)\n", h.Host, h.Total, kindsLine(h.Kinds))
 	}
