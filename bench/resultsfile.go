@@ -17,7 +17,7 @@ replaces only the sections it measured.
 // sectionOrder is the order of sections in the results file. "notes" and
 // "notes-wan" are written by hand (the analysis of missed targets, on
 // loopback and under the profiles); the program only keeps them.
-var sectionOrder = []string{"results", "results-lan", "results-far", "results-throttled", "results-slow", "targets", "notes-wan", "sweep", "servers", "servers-s3", "notes"}
+var sectionOrder = []string{"results", "results-lan", "results-far", "results-throttled", "results-slow", "targets", "notes-wan", "sweep", "servers", "servers-s3", "sync-loopback", "sync-lan", "sync-far", "sync-throttled", "sync-slow", "notes"}
 
 func sectionMarkers(name string) (begin, end string) {
 	return fmt.Sprintf("<!-- bench:%s:begin -->", name), fmt.Sprintf("<!-- bench:%s:end -->", name)
