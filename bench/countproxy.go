@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -22,6 +23,8 @@ type countingProxy struct {
 	ln       net.Listener
 	upstream string
 	addr     string
+	classify func(*http.Request) requestKind
+	trace    io.Writer // when set, gets one line per request: method, path and query, kind
 
 	mu     sync.Mutex
 	counts requestCounts
@@ -32,11 +35,17 @@ type countingProxy struct {
 // startCountingProxy listens on a free loopback port and forwards every
 // connection to upstream.
 func startCountingProxy(upstream string) (*countingProxy, error) {
+	return startCountingProxyOf(upstream, classify)
+}
+
+// startCountingProxyOf is startCountingProxy counting requests by kind
+// of what kind names (classifyS3 for an S3 endpoint).
+func startCountingProxyOf(upstream string, kind func(*http.Request) requestKind) (*countingProxy, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &countingProxy{ln: ln, upstream: upstream, addr: ln.Addr().String(), counts: requestCounts{}, conns: map[net.Conn]bool{}}
+	p := &countingProxy{ln: ln, upstream: upstream, addr: ln.Addr().String(), classify: kind, counts: requestCounts{}, conns: map[net.Conn]bool{}}
 	p.wg.Add(1)
 	go p.serve()
 	return p, nil
@@ -110,7 +119,13 @@ func (p *countingProxy) readRequests(tee io.Reader) {
 			}
 			return
 		}
-		p.add(classify(req), 1)
+		k := p.classify(req)
+		p.add(k, 1)
+		if p.trace != nil {
+			p.mu.Lock()
+			fmt.Fprintf(p.trace, "%s %s %s %d\n", req.Method, req.URL.RequestURI(), k, req.ContentLength)
+			p.mu.Unlock()
+		}
 		if _, err := io.Copy(io.Discard, req.Body); err != nil {
 			_, _ = io.Copy(io.Discard, br)
 			return
@@ -142,6 +157,21 @@ func (p *countingProxy) take() requestCounts {
 			break
 		}
 	}
+	return p.takeNow()
+}
+
+// mark writes a line to the trace, if there is one.
+func (p *countingProxy) mark(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.trace != nil {
+		fmt.Fprintln(p.trace, "--", line)
+	}
+}
+
+// takeNow is take without waiting for connections to close: for clients
+// that keep theirs open (a registry's connections to S3).
+func (p *countingProxy) takeNow() requestCounts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := p.counts

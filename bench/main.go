@@ -39,6 +39,7 @@ type config struct {
 	sync          bool // time hoist sync against skopeo sync and regsync (sync.go)
 	syncRepos     int
 	syncTags      int
+	s3Requests    bool // count the S3 requests of the servers on SeaweedFS
 }
 
 func parseFlags(args []string) (config, error) {
@@ -51,7 +52,8 @@ func parseFlags(args []string) (config, error) {
 	fs.IntVar(&c.ranges, "ranges", 8, "N of the floor that splits blobs over N parallel ranged connections")
 	fs.StringVar(&cases, "cases", "all", "comma-separated cases to run ("+strings.Join(caseNames(), ",")+"), all, or none")
 	fs.StringVar(&tools, "tools", "all", "comma-separated tools to time (hoist,crane,regctl,skopeo,oras,floor,floor-ranged), or all")
-	fs.BoolVar(&c.serversS3, "servers-s3", false, "with -servers: also time two hoist serve instances against two distribution v3 instances on one SeaweedFS bucket (.tools/bin/weed-*), each pair behind a proxy alternating requests")
+	fs.BoolVar(&c.serversS3, "servers-s3", false, "time two hoist serve instances against two distribution v3 instances on one SeaweedFS bucket (.tools/bin/weed-*), each pair behind a proxy alternating requests (with -servers, after the servers on disk)")
+	fs.BoolVar(&c.s3Requests, "s3-requests", false, "with -servers-s3: count each server's requests to SeaweedFS through a proxy (which costs CPU beside the timed runs; time without it)")
 	fs.BoolVar(&c.servers, "servers", false, "also time hoist pushing and pulling the big image through hoist serve and through distribution v3 (.tools/bin/registry), same disk, same run")
 	fs.BoolVar(&c.sync, "sync", false, "also time hoist sync against skopeo sync and regsync once (first sync and no-op re-sync) under each -profile; with -cases none, only that")
 	fs.IntVar(&c.syncRepos, "sync-repos", 20, "repositories of the sync benchmark")
@@ -253,15 +255,15 @@ func (h *harness) main(ctx context.Context) error {
 		sections["servers"] = renderServers(env, h, stats)
 		order = append(order, "servers")
 		h.serverStats = stats
-		if h.cfg.serversS3 {
-			stats, err := h.runServersS3(ctx)
-			if err != nil {
-				return err
-			}
-			sections["servers-s3"] = renderServersS3(env, h, stats)
-			order = append(order, "servers-s3")
-			h.serverStats = append(h.serverStats, stats...)
+	}
+	if h.cfg.serversS3 {
+		stats, err := h.runServersS3(ctx)
+		if err != nil {
+			return err
 		}
+		sections["servers-s3"] = renderServersS3(env, h, stats)
+		order = append(order, "servers-s3")
+		h.serverStats = append(h.serverStats, stats...)
 	}
 	var syncs []syncResult
 	if h.cfg.sync {

@@ -22,6 +22,7 @@ import (
 type servedBy struct {
 	name  string
 	start func(ctx context.Context, dir string) (addr string, procs []*child, stop func(), err error)
+	s3    *countingProxy // counts what the server asks S3 for, when set
 }
 
 // one is a servedBy start of a single process.
@@ -39,8 +40,10 @@ func one(start func(ctx context.Context, dir string) (string, *child, error)) fu
 type serverStat struct {
 	name            string
 	push, pull, all []time.Duration
-	rss             []int64 // each instance's peak, bytes
+	cpu             []time.Duration // CPU time of all its instances, per run
+	rss             []int64         // each instance's peak, bytes
 	failed          []string
+	s3Push, s3Pull  requestCounts // S3 requests of the last run, with -s3-requests
 }
 
 // failures lists the failed runs, for the exit status.
@@ -60,14 +63,14 @@ func (h *harness) runServers(ctx context.Context) ([]*serverStat, error) {
 	servers := []servedBy{
 		{"hoist serve", one(func(ctx context.Context, dir string) (string, *child, error) {
 			return h.startHoistServe(ctx, dir)
-		})},
+		}), nil},
 		{"distribution v3", one(func(ctx context.Context, dir string) (string, *child, error) {
 			r, err := startRegistry(ctx, distBin, dir, false)
 			if err != nil {
 				return "", nil, err
 			}
 			return r.addr, r.proc, nil
-		})},
+		}), nil},
 	}
 	return h.timeServers(ctx, distBin, servers)
 }
@@ -108,14 +111,25 @@ func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i i
 		return fmt.Errorf("starting %s: %w", s.name, err)
 	}
 	defer stop()
+	if s.s3 != nil {
+		s.s3.takeNow() // what starting sent
+		s.s3.mark(fmt.Sprintf("run %d: push", i+1))
+	}
 	ref := addr + "/" + bigRepo + ":" + bigTag
 	env := h.env(filepath.Join(dir, "cache"))
 	push := measure(ctx, proc{argv: []string{h.bins.hoist, "push", "-q", "oci:" + h.fx.layout + ":" + bigTag, ref}, env: env,
 		log: filepath.Join(dir, "push.log"), stdout: filepath.Join(dir, "push.out")})
+	if s.s3 != nil {
+		st.s3Push = s.s3.takeNow()
+		s.s3.mark(fmt.Sprintf("run %d: pull", i+1))
+	}
 	pull := sample{err: fmt.Errorf("not run: the push failed")}
 	if push.err == nil {
 		pull = measure(ctx, proc{argv: []string{h.bins.hoist, "pull", "-q", ref, "oci:" + filepath.Join(dir, "out") + ":" + bigTag}, env: env,
 			log: filepath.Join(dir, "pull.log"), stdout: filepath.Join(dir, "pull.out")})
+	}
+	if s.s3 != nil {
+		st.s3Pull = s.s3.takeNow()
 	}
 	for _, r := range []struct {
 		what string
@@ -134,6 +148,14 @@ func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i i
 		st.push = append(st.push, push.wall)
 		st.pull = append(st.pull, pull.wall)
 		st.all = append(st.all, push.wall+pull.wall)
+	}
+	var cpu time.Duration
+	for _, c := range procs {
+		cpu += cpuOf(c.cmd.Process.Pid)
+	}
+	if push.err == nil && pull.err == nil {
+		st.cpu = append(st.cpu, cpu)
+		h.logf("%s run %d: push %s, pull %s, server CPU %s", s.name, i+1, secs(push.wall), secs(pull.wall), secs(cpu))
 	}
 	for k, c := range procs {
 		if k == len(st.rss) {
@@ -210,17 +232,39 @@ func peakRSSOf(pid int) int64 {
 	return 0
 }
 
+// cpuOf reads a running process's CPU time so far (user and system, from
+// /proc/PID/stat); 0 when it cannot.
+func cpuOf(pid int) time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses and may
+	// hold spaces: state is field 3, utime and stime fields 14 and 15.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	f := strings.Fields(rest)
+	if !ok || len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).
+const clockTicks = 100
+
 // serverTable is the table of both servers' medians and peak RSS (per
 // instance when there are several).
 func serverTable(stats []*serverStat) string {
 	var b strings.Builder
-	b.WriteString("| server | push | pull | push + pull | server peak RSS |\n|---|---:|---:|---:|---:|\n")
+	b.WriteString("| server | push | pull | push + pull | server CPU | server peak RSS |\n|---|---:|---:|---:|---:|---:|\n")
 	for _, s := range stats {
 		var rss []string
 		for _, r := range s.rss {
 			rss = append(rss, mibs(r))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), strings.Join(rss, " / "))
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), secs(median(s.cpu)), strings.Join(rss, " / "))
 	}
 	return b.String()
 }

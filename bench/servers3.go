@@ -71,13 +71,40 @@ func (h *harness) runServersS3(ctx context.Context) ([]*serverStat, error) {
 		}
 	}
 	prefix := func(dir string) string { return "runs/" + filepath.Base(dir) }
+	// With -s3-requests each server reaches SeaweedFS through its own
+	// counting proxy (and hands out presigned URLs through it).
+	hoistS3, distS3 := s3srv, s3srv
+	var hoistCount, distCount *countingProxy
+	var traces []string // hoist's, distribution's
+	if h.cfg.s3Requests {
+		for _, c := range []struct {
+			srv   **s3test.S3Server
+			count **countingProxy
+		}{{&hoistS3, &hoistCount}, {&distS3, &distCount}} {
+			p, err := startCountingProxyOf(strings.TrimPrefix(s3srv.Endpoint, "http://"), classifyS3)
+			if err != nil {
+				return nil, err
+			}
+			defer p.close()
+			trace, err := os.Create(filepath.Join(h.work, "s3-requests-"+strconv.Itoa(len(traces))+".log"))
+			if err != nil {
+				return nil, err
+			}
+			defer trace.Close()
+			traces = append(traces, trace.Name())
+			p.trace = trace
+			via := *s3srv
+			via.Endpoint = "http://" + p.addr
+			*c.srv, *c.count = &via, p
+		}
+	}
 	servers := []servedBy{
 		{"hoist serve ×2 on S3", pair(func(ctx context.Context, dir string, i int) (string, *child, error) {
-			return h.startHoistServeS3(ctx, dir, i, s3srv, prefix(dir))
-		})},
+			return h.startHoistServeS3(ctx, dir, i, hoistS3, prefix(dir))
+		}), hoistCount},
 		{"distribution v3 ×2 on S3", pair(func(ctx context.Context, dir string, i int) (string, *child, error) {
-			return startRegistryS3(ctx, distBin, dir, i, s3srv, prefix(dir))
-		})},
+			return startRegistryS3(ctx, distBin, dir, i, distS3, prefix(dir))
+		}), distCount},
 	}
 	return h.timeServers(ctx, distBin, servers)
 }
@@ -142,6 +169,7 @@ func renderServersS3(e envInfo, h *harness, stats []*serverStat) string {
 		fmt.Fprintf(&b, "\nhoist serve / distribution v3 on S3, push + pull: **%.2f** (target ≤ 1.00); push %.2f, pull %.2f.\n",
 			ratio(median(stats[0].all), median(stats[1].all)), ratio(median(stats[0].push), median(stats[1].push)), ratio(median(stats[0].pull), median(stats[1].pull)))
 	}
+	renderS3Requests(&b, stats)
 	for _, s := range stats {
 		for _, f := range s.failed {
 			fmt.Fprintf(&b, "\n- failed: %s", f)
