@@ -26,8 +26,10 @@ func parseDigest(w http.ResponseWriter, s string) (digest.Digest, bool) {
 // blob's bytes: an object store's presigned URL, so the bytes of a pull
 // do not pass through the registry.
 type BlobRedirector interface {
-	// BlobRedirect returns a URL the client can GET the blob d (known to
-	// be in the repository) from, for request r, or "" to serve it here.
+	// BlobRedirect returns a URL the client can GET the blob d from, for
+	// request r, or "" to serve it here. When it returns a URL it has
+	// checked that the repository holds d, and an error matching
+	// errdef.ErrNotFound says it does not.
 	BlobRedirect(r *http.Request, d digest.Digest) (string, error)
 }
 
@@ -38,12 +40,9 @@ func (h *Handler) getBlob(c call) {
 	if !ok {
 		return
 	}
-	desc, err := c.repo.Stat(c.ctx(), d)
-	if err != nil {
-		h.fail(c.w, c.r, err, CodeBlobUnknown)
-		return
-	}
 	hd := c.w.Header()
+	// A redirect needs no size: the redirector's own check that the
+	// repository holds d is all, one storage request fewer than Stat.
 	if br, ok := c.repo.(BlobRedirector); ok && c.r.Method == http.MethodGet {
 		to, err := br.BlobRedirect(c.r, d)
 		if err != nil {
@@ -56,6 +55,11 @@ func (h *Handler) getBlob(c call) {
 			c.w.WriteHeader(http.StatusTemporaryRedirect)
 			return
 		}
+	}
+	desc, err := c.repo.Stat(c.ctx(), d)
+	if err != nil {
+		h.fail(c.w, c.r, err, CodeBlobUnknown)
+		return
 	}
 	hd.Set("Docker-Content-Digest", d.String())
 	hd.Set("ETag", `"`+d.String()+`"`)

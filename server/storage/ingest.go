@@ -56,8 +56,11 @@ func (r *Repository) openUpload(ctx context.Context, ref string, opts store.Inge
 		ref = randomID()
 	}
 	u := &upload{r: r, ctx: ctx, ref: ref, dir: r.uploadDir(ref), alg: alg, expected: opts.Expected, part: r.ns.cfg.partSize}
+	var w driver.FileWriter
+	var werr error
 	if !fresh {
-		_, err := r.ns.d.Stat(ctx, u.path("started"))
+		var err error
+		w, werr, err = u.probe(ctx)
 		switch {
 		case isNotFound(err) && opts.Resume:
 			return nil, &NotFoundError{Repository: r.name, What: "upload " + ref}
@@ -68,18 +71,15 @@ func (r *Repository) openUpload(ctx context.Context, ref string, opts store.Inge
 		}
 	}
 	if fresh {
-		stamp := []byte(r.ns.cfg.now().UTC().Format(time.RFC3339Nano))
-		if err := r.ns.d.PutContent(ctx, u.path("started"), stamp); err != nil {
+		if err := u.start(ctx); err != nil {
 			return nil, fmt.Errorf("starting upload in %s: %w", r.name, err)
 		}
-		u.h = alg.Hash()
 		return u, nil
 	}
 	// The writer, not Stat, says how much the upload holds: on an object
 	// store the bytes are an unfinished multipart upload, which Stat does
 	// not see (or sees as an older, shorter object).
-	w, err := r.ns.d.Writer(ctx, u.path("data"), true)
-	switch {
+	switch err := werr; {
 	case isNotFound(err):
 		// Nothing written yet.
 	case err != nil:
@@ -104,6 +104,67 @@ func (r *Repository) openUpload(ctx context.Context, ref string, opts store.Inge
 	return u, nil
 }
 
+// probe finds out whether the upload exists (its started stamp) and opens
+// its bytes for appending: the writer, or the driver's error opening it.
+// On an object store (a part size) both are asked at once: the append
+// writer of a path that has none creates nothing there. Elsewhere the
+// writer is opened only once the stamp is known to exist.
+func (u *upload) probe(ctx context.Context) (w driver.FileWriter, werr, err error) {
+	d := u.r.ns.d
+	if u.part == 0 {
+		if _, err := d.Stat(ctx, u.path("started")); err != nil {
+			return nil, nil, err
+		}
+		w, werr = d.Writer(ctx, u.path("data"), true)
+		return w, werr, nil
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w, werr = d.Writer(ctx, u.path("data"), true)
+	}()
+	_, err = d.Stat(ctx, u.path("started"))
+	<-done
+	if err != nil && werr == nil {
+		_ = w.Close() // nothing written through it; the upload's bytes, if any, stay
+	}
+	return w, werr, err
+}
+
+// start records a new upload: its started stamp, which says it exists
+// and when it began (GC's grace period). On an object store its
+// multipart upload is created at the same time, as distribution does,
+// so the requests that send the bytes find it, where looking for one
+// that is not there costs three requests more.
+func (u *upload) start(ctx context.Context) error {
+	d := u.r.ns.d
+	u.h = u.alg.Hash()
+	stamp := []byte(u.r.ns.cfg.now().UTC().Format(time.RFC3339Nano))
+	if u.part == 0 {
+		return d.PutContent(ctx, u.path("started"), stamp)
+	}
+	var w driver.FileWriter
+	var werr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w, werr = d.Writer(ctx, u.path("data"), false)
+	}()
+	err := d.PutContent(ctx, u.path("started"), stamp)
+	<-done
+	if err == nil && werr != nil {
+		err = werr
+	}
+	if err != nil {
+		if werr == nil {
+			_ = w.Cancel(ctx)
+		}
+		return err
+	}
+	u.w = w
+	return nil
+}
+
 // upload is one open ingest of a Repository.
 type upload struct {
 	r        *Repository
@@ -118,9 +179,8 @@ type upload struct {
 	offset   int64 // bytes written, durable or buffered in w
 	durable  int64 // bytes storage holds whatever happens to this process
 	part     int64 // the driver's part size; 0 when every byte written is readable
-	states   []int64
-	broken   bool // a Write failed part way: what w holds is not known
-	sealed   bool // the bytes are a finished object: nothing can be appended
+	broken   bool  // a Write failed part way: what w holds is not known
+	sealed   bool  // the bytes are a finished object: nothing can be appended
 	done     bool
 }
 
@@ -163,7 +223,7 @@ func (u *upload) loadHash(ctx context.Context) error {
 		}
 		h := alg.Hash()
 		if um, ok := h.(encoding.BinaryUnmarshaler); ok && um.UnmarshalBinary(st) == nil {
-			u.alg, u.h, u.states = alg, h, []int64{u.offset}
+			u.alg, u.h = alg, h
 			return nil
 		}
 	}
@@ -267,7 +327,6 @@ func (u *upload) Write(p []byte) (int, error) {
 		}
 		if u.part > 0 && u.w.Size() > u.durable {
 			u.durable = u.w.Size()
-			u.pruneStates()
 		}
 		p = p[len(piece):]
 	}
@@ -288,22 +347,7 @@ func (u *upload) saveState(offset int64) error {
 	if err := u.r.ns.d.PutContent(u.ctx, u.statePath(offset), st); err != nil {
 		return fmt.Errorf("upload %s: saving its hash state: %w", u.ref, err)
 	}
-	u.states = append(u.states, offset)
 	return nil
-}
-
-// pruneStates deletes the states below the durable offset: storage will
-// never again stand at them.
-func (u *upload) pruneStates() {
-	keep := u.states[:0]
-	for _, o := range u.states {
-		if o < u.durable {
-			_ = u.r.ns.d.Delete(u.ctx, u.statePath(o))
-			continue
-		}
-		keep = append(keep, o)
-	}
-	u.states = keep
 }
 
 // Close saves the hash state and then makes what was written durable, so
@@ -334,7 +378,6 @@ func (u *upload) Close() error {
 		return fmt.Errorf("upload %s: %w", u.ref, err)
 	}
 	u.durable = u.offset
-	u.pruneStates()
 	return nil
 }
 

@@ -213,14 +213,20 @@ func (r *Repository) TagTime(ctx context.Context, tag string) (time.Time, error)
 
 // BlobRedirect returns where the client can GET blob d directly (the
 // driver's redirect URL) when WithRedirects is on and the driver has one,
-// and "" otherwise (server/registry's BlobRedirector). The caller has
-// checked that the repository holds d.
+// and "" otherwise (server/registry's BlobRedirector). With redirects on
+// it checks that the repository holds d (a *NotFoundError when not), by
+// its link alone: the bytes are the object store's to serve, or to
+// answer 404 for.
 func (r *Repository) BlobRedirect(req *http.Request, d digest.Digest) (string, error) {
 	if !r.ns.cfg.redirects {
 		return "", nil
 	}
-	if err := validDigest(d); err != nil {
+	_, ok, err := r.blobLinked(req.Context(), d)
+	if err != nil {
 		return "", err
+	}
+	if !ok {
+		return "", r.notFound(req.Context(), "blob "+d.String())
 	}
 	u, err := r.ns.d.RedirectURL(req, blobData(d))
 	if err != nil {
@@ -297,7 +303,12 @@ func (r *Repository) Tag(ctx context.Context, desc ocispec.Descriptor, tag strin
 	if err != nil {
 		return err
 	}
-	b, err := json.Marshal(ocispec.Descriptor{MediaType: got.MediaType, Digest: got.Digest, Size: got.Size})
+	return r.writeTag(ctx, tag, got)
+}
+
+// writeTag makes tag name the manifest desc, known to be stored.
+func (r *Repository) writeTag(ctx context.Context, tag string, desc ocispec.Descriptor) error {
+	b, err := json.Marshal(ocispec.Descriptor{MediaType: desc.MediaType, Digest: desc.Digest, Size: desc.Size})
 	if err != nil {
 		return err
 	}
@@ -311,10 +322,19 @@ func (r *Repository) PushTagged(ctx context.Context, desc ocispec.Descriptor, rd
 			return fmt.Errorf("%w: %v", errdef.ErrInvalid, err)
 		}
 	}
-	if err := r.Push(ctx, desc, rd); err != nil {
+	if content.KindOf(desc.MediaType) == content.KindUnknown {
+		if err := r.Push(ctx, desc, rd); err != nil {
+			return err
+		}
+		return r.Tag(ctx, desc, tag)
+	}
+	m, err := r.PutManifest(ctx, desc, rd)
+	if err != nil || tag == "" {
 		return err
 	}
-	return r.Tag(ctx, desc, tag)
+	// What Tag would resolve: the media type the link records, the
+	// digest it was stored by, the size of its bytes.
+	return r.writeTag(ctx, tag, ocispec.Descriptor{MediaType: m.Descriptor.MediaType, Digest: m.Descriptor.Digest, Size: int64(len(m.Raw))})
 }
 
 // Tags lists the repository's tags in lexical order, paged.
