@@ -137,27 +137,46 @@ func (h *harness) syncTools() []syncTool {
 			return []string{h.bins.skopeo, "--insecure-policy", "sync", "--src", "yaml", "--dest", "docker", "--dest-tls-verify=false",
 				skopeoYAML(fx, src, dir), dst + "/mirror"}
 		}},
-		{name: "regsync", argv: func(fx *syncFixture, src, dst, dir string, fast bool) []string {
-			var b strings.Builder
-			fmt.Fprintf(&b, "version: 1\ncreds:\n  - registry: %s\n    tls: disabled\n  - registry: %s\n    tls: disabled\n", src, dst)
-			fmt.Fprintf(&b, "defaults:\n  parallel: %d\nsync:\n", syncRegsyncParallel)
-			for _, r := range fx.repos {
-				fmt.Fprintf(&b, "  - source: %s/%s\n    target: %s/mirror/%s\n    type: repository\n    tags:\n      allow: ['1\\..*']\n",
-					src, r, dst, strings.TrimPrefix(r, syncPrefix+"/"))
-			}
-			p := filepath.Join(dir, "regsync.yml")
-			os.WriteFile(p, []byte(b.String()), 0o644)
-			return []string{h.bins.regsync, "once", "-c", p}
-		}},
+		{name: "regsync", argv: regsyncArgv(h, 0)},
+		{name: syncRegsyncC16, argv: regsyncArgv(h, syncRegsyncParallel)},
 	}
 	var out []syncTool
 	for _, t := range all {
-		if h.cfg.tools == nil || h.cfg.tools[t.name] {
+		if h.cfg.tools == nil || h.cfg.tools[strings.TrimSuffix(t.name, "-c16")] {
 			out = append(out, t)
 		}
 	}
 	return out
 }
+
+// regsyncArgv runs regsync once on the benchmark's config in its
+// format; reqConcurrent > 0 sets its requests in flight per registry
+// (regclient's default is 3; hoist's per-host default is 16).
+func regsyncArgv(h *harness, reqConcurrent int) func(fx *syncFixture, src, dst, dir string, fast bool) []string {
+	return func(fx *syncFixture, src, dst, dir string, fast bool) []string {
+		var b strings.Builder
+		b.WriteString("version: 1\ncreds:\n")
+		for _, host := range []string{src, dst} {
+			fmt.Fprintf(&b, "  - registry: %s\n    tls: disabled\n", host)
+			if reqConcurrent > 0 {
+				fmt.Fprintf(&b, "    reqConcurrent: %d\n", reqConcurrent)
+			}
+		}
+		fmt.Fprintf(&b, "defaults:\n  parallel: %d\nsync:\n", syncRegsyncParallel)
+		for _, r := range fx.repos {
+			fmt.Fprintf(&b, "  - source: %s/%s\n    target: %s/mirror/%s\n    type: repository\n    tags:\n      allow: ['1\\..*']\n",
+				src, r, dst, strings.TrimPrefix(r, syncPrefix+"/"))
+		}
+		p := filepath.Join(dir, "regsync.yml")
+		os.WriteFile(p, []byte(b.String()), 0o644)
+		return []string{h.bins.regsync, "once", "-c", p}
+	}
+}
+
+// syncRegsyncC16 is regsync with reqConcurrent 16 on both registries:
+// as many requests in flight per host as hoist's default allows, beside
+// regsync at its own default (3).
+const syncRegsyncC16 = "regsync-c16"
 
 // syncRegsyncParallel is regsync's defaults.parallel in the benchmark:
 // hoist's default number of images at once, so that both run as many
@@ -348,7 +367,7 @@ func renderSync(e envInfo, h *harness, r syncResult) string {
 	fmt.Fprintf(&b, "- Source: %d repositories × %d tags of small images (a 16 KiB layer each over one shared base layer, Docker media types) on docker-registry; "+
 		"the filter keeps the %d tags matching `^1\\.` of each (%d images). Every run syncs into a fresh docker-registry (near), then syncs again with nothing changed.\n",
 		nr, nt, nt-1, nr*(nt-1))
-	fmt.Fprintf(&b, "- Config: one skopeo sync YAML file (`images-by-tag-regex`), which skopeo and hoist read as it is; regsync the same in its format (`type: repository`, `tags.allow`) with `parallel: %d`, hoist's default images at once (regsync's default is 1; skopeo sync copies one image at a time). hoist keeps its state file between the two runs.\n", syncRegsyncParallel)
+	fmt.Fprintf(&b, "- Config: one skopeo sync YAML file (`images-by-tag-regex`), which skopeo and hoist read as it is; regsync the same in its format (`type: repository`, `tags.allow`) with `parallel: %d`, hoist's default images at once (regsync's default is 1; skopeo sync copies one image at a time); regsync-c16 is the same with `reqConcurrent: %[1]d` on both registries, hoist's default requests in flight per host (regclient's default is 3). hoist keeps its state file between the two runs.\n", syncRegsyncParallel)
 	fmt.Fprintf(&b, "- Requests are counted by a TCP proxy in front of each registry; medians of %d runs.\n\n", h.runs())
 	b.WriteString("| tool | first sync | ÷ fastest peer | no-op re-sync | ÷ fastest peer | no-op requests, source (tags / manifest HEAD / manifest GET / all) | no-op requests, target | peak RSS (first / no-op) |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---|---:|---:|\n")
