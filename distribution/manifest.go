@@ -51,17 +51,17 @@ func parseRef(ref string) (digest.Digest, bool, error) {
 // An answer whose body breaks off, is empty, is shorter or longer than its
 // Content-Length, does not decode or does not match its digest is asked
 // for again, up to maxManifestAttempts times in all; the last failure is
-// returned. An HTTP error answer is not: the transport has retried those
-// that are worth it.
+// returned. An HTTP error answer is not, nor a request that got no answer
+// at all: the transport has retried those that are worth it.
 func (r *Repository) Manifest(ctx context.Context, ref string) (*content.Manifest, error) {
 	d, byDigest, err := parseRef(ref)
 	if err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		m, err := r.manifestOnce(ctx, ref, d, byDigest)
+		m, answered, err := r.manifestOnce(ctx, ref, d, byDigest)
 		var ee *errcode.Error
-		if err == nil || attempt >= maxManifestAttempts || ctx.Err() != nil ||
+		if err == nil || !answered || attempt >= maxManifestAttempts || ctx.Err() != nil ||
 			errors.As(err, &ee) || errors.Is(err, errcode.ErrTooLarge) {
 			return m, err
 		}
@@ -72,12 +72,20 @@ func (r *Repository) Manifest(ctx context.Context, ref string) (*content.Manifes
 // came with a broken body.
 const maxManifestAttempts = 3
 
-// manifestOnce is one GET of manifest ref.
-func (r *Repository) manifestOnce(ctx context.Context, ref string, d digest.Digest, byDigest bool) (*content.Manifest, error) {
+// manifestOnce is one GET of manifest ref. answered reports whether
+// response headers came back, so that a failure is the body's.
+func (r *Repository) manifestOnce(ctx context.Context, ref string, d digest.Digest, byDigest bool) (m *content.Manifest, answered bool, err error) {
 	resp, err := r.reg.do(ctx, http.MethodGet, r.url("manifests", ref), http.Header{"Accept": {acceptManifests}}, nil, 0)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	m, err = r.decodeManifest(resp, ref, d, byDigest)
+	return m, true, err
+}
+
+// decodeManifest reads, checks and decodes the answer to a GET of
+// manifest ref.
+func (r *Repository) decodeManifest(resp *http.Response, ref string, d digest.Digest, byDigest bool) (*content.Manifest, error) {
 	if err := transport.Expect(resp, http.StatusOK); err != nil {
 		return nil, err
 	}

@@ -275,7 +275,7 @@ func TestHostileBodies(t *testing.T) {
 				endless(w, r, `{"layers":[`, `{"mediaType":"x"},`, 1<<30)
 			}
 		}, nil, []string{"manifest", "larger than"}},
-		{"endless JSON error body", `^GET /v2/app/manifests/sha256`, func(*hostileServer) http.HandlerFunc {
+		{"endless JSON error body", `^GET /v2/app/manifests/`, func(*hostileServer) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
 				w.WriteHeader(404)
@@ -301,13 +301,13 @@ func TestHostileBodies(t *testing.T) {
 				<-r.Context().Done()
 			}
 		}, []string{"--speed-time", "2s"}, []string{"sent 0 B/s over 2s, below the minimum"}},
-		{"Retry-After on every answer", `^GET /v2/app/manifests/sha256`, func(*hostileServer) http.HandlerFunc {
+		{"Retry-After on every answer", `^GET /v2/app/manifests/`, func(*hostileServer) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "2")
 				jsonBody(w, 429, map[string]any{"errors": []any{map[string]string{"code": "TOOMANYREQUESTS", "message": "pull rate exceeded"}}})
 			}
 		}, []string{"--max-wait", "5s"}, []string{"registry asks to wait 2s (429 Too Many Requests)", "the most hoist waits is 5s", "pull rate exceeded", "(wait longer with --max-wait DURATION)"}},
-		{"Retry-After beyond the cap", `^GET /v2/app/manifests/sha256`, func(*hostileServer) http.HandlerFunc {
+		{"Retry-After beyond the cap", `^GET /v2/app/manifests/`, func(*hostileServer) http.HandlerFunc {
 			return func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Retry-After", "3600")
 				jsonBody(w, 429, map[string]any{"errors": []any{map[string]string{"code": "TOOMANYREQUESTS", "message": "come back in an hour"}}})

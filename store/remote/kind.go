@@ -8,6 +8,7 @@ import (
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
+	"github.com/hoist-dev/hoist/transport"
 )
 
 // Kind is the registry kind of location: an image reference, plain or as
@@ -150,15 +151,21 @@ func openRef(ctx context.Context, env Env, ref reference.Reference, mode openMod
 			var proved bool
 			switch mode {
 			case openRead:
-				proved = r.probe(ctx)
+				proved, err = r.probe(ctx)
 			case openWrite:
-				proved = r.probeEmpty(ctx)
+				proved, err = r.probeEmpty(ctx)
 			case openHead:
-				proved = r.probeHead(ctx)
+				proved, err = r.probeHead(ctx)
 			}
 			if proved {
 				le.LearnProtocol(ref.Registry, V2)
 				return r, nil
+			}
+			if err != nil && transport.IsTimeout(err) && ctx.Err() == nil {
+				// The host took the connection and timed out as often as
+				// the transport allows; detection would only wait as
+				// long again, twice.
+				return nil, fmt.Errorf("%s is %w: %w", ref.Registry, ErrUnreachable, err)
 			}
 		}
 	}

@@ -147,16 +147,16 @@ func provesV2(err error) bool {
 // probe sends the GET of ref's manifest that a read of ref starts with,
 // and keeps the answer for ResolveManifest. It reports whether the
 // answer proves v2.
-func (r *Repository) probe(ctx context.Context) bool {
+func (r *Repository) probe(ctx context.Context) (bool, error) {
 	ref := r.ref.Identifier()
 	desc, raw, err := r.getManifest(ctx, ref)
 	if !provesV2(err) {
-		return false
+		return false, err
 	}
 	r.mu.Lock()
 	r.first = &firstAnswer{ref: ref, desc: desc, raw: raw, err: err}
 	r.mu.Unlock()
-	return true
+	return true, nil
 }
 
 // probeHead sends the HEAD of ref's manifest that OpenForDigest starts
@@ -164,19 +164,19 @@ func (r *Repository) probe(ctx context.Context) bool {
 // proves v2: a HEAD has no body, so only a whole descriptor (the
 // registry's digest, a manifest media type and a size, see
 // distribution.Repository.ManifestHead) or a 401 challenge does.
-func (r *Repository) probeHead(ctx context.Context) bool {
+func (r *Repository) probeHead(ctx context.Context) (bool, error) {
 	ref := r.ref.Identifier()
 	desc, err := r.repo.ManifestHead(ctx, ref)
 	if err != nil {
 		err = notFound(err, r.ref.Name()+refSuffix(ref))
 	}
 	if !provesV2(err) {
-		return false
+		return false, err
 	}
 	r.mu.Lock()
 	r.first = &firstAnswer{ref: ref, head: true, desc: desc, err: err}
 	r.mu.Unlock()
-	return true
+	return true, nil
 }
 
 // peekFirst returns the descriptor of Open's answer for ref, without
@@ -192,10 +192,10 @@ func (r *Repository) peekFirst(ref string) (ocispec.Descriptor, bool) {
 
 // probeEmpty sends the tags listing Empty needs, and keeps its answer for
 // Empty. It reports whether the answer proves v2.
-func (r *Repository) probeEmpty(ctx context.Context) bool {
+func (r *Repository) probeEmpty(ctx context.Context) (bool, error) {
 	tags, err := r.repo.Tags(ctx, distribution.ListOptions{PageSize: 1, Limit: 1})
 	if !provesV2(err) {
-		return false // a bare 404 among them: no registry's NAME_UNKNOWN
+		return false, err // a bare 404 among them: no registry's NAME_UNKNOWN
 	}
 	empty := err == nil && len(tags) == 0 || errors.Is(err, errcode.ErrNotFound)
 	if err == nil || errors.Is(err, errcode.ErrNotFound) {
@@ -203,5 +203,5 @@ func (r *Repository) probeEmpty(ctx context.Context) bool {
 		r.wasEmpty = &empty
 		r.mu.Unlock()
 	}
-	return true
+	return true, nil
 }
