@@ -48,7 +48,16 @@ source (a registry with repositories: or catalog patterns in match:, or an
 oci:DIR tree), a target, tag filters (allow and deny patterns, a semver
 range, the latest N versions, digest pins), platforms and referrers;
 hosts: sets per-registry concurrency and request rates. docs/sync.md is
-the reference.
+the reference. A config:
+
+  sync:
+    - source: docker.io/library          # registry[/prefix], or oci:DIR
+      repositories: [alpine, busybox]    # or match: ['app-.*'] (the catalog)
+      target: registry.internal/hub      # hub/alpine, hub/busybox; or oci:DIR
+      tags: {semver: ">=3.18", latest: 5, deny: ['.*-rc.*']}
+      platforms: [linux/amd64, linux/arm64]
+  hosts:
+    docker.io: {concurrency: 4, reserve: 10}   # requests at once; quota kept
 
 CONFIG may also be a skopeo sync YAML file, unchanged (registries at the
 top level with images:, images-by-tag-regex:, images-by-semver:); give the
