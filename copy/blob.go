@@ -190,6 +190,13 @@ func (c *Copier) streamOnce(ctx context.Context, src store.Reader, dst store.Wri
 			if !errors.Is(err, errNoSections) {
 				return err
 			}
+		} else if spoolable(in) {
+			// A target that takes bytes only in order (an upload, an
+			// archive): the sections go through a spool.
+			err := c.spoolSections(ctx, src, sr, in, desc, st)
+			if !errors.Is(err, errNoSections) {
+				return err
+			}
 		} else {
 			in.Close() // kept for openIngest to take up again
 		}

@@ -197,6 +197,13 @@ func TestRangedPullSectionDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	im.checkLayer(t, out)
+	im.checkCutAskedAgain(t, p)
+}
+
+// checkCutAskedAgain fails unless the proxy cut exactly one section, and
+// the rest of it, and only that, was asked for again.
+func (im *rangedImage) checkCutAskedAgain(t *testing.T, p *testutil.FaultProxy) {
+	t.Helper()
 	var cut []testutil.ProxiedRequest
 	for _, rq := range p.Struck() {
 		if rq.Fault == 0 {
@@ -206,13 +213,10 @@ func TestRangedPullSectionDropped(t *testing.T) {
 	if len(cut) != 1 {
 		t.Fatalf("the cut struck %d requests, want 1", len(cut))
 	}
-	// The rest of the cut section, and only that, was asked for again.
 	c := bounded(t, []string{cut[0].Range})[0]
 	again := false
 	for _, r := range bounded(t, im.blobGets(p)) {
-		if r.Offset > c.Offset && r.Offset < c.End() && r.End() == c.End() {
-			again = true
-		}
+		again = again || r.Offset > c.Offset && r.Offset < c.End() && r.End() == c.End()
 	}
 	if !again {
 		t.Fatalf("no request asked again for the rest of the cut section %s (requests %q)", cut[0].Range, im.blobGets(p))
@@ -228,6 +232,12 @@ func TestRangedPullRangeIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	im.checkLayer(t, out)
+	im.checkAskedOnce(t, p)
+}
+
+// checkAskedOnce fails unless the layer was asked for once.
+func (im *rangedImage) checkAskedOnce(t *testing.T, p *testutil.FaultProxy) {
+	t.Helper()
 	if gets := im.blobGets(p); len(gets) != 1 {
 		t.Fatalf("the layer was asked for %d times (%q), want once", len(gets), gets)
 	}
@@ -243,6 +253,13 @@ func TestRangedPullWrongSection(t *testing.T) {
 		t.Fatal(err)
 	}
 	im.checkLayer(t, out)
+	im.checkStartedTwice(t, p)
+}
+
+// checkStartedTwice fails unless the blob was started twice: once more
+// after its bad bytes were detected.
+func (im *rangedImage) checkStartedTwice(t *testing.T, p *testutil.FaultProxy) {
+	t.Helper()
 	starts := 0
 	for _, r := range bounded(t, im.blobGets(p)) {
 		if r.Offset == 0 {
