@@ -56,6 +56,10 @@ func OpenRegistry(ctx context.Context, env Env, registry string) (*Registry, err
 // Host returns the registry host as given.
 func (g *Registry) Host() string { return g.host }
 
+// Distribution returns the protocol client that the registry and the
+// repositories it opens share.
+func (g *Registry) Distribution() *distribution.Registry { return g.reg }
+
 // Repositories lists the registry's repositories that p selects, with the
 // catalog API (GET /v2/_catalog), following its pagination (see
 // distribution.Registry.Catalog). Many public registries refuse it; the
