@@ -147,6 +147,10 @@ func (s *Syncer) registry(ctx context.Context, host string) (*remote.Registry, e
 	if err != nil {
 		return nil, err
 	}
+	if hs, ok := s.o.state.host(host); ok && hs.LinkPaging {
+		// Before the catalog is listed, which may come first.
+		r.Distribution().SetLinkPaging()
+	}
 	s.regs[host] = r
 	return r, nil
 }
