@@ -6,6 +6,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -150,4 +152,24 @@ sync:
 		t.Error("the failing repository stopped the others: mirror/tool:2.0.0 is not in the target")
 	}
 	t.Logf("failing run, exit %d:\n%s", code, out)
+}
+
+// TestSyncV1SourceSaysSo: a source that speaks only the legacy v1
+// protocol (a static v1 tree on a web server) fails with an error that
+// says so, not with the 404 of its missing v2 API.
+func TestSyncV1SourceSaysSo(t *testing.T) {
+	root := t.TempDir()
+	id := strings.Repeat("ab", 32)
+	testutil.WriteV1Tree(t, root, "team/app", map[string]string{"v1": id},
+		[]testutil.V1TreeImage{{ID: id, JSON: []byte(`{"id":"` + id + `"}`), Layer: []byte("layer"), Ancestry: []string{id}}})
+	srv := httptest.NewServer(http.FileServer(http.Dir(root)))
+	t.Cleanup(srv.Close)
+	dstHost, _ := startServe(t)
+	dir := t.TempDir()
+	cfg := writeFile(t, filepath.Join(dir, "sync.yaml"), fmt.Sprintf("sync: [{source: %s/team/app, target: %s/app}]\n", srv.Listener.Addr(), dstHost))
+	out, stderr, code := runHoist(t, []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}, "sync", "--no-state", cfg)
+	if code != 1 || !strings.Contains(out, "speaks only the legacy v1 protocol") {
+		t.Fatalf("exit %d, want 1 and a failure naming the v1 protocol\n%s\n%s", code, out, stderr)
+	}
+	t.Logf("%s", out)
 }
