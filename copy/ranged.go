@@ -205,10 +205,16 @@ func (f *sectionFetch) copySection(rc io.Reader, r store.Range, split bool) (int
 	buf := *bp
 	end := r.End()
 	at := r.Offset
-	t0 := time.Now()
+	// The rate is the source connection's: time spent waiting on the
+	// ingest (a spool's reader, the target's upload) is not counted, or
+	// a slow target would pass for a slow connection and split for
+	// nothing.
+	var reading time.Duration
 	next := at + checkEvery
 	for at < end {
+		t := time.Now()
 		n, err := rc.Read(buf[:min(int64(len(buf)), end-at)])
+		reading += time.Since(t)
 		if n > 0 {
 			if _, werr := f.in.WriteAt(buf[:n], at); werr != nil {
 				return at - r.Offset, werr
@@ -226,7 +232,7 @@ func (f *sectionFetch) copySection(rc io.Reader, r store.Range, split bool) (int
 		}
 		if split && at >= next && at < end {
 			next = at + checkEvery
-			end = f.maybeSplit(at, end, float64(at-r.Offset)/time.Since(t0).Seconds())
+			end = f.maybeSplit(at, end, float64(at-r.Offset)/max(reading, time.Microsecond).Seconds())
 		}
 	}
 	return at - r.Offset, nil
