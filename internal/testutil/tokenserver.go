@@ -2,13 +2,8 @@ package testutil
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -59,31 +54,15 @@ type TokenServer struct {
 // clients get pull access only when anonPull is set.
 func NewTokenServer(t testing.TB, users map[string]string, expiry time.Duration, anonPull bool) *TokenServer {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(serial.Add(1)),
-		Subject:               pkix.Name{CommonName: "hoist test token signer"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
+	signer := NewCA(t, "hoist test token signer")
 	bundle := filepath.Join(t.TempDir(), "token-signer.pem")
-	if err := os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(bundle, signer.CertPEM, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ts := &TokenServer{
 		Service: "hoist-test-registry", Issuer: "hoist-test-issuer", RootCertBundle: bundle,
 		users: users, expiry: expiry, anonPull: anonPull, refresh: map[string]string{},
-		key: key, certDER: der,
+		key: signer.Key, certDER: signer.Cert.Raw,
 	}
 	srv := httptest.NewServer(http.HandlerFunc(ts.serve))
 	t.Cleanup(srv.Close)
