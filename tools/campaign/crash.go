@@ -37,14 +37,7 @@ type crashResult struct {
 func (e *env) crashPlan(seed uint64) plan {
 	p := plan{seed: seed, op: crashOps[seed%3], image: e.images[(seed/3)%2]}
 	a, b := e.regs[(seed/6)%2], e.regs[(seed/6+1)%2]
-	switch p.op {
-	case opPush:
-		p.dst = a
-	case opCopy:
-		p.src, p.dst = a, b
-	default:
-		p.src = a
-	}
+	p.place(a, b)
 	return p
 }
 
@@ -101,7 +94,7 @@ func (e *env) crashOne(ctx context.Context, v *verifier, p plan) crashResult {
 	loc := p.locations(px, dir, "crash")
 	verb := map[string]string{opPullLayout: "pull", opPush: "push", opCopy: "copy"}[p.op]
 	argv := []string{e.hoist, "-q", verb, loc.src, loc.dst}
-	envv := append(os.Environ(), "HOME="+dir, "DOCKER_CONFIG="+filepath.Join(dir, "docker"), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_STATE_HOME="+filepath.Join(dir, "state"))
+	envv := clientEnv(dir)
 
 	// The kill: a fraction of the throttled transfer time drawn from the
 	// seed, from early in the first blob to past the tag write.
@@ -131,11 +124,8 @@ func (e *env) crashOne(ctx context.Context, v *verifier, p plan) crashResult {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = envv
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	cmd := clientCmd(argv, envv, &stderr)
 	if err := cmd.Start(); err != nil {
 		stopWatch()
 		res.rerunErr = err.Error()
@@ -165,17 +155,7 @@ func (e *env) crashOne(ctx context.Context, v *verifier, p plan) crashResult {
 	th.quiesce()
 	th.uploaded.Store(0)
 	th.ranges.Store(0)
-	rargv := argv
-	if os.Getenv("CAMPAIGN_VERBOSE") != "" {
-		rargv = append([]string{argv[0], "-v"}, argv[2:]...)
-		defer func() { fmt.Fprintln(os.Stderr, stderr.String()) }()
-	}
-	rerun := exec.Command(rargv[0], rargv[1:]...)
-	rerun.Env = envv
-	rerun.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr.Reset()
-	rerun.Stdout, rerun.Stderr = &stderr, &stderr
-	if err := runBounded(rerun, hangAfter); err != nil {
+	if err := rerun(argv, envv, &stderr); err != nil {
 		res.rerunErr = fmt.Sprintf("the re-run failed (%v): %s", err, lastLine(stderr.String()))
 		return res
 	}

@@ -31,6 +31,13 @@ type plan struct {
 func (e *env) plan(seed uint64) plan {
 	p := plan{seed: seed, op: operations[seed%4], image: e.images[(seed/4)%2], faults: 1 + int(seed/16%2)}
 	a, b := e.regs[(seed/8)%2], e.regs[(seed/8+1)%2]
+	p.place(a, b)
+	return p
+}
+
+// place sets p's registries from a and b as its operation uses them: a
+// push writes to a, a pull reads from a, and a copy goes from a to b.
+func (p *plan) place(a, b *registry) {
 	switch p.op {
 	case opPush:
 		p.dst = a
@@ -39,7 +46,6 @@ func (e *env) plan(seed uint64) plan {
 	default:
 		p.src = a
 	}
-	return p
 }
 
 // where names the registries of the run, e.g. "distribution → hoist-serve".

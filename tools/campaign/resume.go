@@ -8,7 +8,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -62,12 +61,9 @@ func (e *env) pushResumeOne(ctx context.Context, v *verifier, r *registry, layou
 	defer px.Close()
 	dst := px.Host + "/resume/big:v1"
 	argv := []string{e.hoist, "-q", "push", "oci:" + layout + ":v1", dst}
-	envv := append(os.Environ(), "HOME="+dir, "DOCKER_CONFIG="+filepath.Join(dir, "docker"), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_STATE_HOME="+filepath.Join(dir, "state"))
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = envv
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	envv := clientEnv(dir)
 	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	cmd := clientCmd(argv, envv, &stderr)
 	if err := cmd.Start(); err != nil {
 		res.err = err.Error()
 		return res
@@ -95,23 +91,11 @@ wait:
 	th.quiesce()
 	th.uploaded.Store(0)
 	th.rate.Store(1 << 40)
-	rargv := argv
-	if os.Getenv("CAMPAIGN_VERBOSE") != "" {
-		rargv = append([]string{argv[0], "-v"}, argv[2:]...)
-	}
-	rerun := exec.Command(rargv[0], rargv[1:]...)
-	rerun.Env = envv
-	rerun.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr.Reset()
-	rerun.Stdout, rerun.Stderr = &stderr, &stderr
-	if err := runBounded(rerun, hangAfter); err != nil {
+	if err := rerun(argv, envv, &stderr); err != nil {
 		res.err = fmt.Sprintf("the re-run failed (%v): %s", err, lastLine(stderr.String()))
 		return res
 	}
 	res.resent = th.uploaded.Load()
-	if os.Getenv("CAMPAIGN_VERBOSE") != "" {
-		fmt.Fprintln(os.Stderr, stderr.String())
-	}
 	if err := v.check(ctx, r.host+"/resume/big:v1", "v1", img, false); err != nil {
 		res.err = "the re-run succeeded, but the target does not verify: " + err.Error()
 	}

@@ -46,6 +46,34 @@ func emptyDir() string {
 	return d
 }
 
+// clientEnv is the environment of a client run whose home, config, cache
+// and state are under dir, so that no run sees another's.
+func clientEnv(dir string) []string {
+	return append(os.Environ(), "HOME="+dir, "DOCKER_CONFIG="+filepath.Join(dir, "docker"), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "XDG_STATE_HOME="+filepath.Join(dir, "state"))
+}
+
+// clientCmd is argv with env in its own process group, so that a kill of
+// the group takes its children too; its output goes to out.
+func clientCmd(argv, env []string, out *bytes.Buffer) *exec.Cmd {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Stdout, cmd.Stderr = out, out
+	return cmd
+}
+
+// rerun runs a killed client's argv again, bounded by hangAfter, its
+// output in out (reset first). With CAMPAIGN_VERBOSE set it runs verbose
+// (-v in place of argv[1], the -q) and prints that output.
+func rerun(argv, env []string, out *bytes.Buffer) error {
+	if os.Getenv("CAMPAIGN_VERBOSE") != "" {
+		argv = append([]string{argv[0], "-v"}, argv[2:]...)
+		defer func() { fmt.Fprintln(os.Stderr, out.String()) }()
+	}
+	out.Reset()
+	return runBounded(clientCmd(argv, env, out), hangAfter)
+}
+
 // runFault runs p with c through fault proxies and classifies it.
 func (e *env) runFault(ctx context.Context, v *verifier, c client, p plan) result {
 	res := result{client: c.name, plan: p}
@@ -68,12 +96,8 @@ func (e *env) runFault(ctx context.Context, v *verifier, c client, p plan) resul
 		res.outcome = notRun
 		return res
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), "HOME="+dir, "DOCKER_CONFIG="+filepath.Join(dir, "docker"), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"),
-		"XDG_STATE_HOME="+filepath.Join(dir, "state"), "XDG_RUNTIME_DIR="+dir, "REGISTRY_AUTH_FILE="+filepath.Join(dir, "auth.json"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	cmd := clientCmd(argv, append(clientEnv(dir), "XDG_RUNTIME_DIR="+dir, "REGISTRY_AUTH_FILE="+filepath.Join(dir, "auth.json")), &stderr)
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		res.outcome, res.err = notRun, err.Error()
