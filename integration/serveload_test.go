@@ -145,10 +145,15 @@ func TestServeLoad(t *testing.T) {
 				return
 			case <-time.After(300 * time.Millisecond):
 			}
-			out, err := exec.Command(hoistBin, "--json", "serve", "gc", "--root", root, "--grace", "1m").CombinedOutput()
+			// The report is stdout; stderr is for logs.
+			out, err := exec.Command(hoistBin, "--json", "serve", "gc", "--root", root, "--grace", "1m").Output()
 			reports = append(reports, strings.TrimSpace(string(out)))
 			if err != nil {
-				reports = append(reports, "gc failed: "+err.Error())
+				msg := "gc failed: " + err.Error()
+				if ee, ok := err.(*exec.ExitError); ok {
+					msg += ": " + strings.TrimSpace(string(ee.Stderr))
+				}
+				reports = append(reports, msg)
 				return
 			}
 		}

@@ -18,4 +18,7 @@ import (
 type cmd struct{ *cli.App }
 
 // Verb is the serve command, for cli.Main.
-func Verb(a *cli.App) *cobra.Command { return (&cmd{a}).serveCommand() }
+func Verb(a *cli.App) *cobra.Command {
+	quietDriverLogs()
+	return (&cmd{a}).serveCommand()
+}
