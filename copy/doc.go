@@ -11,8 +11,13 @@
 //     same registry are mounted, and what an interrupted copy left in the
 //     target's ingest of a blob (a layout's staging file, an upload
 //     session) is resumed;
-//   - a bounded number of blobs move at once, each streamed from source to
-//     target without temporary files or whole blobs in memory;
+//   - a bounded number of blobs move at once, largest first, each streamed
+//     from source to target without whole blobs in memory; a large blob
+//     from a slow connection is split into parallel ranged sections
+//     (ranged.go), written at their offsets into a target that takes them
+//     (an OCI layout's staging file) or, for a target that takes bytes
+//     only in order, passed through a spool (spool.go) whose split-off
+//     sections wait in an unlinked temporary file;
 //   - digests never change silently: media types are converted to OCI only
 //     with WithFormat(FormatOCI), and the new digest is reported.
 //

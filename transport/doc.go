@@ -7,7 +7,7 @@
 //	headers.go      User-Agent and caller-supplied headers
 //	retry.go        retries of idempotent requests on resets, 408, 429, 5xx, honouring Retry-After
 //	stall.go        cancels an attempt that makes no progress for the stall timeout
-//	scheme.go       plain-http policy; https→http fallback for insecure and loopback hosts
+//	scheme.go       plain-http policy; https→http fallback for insecure and loopback hosts, raced on a first request without body or credentials
 //	certfallback.go client certificates from certs.d/H tried in order on 403, 5xx or TLS failure
 //	log.go          one line per attempt for -v, with credentials redacted
 //	net/http        keep-alive connections, HTTP/2 over TLS, proxies from the environment
