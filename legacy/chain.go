@@ -53,14 +53,11 @@ type RemoteChain struct {
 // file work. A tag the repository does not have is an error wrapping
 // errcode.ErrNotFound.
 func (c *Client) Pull(ctx context.Context, name, tag string) (*RemoteChain, error) {
-	remote, err := remoteName(name)
-	if err != nil {
-		return nil, err
-	}
 	if tag == "" {
 		tag = "latest"
 	}
-	if err := validTag(tag); err != nil {
+	remote, err := remoteTag(name, tag)
+	if err != nil {
 		return nil, err
 	}
 	rd, err := c.RepositoryData(ctx, remote)

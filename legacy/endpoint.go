@@ -126,6 +126,19 @@ func remoteName(name string) (string, error) {
 	return name, nil
 }
 
+// remoteTag checks name as remoteName does and tag as validTag does, for
+// a URL path that names both, and returns name as remoteName does.
+func remoteTag(name, tag string) (string, error) {
+	remote, err := remoteName(name)
+	if err != nil {
+		return "", err
+	}
+	if err := validTag(tag); err != nil {
+		return "", err
+	}
+	return remote, nil
+}
+
 // validID checks a v1 image ID, which goes into URL paths: 64 lowercase
 // hex digits.
 func validID(id string) error {

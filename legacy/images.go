@@ -56,11 +56,8 @@ func (s *Session) Tags(ctx context.Context, name string) (map[string]string, err
 // Tag returns the image ID that tag names in name, with GET
 // repositories/NAME/tags/TAG. A 404 is final (errcode.ErrNotFound).
 func (s *Session) Tag(ctx context.Context, name, tag string) (string, error) {
-	remote, err := remoteName(name)
+	remote, err := remoteTag(name, tag)
 	if err != nil {
-		return "", err
-	}
-	if err := validTag(tag); err != nil {
 		return "", err
 	}
 	var id string

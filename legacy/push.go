@@ -56,14 +56,11 @@ type RegistryPush struct {
 // refuses the announcement or the close. Each endpoint reads the chain's
 // layers anew.
 func (c *Client) Push(ctx context.Context, name, tag string, chain Chain) (*PushResult, error) {
-	remote, err := remoteName(name)
-	if err != nil {
-		return nil, err
-	}
 	if tag == "" {
 		tag = "latest"
 	}
-	if err := validTag(tag); err != nil {
+	remote, err := remoteTag(name, tag)
+	if err != nil {
 		return nil, err
 	}
 	ids := chain.IDs()

@@ -147,11 +147,8 @@ func (s *Session) PutChecksum(ctx context.Context, ep *url.URL, id string, sums 
 // PutTag makes tag in name point at image id on the endpoint ep, with PUT
 // repositories/NAME/tags/TAG and the body "id" (a JSON string).
 func (s *Session) PutTag(ctx context.Context, ep *url.URL, name, tag, id string) error {
-	remote, err := remoteName(name)
+	remote, err := remoteTag(name, tag)
 	if err != nil {
-		return err
-	}
-	if err := validTag(tag); err != nil {
 		return err
 	}
 	if err := validID(id); err != nil {
