@@ -37,20 +37,11 @@ func (s *V1) getImageJSON(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.authRegistry(w, r, imageTarget(id), false) {
 		return
 	}
+	b, ok := s.completeImageFile(w, r, id, "json")
+	if !ok {
+		return
+	}
 	ctx := r.Context()
-	if !s.store.imageComplete(ctx, id) {
-		writeError(w, http.StatusNotFound, msgImageNotFound)
-		return
-	}
-	b, err := s.store.readFile(ctx, imagePath(id, "json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		writeError(w, http.StatusNotFound, msgImageNotFound)
-		return
-	}
-	if err != nil {
-		s.internalError(w, r, err)
-		return
-	}
 	if sums, err := s.store.imageChecksums(ctx, id); err == nil {
 		w.Header().Set("X-Docker-Size", strconv.FormatInt(sums.Size, 10))
 		if sums.Payload != "" {
@@ -93,12 +84,10 @@ func (s *V1) putImageJSON(w http.ResponseWriter, r *http.Request, id string) {
 	}
 
 	ctx := r.Context()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.store.imageComplete(ctx, id) {
-		writeError(w, http.StatusConflict, msgImageExists)
+	if !s.lockPending(ctx, w, id) {
 		return
 	}
+	defer s.mu.Unlock()
 	ancestry := []string{id}
 	if meta.Parent != "" {
 		parents, err := s.store.ancestry(ctx, meta.Parent)
@@ -203,12 +192,10 @@ func (s *V1) putLayer(w http.ResponseWriter, r *http.Request, id string) {
 		sums.TarSumError = err.Error()
 	}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.store.imageComplete(ctx, id) {
-		writeError(w, http.StatusConflict, msgImageExists)
+	if !s.lockPending(ctx, w, id) {
 		return
 	}
+	defer s.mu.Unlock()
 	if cur, err := s.store.pendingJSON(ctx, id); err != nil || !bytes.Equal(cur, imageJSON) {
 		writeError(w, http.StatusConflict, "The image's JSON changed during the layer upload: upload the layer again")
 		return
@@ -237,12 +224,10 @@ func (s *V1) putChecksum(w http.ResponseWriter, r *http.Request, id string) {
 	}
 
 	ctx := r.Context()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.store.imageComplete(ctx, id) {
-		writeError(w, http.StatusConflict, msgImageExists)
+	if !s.lockPending(ctx, w, id) {
 		return
 	}
+	defer s.mu.Unlock()
 	sums, err := s.store.pendingSums(ctx, id)
 	if errors.Is(err, fs.ErrNotExist) {
 		if _, jerr := s.store.pendingJSON(ctx, id); errors.Is(jerr, fs.ErrNotExist) {
@@ -306,9 +291,7 @@ func (s *V1) getLayer(w http.ResponseWriter, r *http.Request, id string) {
 			s.internalError(w, r, fmt.Errorf("image %s's layer is the blob %s, and the server has no blob store (WithV1Blobs)", id, sums.Blob))
 			return
 		}
-		open = func(offset int64) (io.ReadCloser, error) {
-			return s.cfg.blobs.OpenBlob(ctx, digest.Digest(sums.Blob), offset)
-		}
+		open = s.blobOpener(ctx, sums.Blob)
 	}
 	// Open it before answering, so a layer that is gone is a 404, not a
 	// 200 cut short.
@@ -317,9 +300,7 @@ func (s *V1) getLayer(w http.ResponseWriter, r *http.Request, id string) {
 		// The layer may have just become a v2 blob (LayerIsBlob): look again.
 		if again, aerr := s.store.imageChecksums(ctx, id); aerr == nil && again.Blob != "" && s.cfg.blobs != nil {
 			sums = again
-			open = func(offset int64) (io.ReadCloser, error) {
-				return s.cfg.blobs.OpenBlob(ctx, digest.Digest(sums.Blob), offset)
-			}
+			open = s.blobOpener(ctx, sums.Blob)
 			rc, err = open(0)
 		}
 	}
@@ -395,18 +376,49 @@ func (s *V1) getAncestry(w http.ResponseWriter, r *http.Request, id string) {
 	if !s.authRegistry(w, r, imageTarget(id), false) {
 		return
 	}
-	if !s.store.imageComplete(r.Context(), id) {
-		writeError(w, http.StatusNotFound, msgImageNotFound)
-		return
+	if b, ok := s.completeImageFile(w, r, id, "ancestry"); ok {
+		writeRawJSON(w, http.StatusOK, b)
 	}
-	b, err := s.store.readFile(r.Context(), imagePath(id, "ancestry"))
+}
+
+// completeImageFile returns the file name (json, ancestry) of the
+// complete image id. When it returns false it has answered: 404 (Image not
+// found) for an image that is not complete or not there, else 500.
+func (s *V1) completeImageFile(w http.ResponseWriter, r *http.Request, id, name string) ([]byte, bool) {
+	ctx := r.Context()
+	if !s.store.imageComplete(ctx, id) {
+		writeError(w, http.StatusNotFound, msgImageNotFound)
+		return nil, false
+	}
+	b, err := s.store.readFile(ctx, imagePath(id, name))
 	if errors.Is(err, fs.ErrNotExist) {
 		writeError(w, http.StatusNotFound, msgImageNotFound)
-		return
+		return nil, false
 	}
 	if err != nil {
 		s.internalError(w, r, err)
-		return
+		return nil, false
 	}
-	writeRawJSON(w, http.StatusOK, b)
+	return b, true
+}
+
+// lockPending takes s.mu for a change to the pending image id and returns
+// true, the caller to unlock it. An image that is complete already is not
+// changed: lockPending answers 409 (Image already exists), unlocks and
+// returns false.
+func (s *V1) lockPending(ctx context.Context, w http.ResponseWriter, id string) bool {
+	s.mu.Lock()
+	if s.store.imageComplete(ctx, id) {
+		s.mu.Unlock()
+		writeError(w, http.StatusConflict, msgImageExists)
+		return false
+	}
+	return true
+}
+
+// blobOpener opens the v2 blob d (WithV1Blobs) that is an image's layer.
+func (s *V1) blobOpener(ctx context.Context, d string) func(offset int64) (io.ReadCloser, error) {
+	return func(offset int64) (io.ReadCloser, error) {
+		return s.cfg.blobs.OpenBlob(ctx, digest.Digest(d), offset)
+	}
 }

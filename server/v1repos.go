@@ -65,10 +65,7 @@ func (s *V1) announce(w http.ResponseWriter, r *http.Request, n v1Name, redirect
 
 	s.mu.Lock()
 	existed := s.store.repoExists(r.Context(), n)
-	list, err := s.store.repoImages(r.Context(), n)
-	if err == nil {
-		err = s.store.writeRepoImages(r.Context(), n, mergeImages(list, add))
-	}
+	err = s.store.addRepoImages(r.Context(), n, add)
 	s.mu.Unlock()
 	if err != nil {
 		s.internalError(w, r, err)
@@ -136,11 +133,7 @@ func (s *V1) closePush(w http.ResponseWriter, r *http.Request, n v1Name) {
 		writeError(w, http.StatusNotFound, msgRepoNotFound+": announce it with PUT repositories/"+n.String()+"/ first")
 		return
 	}
-	list, err := s.store.repoImages(r.Context(), n)
-	if err == nil {
-		err = s.store.writeRepoImages(r.Context(), n, mergeImages(list, add))
-	}
-	if err != nil {
+	if err := s.store.addRepoImages(r.Context(), n, add); err != nil {
 		s.internalError(w, r, err)
 		return
 	}
@@ -214,10 +207,7 @@ func (s *V1) putTag(w http.ResponseWriter, r *http.Request, n v1Name, tag string
 		writeError(w, http.StatusNotFound, msgImageNotFound)
 		return
 	}
-	list, err := s.store.repoImages(ctx, n)
-	if err == nil {
-		err = s.store.writeRepoImages(ctx, n, mergeImages(list, []repoImage{{ID: id}}))
-	}
+	err := s.store.addRepoImages(ctx, n, []repoImage{{ID: id}})
 	if err == nil && s.cfg.tags == nil {
 		var tags map[string]string
 		if tags, err = s.store.repoTags(ctx, n); err == nil {

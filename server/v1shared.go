@@ -140,11 +140,7 @@ func (s *V1) PutConverted(ctx context.Context, name string, chain []V1Converted)
 			return err
 		}
 	}
-	list, err := s.store.repoImages(ctx, n)
-	if err != nil {
-		return err
-	}
-	return s.store.writeRepoImages(ctx, n, mergeImages(list, listed))
+	return s.store.addRepoImages(ctx, n, listed)
 }
 
 // splitName splits a repository name for parseV1Name.

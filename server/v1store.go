@@ -273,8 +273,14 @@ func (st *v1Store) repoImages(ctx context.Context, n v1Name) ([]repoImage, error
 	return list, err
 }
 
-func (st *v1Store) writeRepoImages(ctx context.Context, n v1Name, list []repoImage) error {
-	return st.writeJSON(ctx, repoPath(n, "images"), list)
+// addRepoImages merges add into n's image list (mergeImages), creating
+// the list for a repository without one. The caller holds the V1's mu.
+func (st *v1Store) addRepoImages(ctx context.Context, n v1Name, add []repoImage) error {
+	list, err := st.repoImages(ctx, n)
+	if err != nil {
+		return err
+	}
+	return st.writeJSON(ctx, repoPath(n, "images"), mergeImages(list, add))
 }
 
 // repoTags returns n's tags; empty for a repository without any.
