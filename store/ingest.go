@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -22,6 +25,28 @@ type IngestOptions struct {
 	// the one that started an upload, so an unknown upload ID is answered
 	// 404 rather than silently restarted.
 	Resume bool
+}
+
+// CheckIngest checks the arguments of an Ingester.Ingest call before the
+// store opens anything: ctx must not be done, and opts.Expected.Digest,
+// when given, must be a valid digest (an error naming it otherwise). It
+// returns the ref to open: ref itself, or for "" a new unique ref
+// ("ingest-" and 32 random hex digits).
+func CheckIngest(ctx context.Context, ref string, opts IngestOptions) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if d := opts.Expected.Digest; d != "" {
+		if err := d.Validate(); err != nil {
+			return "", fmt.Errorf("invalid digest %q: %w", d, err)
+		}
+	}
+	if ref == "" {
+		b := make([]byte, 16)
+		rand.Read(b)
+		ref = "ingest-" + hex.EncodeToString(b)
+	}
+	return ref, nil
 }
 
 // Ingester is a Writer that takes blobs as sessions, as containerd's

@@ -55,7 +55,13 @@ func create(t *testing.T, path, ref string) *Writer {
 // writeImage writes img into a new archive at path named ref and closes it.
 func writeImage(t *testing.T, path, ref string, img *testutil.Image) {
 	t.Helper()
-	w := create(t, path, ref)
+	finish(t, create(t, path, ref), img)
+}
+
+// finish copies img into w, what w already holds skipped, tags it with
+// w's reference and closes w.
+func finish(t *testing.T, w *Writer, img *testutil.Image) {
+	t.Helper()
 	if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
 		t.Fatal(err)
 	}
@@ -219,15 +225,7 @@ func TestWriterBadBlobIsCutOut(t *testing.T) {
 		t.Fatalf("manifest before its layers: %v", err)
 	}
 	// The rest of the copy succeeds; the archive has one entry per blob.
-	if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Tag(ctx, img.Root, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, w, img)
 	names, files := members(t, path)
 	if !bytes.Equal(files["blobs/sha256/"+l1.Digest.Encoded()], img.Blobs[l1.Digest]) {
 		t.Error("layer 1 in the archive is not the good copy")
@@ -392,15 +390,7 @@ func TestWriterSpoolsWhileBusy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := testutil.CopyGraph(ctx, img, img.Root, w); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Tag(ctx, img.Root, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	finish(t, w, img)
 	r := open(t, path)
 	for _, d := range []ocispec.Descriptor{slow, fast} {
 		if !bytes.Equal(testutil.ReadBlob(t, r, d), img.Blobs[d.Digest]) {

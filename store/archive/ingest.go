@@ -2,8 +2,6 @@ package archive
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -47,18 +45,9 @@ func (sp *spoolFile) file(w *Writer) (*os.File, error) {
 // is free, verified as it streams, and commits there (see
 // store.Ingest.Commit).
 func (w *Writer) Ingest(ctx context.Context, ref string, opts store.IngestOptions) (store.Ingest, error) {
-	if err := ctx.Err(); err != nil {
+	ref, err := store.CheckIngest(ctx, ref, opts)
+	if err != nil {
 		return nil, err
-	}
-	if d := opts.Expected.Digest; d != "" {
-		if err := d.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	if ref == "" {
-		b := make([]byte, 16)
-		rand.Read(b)
-		ref = "ingest-" + hex.EncodeToString(b)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -210,22 +199,22 @@ func (in *ingest) Commit(ctx context.Context, size int64, expected digest.Digest
 
 // Abort removes the spool file.
 func (in *ingest) Abort(ctx context.Context) error {
-	if !in.done {
-		in.end(true)
-	}
+	in.end(true)
 	return nil
 }
 
 // Close keeps the spool file for a later Ingest of the same ref.
 func (in *ingest) Close() error {
-	if !in.done {
-		in.end(false)
-	}
+	in.end(false)
 	return nil
 }
 
-// end closes the ingest, dropping its spool file or keeping it.
+// end closes the ingest, dropping its spool file or keeping it;
+// an ingest ends once, and a later end does nothing.
 func (in *ingest) end(drop bool) {
+	if in.done {
+		return
+	}
 	in.done = true
 	w := in.w
 	w.mu.Lock()

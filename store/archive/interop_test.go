@@ -14,6 +14,42 @@ import (
 	"github.com/hoist-dev/hoist/store/ocilayout"
 )
 
+// layoutOf writes img into a new OCI layout, tagged v1, for a peer to
+// read, and returns the layout's directory.
+func layoutOf(t *testing.T, img *testutil.Image) string {
+	t.Helper()
+	l, err := ocilayout.Create(ctx, filepath.Join(t.TempDir(), "src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testutil.CopyGraph(ctx, img, img.Root, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Tag(ctx, img.Root, "v1"); err != nil {
+		t.Fatal(err)
+	}
+	return l.Dir()
+}
+
+// openImage opens the archive a peer wrote at path and decodes the
+// manifest ref names in it, which must have img's config.
+func openImage(t *testing.T, path, ref string, img *testutil.Image) (*Reader, *content.Manifest) {
+	t.Helper()
+	r := open(t, path)
+	root, err := r.Resolve(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := content.Decode(root.MediaType, testutil.ReadBlob(t, r, root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Image.Config.Digest != img.Configs[0].Digest {
+		t.Errorf("config %s, want %s", m.Image.Config.Digest, img.Configs[0].Digest)
+	}
+	return r, m
+}
+
 // skopeo reads what hoist writes. skopeo presents a docker archive's
 // layers by diff_id (it decompresses them on read), so its layers are the
 // image's diff_ids and its config the one hoist wrote; a full skopeo copy
@@ -62,31 +98,11 @@ func TestSkopeoReadsHoistArchive(t *testing.T) {
 func TestReadSkopeoArchive(t *testing.T) {
 	skopeo := testutil.NeedBinary(t, "skopeo", "apt-get install skopeo")
 	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "from-skopeo", Layers: 3})
-	l, err := ocilayout.Create(ctx, filepath.Join(t.TempDir(), "src"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CopyGraph(ctx, img, img.Root, l); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Tag(ctx, img.Root, "v1"); err != nil {
-		t.Fatal(err)
-	}
+	src := layoutOf(t, img)
 	path := filepath.Join(t.TempDir(), "skopeo.tar")
-	testutil.Run(t, skopeo, "copy", "oci:"+l.Dir()+":v1", "docker-archive:"+path+":example/app:v1")
+	testutil.Run(t, skopeo, "copy", "oci:"+src+":v1", "docker-archive:"+path+":example/app:v1")
 
-	r := open(t, path)
-	root, err := r.Resolve(ctx, "example/app:v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := content.Decode(root.MediaType, testutil.ReadBlob(t, r, root))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Image.Config.Digest != img.Configs[0].Digest {
-		t.Errorf("config %s, want %s", m.Image.Config.Digest, img.Configs[0].Digest)
-	}
+	r, m := openImage(t, path, "example/app:v1", img)
 	if !bytes.Equal(testutil.ReadBlob(t, r, m.Image.Config), img.Blobs[img.Configs[0].Digest]) {
 		t.Error("config bytes differ")
 	}

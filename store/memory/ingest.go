@@ -2,8 +2,6 @@ package memory
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -24,18 +22,9 @@ type ingestState struct {
 // in the Namespace until it is committed or aborted, so that an Ingest of
 // the same ref resumes it; a ref that is open already is an error.
 func (r *Repository) Ingest(ctx context.Context, ref string, opts store.IngestOptions) (store.Ingest, error) {
-	if err := ctx.Err(); err != nil {
+	ref, err := store.CheckIngest(ctx, ref, opts)
+	if err != nil {
 		return nil, err
-	}
-	if d := opts.Expected.Digest; d != "" {
-		if err := d.Validate(); err != nil {
-			return nil, err
-		}
-	}
-	if ref == "" {
-		b := make([]byte, 16)
-		rand.Read(b)
-		ref = "ingest-" + hex.EncodeToString(b)
 	}
 	r.ns.mu.Lock()
 	defer r.ns.mu.Unlock()
@@ -115,21 +104,21 @@ func (in *ingest) Commit(ctx context.Context, size int64, expected digest.Digest
 }
 
 func (in *ingest) Abort(ctx context.Context) error {
-	if !in.done {
-		in.end(true)
-	}
+	in.end(true)
 	return nil
 }
 
 func (in *ingest) Close() error {
-	if !in.done {
-		in.end(false)
-	}
+	in.end(false)
 	return nil
 }
 
-// end closes the ingest, dropping it or keeping its bytes for a resume.
+// end closes the ingest, dropping it or keeping its bytes for a resume;
+// an ingest ends once, and a later end does nothing.
 func (in *ingest) end(drop bool) {
+	if in.done {
+		return
+	}
 	in.done = true
 	ns := in.r.ns
 	ns.mu.Lock()

@@ -22,10 +22,7 @@ const maxGraphDepth = 8
 // Stat describes the blob d under blobs/ (store.Statter): its digest and
 // size, and the media type index.json gives it when it is a root.
 func (l *Layout) Stat(ctx context.Context, d digest.Digest) (ocispec.Descriptor, error) {
-	if err := ctx.Err(); err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	if err := validDigest(d); err != nil {
+	if err := checkBlob(ctx, d); err != nil {
 		return ocispec.Descriptor{}, err
 	}
 	fi, err := os.Stat(l.blobPath(d))

@@ -37,18 +37,13 @@ import (
 // blob, discarding it on a mismatch. Ingests take blobs; manifests go
 // through Push, which checks their children.
 func (l *Layout) Ingest(ctx context.Context, ref string, opts store.IngestOptions) (store.Ingest, error) {
-	if err := ctx.Err(); err != nil {
+	ref, err := store.CheckIngest(ctx, ref, opts)
+	if err != nil {
 		return nil, err
 	}
 	alg := digest.Canonical
 	if d := opts.Expected.Digest; d != "" {
-		if err := validDigest(d); err != nil {
-			return nil, err
-		}
 		alg = d.Algorithm()
-	}
-	if ref == "" {
-		ref = newRef()
 	}
 	in := &ingest{l: l, ctx: ctx, ref: ref, expected: opts.Expected, alg: alg}
 	path := l.stagePath(ref)

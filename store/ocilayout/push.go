@@ -24,10 +24,7 @@ const maxManifestPush = 64 << 20
 // size when desc.Size is negative). A file of the wrong size is reported
 // absent, so that Push replaces it.
 func (l *Layout) Exists(ctx context.Context, desc ocispec.Descriptor) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	if err := validDigest(desc.Digest); err != nil {
+	if err := checkBlob(ctx, desc.Digest); err != nil {
 		return false, err
 	}
 	fi, err := l.statInside(blobRel(desc.Digest))

@@ -220,10 +220,7 @@ func (l *Layout) FetchFrom(ctx context.Context, desc ocispec.Descriptor, offset 
 }
 
 func (l *Layout) open(ctx context.Context, desc ocispec.Descriptor) (*os.File, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := validDigest(desc.Digest); err != nil {
+	if err := checkBlob(ctx, desc.Digest); err != nil {
 		return nil, err
 	}
 	f, err := l.openInside(blobRel(desc.Digest))
@@ -231,6 +228,15 @@ func (l *Layout) open(ctx context.Context, desc ocispec.Descriptor) (*os.File, e
 		return nil, fmt.Errorf("OCI layout %s has no blob %s: %w", l.dir, desc.Digest, store.ErrNotFound)
 	}
 	return f, err
+}
+
+// checkBlob checks what every look-up of the blob d needs first: ctx is
+// not done, and d is valid (validDigest).
+func checkBlob(ctx context.Context, d digest.Digest) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return validDigest(d)
 }
 
 // validDigest checks what a blob path is made of: a well-formed digest of

@@ -1,8 +1,6 @@
 package ocilayout
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -29,13 +27,6 @@ func (l *Layout) stagePath(ref string) string {
 		name = "ref-" + digest.FromString(ref).Encoded()[:40]
 	}
 	return filepath.Join(l.tmpDir(), name+stageSuffix)
-}
-
-// newRef is a fresh ingest ref for Ingest(ctx, "", ...).
-func newRef() string {
-	b := make([]byte, 16)
-	rand.Read(b)
-	return "ingest-" + hex.EncodeToString(b)
 }
 
 // openStage opens and flocks the staging file at path, creating it empty
