@@ -16,11 +16,7 @@ import (
 // after it. An error is an *Error matching ErrInvalid that names the bad
 // part.
 func Parse(s string) (Reference, error) {
-	p, err := split(s)
-	if err != nil {
-		return Reference{}, err
-	}
-	ref, err := parseName(s, p.name)
+	ref, p, err := splitName(s)
 	if err != nil {
 		return Reference{}, err
 	}
@@ -43,11 +39,7 @@ func Parse(s string) (Reference, error) {
 // Parse does. A tag or a digest is an error that says what to write
 // instead; the error is an *Error matching ErrInvalid.
 func ParseName(s string) (Reference, error) {
-	p, err := split(s)
-	if err != nil {
-		return Reference{}, err
-	}
-	ref, err := parseName(s, p.name)
+	ref, p, err := splitName(s)
 	if err != nil {
 		return Reference{}, err
 	}
@@ -109,6 +101,17 @@ func split(s string) (parts, error) {
 	}
 	p.name = name
 	return p, nil
+}
+
+// splitName splits s (split) and parses its name (parseName): where
+// Parse and ParseName both start.
+func splitName(s string) (Reference, parts, error) {
+	p, err := split(s)
+	if err != nil {
+		return Reference{}, p, err
+	}
+	ref, err := parseName(s, p.name)
+	return ref, p, err
 }
 
 // parseName turns name, [host[:port]/]path, into a normalised Reference
