@@ -231,17 +231,7 @@ func (fr faultRun) do(t *testing.T, img *testutil.Image) ([]testutil.ProxiedRequ
 		check func() error
 	)
 	if fr.op == "push" {
-		lay, err := ocilayout.Create(ctx, filepath.Join(t.TempDir(), "src"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := testutil.CopyGraph(ctx, img, img.Root, lay); err != nil {
-			t.Fatal(err)
-		}
-		if err := lay.Tag(ctx, img.Root, "v1"); err != nil {
-			t.Fatal(err)
-		}
-		from = lay
+		from = writeLayout(t, filepath.Join(t.TempDir(), "src"), img)
 	} else {
 		from = matrixStore(t, front(src, fr.srcFault))
 	}

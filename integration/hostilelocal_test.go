@@ -78,12 +78,10 @@ func TestHostilePeers(t *testing.T) {
 	})
 }
 
-// pushLayout writes img into a fresh layout, tagged v1, and returns its
-// directory.
-func pushLayout(t *testing.T, img *testutil.Image) string {
+// writeLayout writes img into a new OCI layout at dir, tagged v1.
+func writeLayout(t *testing.T, dir string, img *testutil.Image) *ocilayout.Layout {
 	t.Helper()
 	ctx := context.Background()
-	dir := filepath.Join(t.TempDir(), "src")
 	lay, err := ocilayout.Create(ctx, dir)
 	if err != nil {
 		t.Fatal(err)
@@ -94,6 +92,15 @@ func pushLayout(t *testing.T, img *testutil.Image) string {
 	if err := lay.Tag(ctx, img.Root, "v1"); err != nil {
 		t.Fatal(err)
 	}
+	return lay
+}
+
+// pushLayout writes img into a fresh layout, tagged v1, and returns its
+// directory.
+func pushLayout(t *testing.T, img *testutil.Image) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "src")
+	writeLayout(t, dir, img)
 	return dir
 }
 

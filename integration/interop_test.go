@@ -6,7 +6,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -18,7 +17,6 @@ import (
 	"testing"
 
 	"github.com/hoist-dev/hoist/internal/testutil"
-	"github.com/hoist-dev/hoist/store/ocilayout"
 )
 
 // layerTarGz writes a gzipped tar of one file of n pseudo-random bytes.
@@ -130,15 +128,7 @@ func TestInteropMultiArch(t *testing.T) {
 	dir := t.TempDir()
 	env := []string{"XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
 	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "multi", Platforms: []string{"linux/amd64", "linux/arm64", "linux/arm/v7"}})
-	ctx := context.Background()
-	l, err := ocilayout.Create(ctx, filepath.Join(dir, "src"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CopyGraph(ctx, img, img.Root, l); err != nil {
-		t.Fatal(err)
-	}
-	l.Tag(ctx, img.Root, "v1")
+	writeLayout(t, filepath.Join(dir, "src"), img)
 	if _, stderr, code := runHoist(t, env, "push", "oci:"+filepath.Join(dir, "src")+":v1", reg+"/multi/app:v1"); code != 0 {
 		t.Fatal(stderr)
 	}

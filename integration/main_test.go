@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -38,7 +39,21 @@ func TestMain(m *testing.M) {
 // code. env entries are added to the test's environment.
 func runHoist(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
+	return runHoistCmd(t, exec.Command(hoistBin, args...), env)
+}
+
+// runHoistIn is runHoist with stdin.
+func runHoistIn(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
+	t.Helper()
 	cmd := exec.Command(hoistBin, args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	return runHoistCmd(t, cmd, env)
+}
+
+// runHoistCmd runs cmd, a hoist command, with env added to the test's
+// environment, and returns its stdout, stderr and exit code.
+func runHoistCmd(t *testing.T, cmd *exec.Cmd, env []string) (string, string, int) {
+	t.Helper()
 	cmd.Env = append(os.Environ(), env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -135,29 +135,7 @@ func TestServeLoad(t *testing.T) {
 	}
 
 	stop := make(chan struct{})
-	gcDone := make(chan []string)
-	go func() {
-		var reports []string
-		defer func() { gcDone <- reports }()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(300 * time.Millisecond):
-			}
-			// The report is stdout; stderr is for logs.
-			out, err := exec.Command(hoistBin, "--json", "serve", "gc", "--root", root, "--grace", "1m").Output()
-			reports = append(reports, strings.TrimSpace(string(out)))
-			if err != nil {
-				msg := "gc failed: " + err.Error()
-				if ee, ok := err.(*exec.ExitError); ok {
-					msg += ": " + strings.TrimSpace(string(ee.Stderr))
-				}
-				reports = append(reports, msg)
-				return
-			}
-		}
-	}()
+	gcDone := gcDuring(stop, 300*time.Millisecond, "--json", "serve", "gc", "--root", root, "--grace", "1m")
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -194,27 +172,15 @@ func TestServeLoad(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(stop)
-	reports := <-gcDone
+	gc := <-gcDone
+	reports := gc.reports
 	close(errs)
 	for err := range errs {
 		t.Error(err)
 	}
 	t.Logf("%d clients × %d images pushed and pulled in %v; %d GC runs during the load, the last: %s",
 		clients, images, elapsed.Round(time.Millisecond), len(reports), strings.Join(strings.Fields(reports[len(reports)-1]), " "))
-	for _, r := range reports {
-		if strings.HasPrefix(r, "gc failed") {
-			t.Fatal(r)
-		}
-	}
-
-	removed := 0
-	for _, r := range reports {
-		var rep struct{ BlobsRemoved int }
-		if err := json.Unmarshal([]byte(r), &rep); err != nil {
-			t.Fatalf("gc during the load printed %q: %v", r, err)
-		}
-		removed += rep.BlobsRemoved
-	}
+	removed := gcRemoved(t, reports)
 	// The planted garbage: 3 manifests, 3 configs, 3 layers of their own
 	// and 1 shared layer.
 	if removed != 10 {
@@ -253,6 +219,64 @@ func TestServeLoad(t *testing.T) {
 	if rss > 200<<10 {
 		t.Errorf("hoist serve peak RSS %.1f MiB, over 200 MiB", float64(rss)/1024)
 	}
+}
+
+// gcRuns is what gcDuring saw.
+type gcRuns struct {
+	reports []string        // each run's report (stdout), and "gc failed: ..." if one failed
+	took    []time.Duration // how long each run took
+}
+
+// gcDuring runs hoist with args (a serve gc) every interval until stop is
+// closed or a run fails, and then sends what it saw on the channel it
+// returns.
+func gcDuring(stop <-chan struct{}, every time.Duration, args ...string) <-chan gcRuns {
+	done := make(chan gcRuns, 1)
+	go func() {
+		var runs gcRuns
+		defer func() { done <- runs }()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(every):
+			}
+			// The report is stdout; stderr is for logs.
+			t0 := time.Now()
+			out, err := exec.Command(hoistBin, args...).Output()
+			runs.took = append(runs.took, time.Since(t0))
+			runs.reports = append(runs.reports, strings.TrimSpace(string(out)))
+			if err != nil {
+				msg := "gc failed: " + err.Error()
+				if ee, ok := err.(*exec.ExitError); ok {
+					msg += ": " + strings.TrimSpace(string(ee.Stderr))
+				}
+				runs.reports = append(runs.reports, msg)
+				return
+			}
+		}
+	}()
+	return done
+}
+
+// gcRemoved is how many blobs the GC runs of reports removed in all; a
+// run that failed fails the test.
+func gcRemoved(t *testing.T, reports []string) int {
+	t.Helper()
+	for _, r := range reports {
+		if strings.HasPrefix(r, "gc failed") {
+			t.Fatal(r)
+		}
+	}
+	removed := 0
+	for _, r := range reports {
+		var rep struct{ BlobsRemoved int }
+		if err := json.Unmarshal([]byte(r), &rep); err != nil {
+			t.Fatalf("gc during the load printed %q: %v", r, err)
+		}
+		removed += rep.BlobsRemoved
+	}
+	return removed
 }
 
 // countBlobs counts the blobs stored under a hoist serve root.

@@ -161,28 +161,7 @@ func TestServeS3LoseAnInstance(t *testing.T) {
 	}
 
 	stop := make(chan struct{})
-	gcDone := make(chan []string)
-	var gcTook []time.Duration // written by the GC loop until gcDone
-	go func() {
-		var reports []string
-		defer func() { gcDone <- reports }()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(time.Second):
-			}
-			cmd := exec.Command(hoistBin, gcArgs("30s")...)
-			t0 := time.Now()
-			out, err := cmd.Output()
-			gcTook = append(gcTook, time.Since(t0))
-			reports = append(reports, strings.TrimSpace(string(out)))
-			if err != nil {
-				reports = append(reports, "gc failed: "+err.Error())
-				return
-			}
-		}
-	}()
+	gcDone := gcDuring(stop, time.Second, gcArgs("30s")...)
 
 	// The clients: hoist's library (package distribution over a Session's
 	// client), which picks a cut upload up in the same session, from
@@ -243,7 +222,8 @@ func TestServeS3LoseAnInstance(t *testing.T) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(stop)
-	reports := <-gcDone
+	gc := <-gcDone
+	reports := gc.reports
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -256,23 +236,13 @@ func TestServeS3LoseAnInstance(t *testing.T) {
 	if k < 0 {
 		t.Fatal("no upload reached the size at which an instance is killed")
 	}
-	removed := 0
-	for _, r := range reports {
-		if strings.HasPrefix(r, "gc failed") {
-			t.Fatal(r)
-		}
-		var rep struct{ BlobsRemoved int }
-		if err := json.Unmarshal([]byte(r), &rep); err != nil {
-			t.Fatalf("gc during the load printed %q: %v", r, err)
-		}
-		removed += rep.BlobsRemoved
-	}
+	removed := gcRemoved(t, reports)
 	t.Logf("%d clients pushed and pulled %d images (%d of 24 MiB) in %v; instance %d SIGKILLed mid-upload; %d GC runs during the load removed %d blobs",
 		clients, clients*images+bigClients, bigClients, elapsed.Round(time.Millisecond), k, len(reports), removed)
 	if len(reports) == 0 {
 		t.Error("no GC ran during the load")
 	}
-	t.Logf("GC runs during the load took %v", gcTook)
+	t.Logf("GC runs during the load took %v", gc.took)
 
 	// The uploads the kill cut continued: the same session, on another
 	// instance, from a part boundary, to a 201. No upload was lost (404).

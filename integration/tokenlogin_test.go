@@ -3,47 +3,19 @@
 package integration
 
 import (
-	"bytes"
-	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/pem"
 	"fmt"
-	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/hoist-dev/hoist/internal/testutil"
-	"github.com/hoist-dev/hoist/store/ocilayout"
 )
-
-// runHoistIn is runHoist with stdin.
-func runHoistIn(t *testing.T, stdin string, env []string, args ...string) (string, string, int) {
-	t.Helper()
-	cmd := exec.Command(hoistBin, args...)
-	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errb.String(), code
-}
 
 // writeHtpasswd writes user:bcrypt(password) lines, as docker-registry
 // and the token server read them.
@@ -67,44 +39,22 @@ func writeHtpasswd(t *testing.T, path string, users map[string]string) {
 // the key by the token's kid, the key's libtrust fingerprint).
 func tokenSigner(t *testing.T, dir string) (keyFile, bundle string) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "hoist token signer"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature,
-	}
-	cert, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	ca := testutil.NewCA(t, "hoist token signer")
+	der, err := x509.MarshalECPrivateKey(ca.Key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	keyFile, bundle = filepath.Join(dir, "signer.key"), filepath.Join(dir, "signer.crt")
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der}), 0o600)
-	os.WriteFile(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert}), 0o600)
+	os.WriteFile(bundle, ca.CertPEM, 0o600)
 	return keyFile, bundle
 }
 
 // testLayout writes a small image to an OCI layout under dir, tagged v1.
 func testLayout(t *testing.T, dir, seed string, layerBytes int) string {
 	t.Helper()
-	ctx := context.Background()
 	img := testutil.NewImage(t, testutil.ImageSpec{Seed: seed, Layers: 2, LayerBytes: layerBytes})
-	lay, err := ocilayout.Create(ctx, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := testutil.CopyGraph(ctx, img, img.Root, lay); err != nil {
-		t.Fatal(err)
-	}
-	if err := lay.Tag(ctx, img.Root, "v1"); err != nil {
-		t.Fatal(err)
-	}
+	writeLayout(t, dir, img)
 	return img.Root.Digest.String()
 }
 
