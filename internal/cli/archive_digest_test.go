@@ -16,12 +16,7 @@ func TestArchivePushDigestMatchesCrane(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	crane := testutil.NeedBinary(t, "crane", ".ci/tools installs it into .tools/bin")
 	reg := testutil.NewRegistry(t)
-	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "archive-digest", Docker: true, Layers: 3})
-	src := filepath.Join(t.TempDir(), "src")
-	layoutWith(t, src, "v1", img)
-	if _, stderr, code := hoist(t, "", "push", "oci:"+src+":v1", reg.Host+"/orig/app:v1"); code != 0 {
-		t.Fatal(stderr)
-	}
+	pushNew(t, testutil.ImageSpec{Seed: "archive-digest", Docker: true, Layers: 3}, reg.Host+"/orig/app:v1")
 	archive := filepath.Join(t.TempDir(), "app.tar")
 	craneRun(t, crane, "pull", "--format", "tarball", reg.Host+"/orig/app:v1", archive)
 

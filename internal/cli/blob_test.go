@@ -14,12 +14,7 @@ import (
 func TestBlob(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	reg := testutil.NewRegistry(t)
-	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "blob verb"})
-	src := filepath.Join(t.TempDir(), "src")
-	layoutWith(t, src, "v1", img)
-	if _, stderr, code := hoist(t, "", "push", src, reg.Host+"/team/app:v1"); code != 0 {
-		t.Fatal(stderr)
-	}
+	img, src := pushNew(t, testutil.ImageSpec{Seed: "blob verb"}, reg.Host+"/team/app:v1")
 	layer := img.Layers[0][0].Digest
 	out, stderr, code := hoist(t, "", "blob", reg.Host+"/team/app@"+layer.String())
 	if code != 0 || digest.FromString(out) != layer {

@@ -114,12 +114,7 @@ func TestPushPullCopy(t *testing.T) {
 func TestFormatOCI(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	reg := testutil.NewRegistry(t)
-	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "docker", Docker: true})
-	src := filepath.Join(t.TempDir(), "src")
-	layoutWith(t, src, "v1", img)
-	if _, stderr, code := hoist(t, "", "push", "oci:"+src+":v1", reg.Host+"/d/app:v1"); code != 0 {
-		t.Fatal(stderr)
-	}
+	img, _ := pushNew(t, testutil.ImageSpec{Seed: "docker", Docker: true}, reg.Host+"/d/app:v1")
 	dst := filepath.Join(t.TempDir(), "oci")
 	out, stderr, code := hoist(t, "", "--json", "pull", "--format", "oci", reg.Host+"/d/app:v1", "oci:"+dst+":v1")
 	var res copyResult
@@ -165,12 +160,7 @@ func chdir(t *testing.T, dir string) {
 func TestDockerArchive(t *testing.T) {
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	reg := testutil.NewRegistry(t)
-	img := testutil.NewImage(t, testutil.ImageSpec{Seed: "archive", Docker: true})
-	src := filepath.Join(t.TempDir(), "src")
-	layoutWith(t, src, "v1", img)
-	if _, stderr, code := hoist(t, "", "push", src, reg.Host+"/arch/app:v1"); code != 0 {
-		t.Fatal(stderr)
-	}
+	img, _ := pushNew(t, testutil.ImageSpec{Seed: "archive", Docker: true}, reg.Host+"/arch/app:v1")
 	tarball := filepath.Join(t.TempDir(), "app.tar")
 	out, stderr, code := hoist(t, "", "-q", "pull", reg.Host+"/arch/app:v1", tarball)
 	if code != 0 || strings.TrimSpace(out) != img.Root.Digest.String() {

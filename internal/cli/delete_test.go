@@ -25,13 +25,21 @@ func ggcrRegistry(t *testing.T) string {
 // pushImage pushes a new image made from seed to ref and returns its digest.
 func pushImage(t *testing.T, seed, ref string) string {
 	t.Helper()
-	img := testutil.NewImage(t, testutil.ImageSpec{Seed: seed})
+	img, _ := pushNew(t, testutil.ImageSpec{Seed: seed}, ref)
+	return img.Root.Digest.String()
+}
+
+// pushNew makes an image of spec, writes it into a new layout tagged v1
+// and pushes it to ref; it returns the image and the layout's directory.
+func pushNew(t *testing.T, spec testutil.ImageSpec, ref string) (*testutil.Image, string) {
+	t.Helper()
+	img := testutil.NewImage(t, spec)
 	src := filepath.Join(t.TempDir(), "src")
 	layoutWith(t, src, "v1", img)
 	if _, stderr, code := hoist(t, "", "push", "oci:"+src+":v1", ref); code != 0 {
 		t.Fatalf("push %s: %s", ref, stderr)
 	}
-	return img.Root.Digest.String()
+	return img, src
 }
 
 // Issue 9, defect 5: delete must not exit 0 while the tag still resolves,
