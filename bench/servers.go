@@ -23,6 +23,7 @@ type servedBy struct {
 	name  string
 	start func(ctx context.Context, dir string) (addr string, procs []*child, stop func(), err error)
 	s3    *countingProxy // counts what the server asks S3 for, when set
+	store int            // the PID of the object store it stands on (0: none), whose CPU a run costs is counted
 }
 
 // one is a servedBy start of a single process.
@@ -41,6 +42,7 @@ type serverStat struct {
 	name            string
 	push, pull, all []time.Duration
 	cpu             []time.Duration // CPU time of all its instances, per run
+	storeCPU        []time.Duration // CPU time of the object store during each run
 	rss             []int64         // each instance's peak, bytes
 	failed          []string
 	s3Push, s3Pull  requestCounts // S3 requests of the last run, with -s3-requests
@@ -63,14 +65,14 @@ func (h *harness) runServers(ctx context.Context) ([]*serverStat, error) {
 	servers := []servedBy{
 		{"hoist serve", one(func(ctx context.Context, dir string) (string, *child, error) {
 			return h.startHoistServe(ctx, dir)
-		}), nil},
+		}), nil, 0},
 		{"distribution v3", one(func(ctx context.Context, dir string) (string, *child, error) {
 			r, err := startRegistry(ctx, distBin, dir, false)
 			if err != nil {
 				return "", nil, err
 			}
 			return r.addr, r.proc, nil
-		}), nil},
+		}), nil, 0},
 	}
 	return h.timeServers(ctx, distBin, servers)
 }
@@ -115,6 +117,7 @@ func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i i
 		s.s3.takeNow() // what starting sent
 		s.s3.mark(fmt.Sprintf("run %d: push", i+1))
 	}
+	storeBefore := cpuOf(s.store)
 	ref := addr + "/" + bigRepo + ":" + bigTag
 	env := h.env(filepath.Join(dir, "cache"))
 	push := measure(ctx, proc{argv: []string{h.bins.hoist, "push", "-q", "oci:" + h.fx.layout + ":" + bigTag, ref}, env: env,
@@ -153,9 +156,15 @@ func (h *harness) serverRun(ctx context.Context, s servedBy, st *serverStat, i i
 	for _, c := range procs {
 		cpu += cpuOf(c.cmd.Process.Pid)
 	}
+	storeCPU := cpuOf(s.store) - storeBefore
 	if push.err == nil && pull.err == nil {
 		st.cpu = append(st.cpu, cpu)
-		h.logf("%s run %d: push %s, pull %s, server CPU %s", s.name, i+1, secs(push.wall), secs(pull.wall), secs(cpu))
+		line := fmt.Sprintf("%s run %d: push %s, pull %s, server CPU %s", s.name, i+1, secs(push.wall), secs(pull.wall), secs(cpu))
+		if s.store != 0 {
+			st.storeCPU = append(st.storeCPU, storeCPU)
+			line += ", S3 CPU " + secs(storeCPU)
+		}
+		h.logf("%s", line)
 	}
 	for k, c := range procs {
 		if k == len(st.rss) {
@@ -235,6 +244,9 @@ func peakRSSOf(pid int) int64 {
 // cpuOf reads a running process's CPU time so far (user and system, from
 // /proc/PID/stat); 0 when it cannot.
 func cpuOf(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0
@@ -258,13 +270,22 @@ const clockTicks = 100
 // instance when there are several).
 func serverTable(stats []*serverStat) string {
 	var b strings.Builder
-	b.WriteString("| server | push | pull | push + pull | server CPU | server peak RSS |\n|---|---:|---:|---:|---:|---:|\n")
+	withStore := len(stats) > 0 && len(stats[0].storeCPU) > 0
+	if withStore {
+		b.WriteString("| server | push | pull | push + pull | server CPU | S3 CPU | server peak RSS |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	} else {
+		b.WriteString("| server | push | pull | push + pull | server CPU | server peak RSS |\n|---|---:|---:|---:|---:|---:|\n")
+	}
 	for _, s := range stats {
 		var rss []string
 		for _, r := range s.rss {
 			rss = append(rss, mibs(r))
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), secs(median(s.cpu)), strings.Join(rss, " / "))
+		store := ""
+		if withStore {
+			store = " " + secs(median(s.storeCPU)) + " |"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |%s %s |\n", s.name, secs(median(s.push)), secs(median(s.pull)), secs(median(s.all)), secs(median(s.cpu)), store, strings.Join(rss, " / "))
 	}
 	return b.String()
 }

@@ -101,10 +101,10 @@ func (h *harness) runServersS3(ctx context.Context) ([]*serverStat, error) {
 	servers := []servedBy{
 		{"hoist serve ×2 on S3", pair(func(ctx context.Context, dir string, i int) (string, *child, error) {
 			return h.startHoistServeS3(ctx, dir, i, hoistS3, prefix(dir))
-		}), hoistCount},
+		}), hoistCount, s3srv.PID},
 		{"distribution v3 ×2 on S3", pair(func(ctx context.Context, dir string, i int) (string, *child, error) {
 			return startRegistryS3(ctx, distBin, dir, i, distS3, prefix(dir))
-		}), distCount},
+		}), distCount, s3srv.PID},
 	}
 	return h.timeServers(ctx, distBin, servers)
 }
@@ -162,7 +162,7 @@ func renderServersS3(e envInfo, h *harness, stats []*serverStat) string {
 	fmt.Fprintf(&b, "hoist pushes the big image (%s) from an OCI layout, then pulls it into a fresh layout, through a round-robin "+
 		"proxy that alternates every request between %d instances of one server on one SeaweedFS bucket (`weed mini` %s on loopback; "+
 		"each run a fresh prefix). Both redirect blob GETs to presigned S3 URLs (hoist with `--s3-redirect`, distribution by default). "+
-		"The two servers take turns going first. Medians of %d runs; peak RSS per instance.\n\n",
+		"The two servers take turns going first. Medians of %d runs; server CPU is all instances' CPU time in a run (push and pull), S3 CPU SeaweedFS's in the same run, peak RSS per instance.\n\n",
 		mibs(h.fx.big.size()), s3Instances, s3test.SeaweedVersion, h.runs())
 	b.WriteString(serverTable(stats))
 	if len(stats) == 2 && len(stats[0].all) > 0 && len(stats[1].all) > 0 {
