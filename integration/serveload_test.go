@@ -134,8 +134,7 @@ func TestServeLoad(t *testing.T) {
 		wants[c] = loadLayout(t, filepath.Join(dir, "src", strconv.Itoa(c)), "client"+strconv.Itoa(c), images, shared)
 	}
 
-	stop := make(chan struct{})
-	gcDone := gcDuring(stop, 300*time.Millisecond, "--json", "serve", "gc", "--root", root, "--grace", "1m")
+	stopGC := gcDuring(300*time.Millisecond, "--json", "serve", "gc", "--root", root, "--grace", "1m")
 
 	start := time.Now()
 	var wg sync.WaitGroup
@@ -171,9 +170,7 @@ func TestServeLoad(t *testing.T) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	close(stop)
-	gc := <-gcDone
-	reports := gc.reports
+	reports := stopGC().reports
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -227,10 +224,11 @@ type gcRuns struct {
 	took    []time.Duration // how long each run took
 }
 
-// gcDuring runs hoist with args (a serve gc) every interval until stop is
-// closed or a run fails, and then sends what it saw on the channel it
-// returns.
-func gcDuring(stop <-chan struct{}, every time.Duration, args ...string) <-chan gcRuns {
+// gcDuring runs hoist with args (a serve gc) every interval, from now
+// until a run fails or the function it returns is called; that function
+// waits for the run under way and returns what the runs saw.
+func gcDuring(every time.Duration, args ...string) func() gcRuns {
+	stop := make(chan struct{})
 	done := make(chan gcRuns, 1)
 	go func() {
 		var runs gcRuns
@@ -256,7 +254,10 @@ func gcDuring(stop <-chan struct{}, every time.Duration, args ...string) <-chan 
 			}
 		}
 	}()
-	return done
+	return func() gcRuns {
+		close(stop)
+		return <-done
+	}
 }
 
 // gcRemoved is how many blobs the GC runs of reports removed in all; a

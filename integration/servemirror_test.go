@@ -132,6 +132,15 @@ func ownLayer(t *testing.T, dir, tag string) digest.Digest {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, m := taggedManifest(t, l, tag)
+	return m.Layers[1].Digest
+}
+
+// taggedManifest resolves tag in l and decodes the image manifest it
+// names.
+func taggedManifest(t *testing.T, l *ocilayout.Layout, tag string) (ocispec.Descriptor, ocispec.Manifest) {
+	t.Helper()
+	ctx := context.Background()
 	md, err := l.Resolve(ctx, tag)
 	if err != nil {
 		t.Fatal(err)
@@ -145,5 +154,5 @@ func ownLayer(t *testing.T, dir, tag string) digest.Digest {
 	if err := json.NewDecoder(rc).Decode(&m); err != nil {
 		t.Fatal(err)
 	}
-	return m.Layers[1].Digest
+	return md, m
 }

@@ -79,20 +79,7 @@ func referenced(t *testing.T, dir string, tags map[string]digest.Digest, into ma
 		t.Fatal(err)
 	}
 	for tag := range tags {
-		md, err := l.Resolve(ctx, tag)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rc, err := l.Fetch(ctx, md)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m ocispec.Manifest
-		err = json.NewDecoder(rc).Decode(&m)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		md, m := taggedManifest(t, l, tag)
 		into[md.Digest], into[m.Config.Digest] = true, true
 		for _, d := range m.Layers {
 			into[d.Digest] = true
@@ -160,8 +147,7 @@ func TestServeS3LoseAnInstance(t *testing.T) {
 		}
 	}
 
-	stop := make(chan struct{})
-	gcDone := gcDuring(stop, time.Second, gcArgs("30s")...)
+	stopGC := gcDuring(time.Second, gcArgs("30s")...)
 
 	// The clients: hoist's library (package distribution over a Session's
 	// client), which picks a cut upload up in the same session, from
@@ -221,8 +207,7 @@ func TestServeS3LoseAnInstance(t *testing.T) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
-	close(stop)
-	gc := <-gcDone
+	gc := stopGC()
 	reports := gc.reports
 	close(errs)
 	for err := range errs {
