@@ -155,11 +155,11 @@ func buildImage(t fataler, spec ImageSpec) *Image {
 			if li == 0 && spec.Base != "" {
 				name = fmt.Sprintf("base %s/%d", spec.Base, pi)
 			}
-			raw := tarOneFile(t, name, pseudoRandom(name, spec.LayerBytes))
+			raw := TarOneFile(t, name, pseudoRandom(name, spec.LayerBytes))
 			diffIDs = append(diffIDs, digest.FromBytes(raw))
 			blob := raw
 			if !spec.Uncompressed {
-				blob = gzipBytes(t, raw)
+				blob = Gzip(t, raw)
 			}
 			layers = append(layers, add(mt.layer, blob))
 		}
@@ -294,7 +294,7 @@ func copyBlob(ctx context.Context, src store.Reader, desc ocispec.Descriptor, ds
 }
 
 // tarOneFile returns an uncompressed tar stream holding one regular file.
-func tarOneFile(t fataler, name string, data []byte) []byte {
+func TarOneFile(t fataler, name string, data []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
@@ -310,7 +310,8 @@ func tarOneFile(t fataler, name string, data []byte) []byte {
 	return buf.Bytes()
 }
 
-func gzipBytes(t fataler, b []byte) []byte {
+// Gzip returns b gzip-compressed; a write error fails t.
+func Gzip(t fataler, b []byte) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)

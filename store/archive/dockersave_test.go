@@ -3,7 +3,6 @@ package archive
 import (
 	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,20 +52,7 @@ func writeTar(t *testing.T, path string, entries []entry) {
 
 // layerTar is an uncompressed layer holding one file.
 func layerTar(t *testing.T, name, body string) []byte {
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
-	tw.Write([]byte(body))
-	tw.Close()
-	return buf.Bytes()
-}
-
-func gz(b []byte) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	zw.Write(b)
-	zw.Close()
-	return buf.Bytes()
+	return testutil.TarOneFile(t, name, []byte(body))
 }
 
 func configFor(t *testing.T, diffIDs ...digest.Digest) []byte {
@@ -191,7 +177,7 @@ func TestReadDockerSave(t *testing.T) {
 // <hex>.tar.gz and the config as sha256:<hex>; their digests are hashed.
 func TestReadCompressedLayers(t *testing.T) {
 	l1, l2 := layerTar(t, "a", "a"), layerTar(t, "b", "b")
-	z1, z2 := gz(l1), gz(l2)
+	z1, z2 := testutil.Gzip(t, l1), testutil.Gzip(t, l2)
 	cfg := configFor(t, digest.FromBytes(l1), digest.FromBytes(l2))
 	cfgName := digest.FromBytes(cfg).String()
 	man, _ := json.Marshal([]manifestItem{{Config: cfgName, RepoTags: []string{"example.com/x:1"},

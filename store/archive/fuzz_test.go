@@ -16,6 +16,7 @@ import (
 
 	"github.com/hoist-dev/hoist/content"
 	"github.com/hoist-dev/hoist/internal/fuzzcheck"
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // Bits of FuzzOpen's mix argument.
@@ -209,7 +210,7 @@ func fuzzLayers(t *testing.T) map[bool]fuzzLayer {
 		big := layerTar(t, "noise", string(noise))
 		fuzzLayersOnce.layers = map[bool]fuzzLayer{
 			false: {plain, configFor(t, digest.FromBytes(plain))},
-			true:  {gz(big), configFor(t, digest.FromBytes(big))},
+			true:  {testutil.Gzip(t, big), configFor(t, digest.FromBytes(big))},
 		}
 	})
 	return fuzzLayersOnce.layers
