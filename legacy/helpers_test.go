@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -25,6 +24,7 @@ import (
 	"github.com/hoist-dev/hoist/auth"
 
 	"github.com/hoist-dev/hoist/hosts"
+	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/server"
 	"github.com/hoist-dev/hoist/transport"
 )
@@ -46,21 +46,8 @@ type testImage struct {
 func testChain(t testing.TB) []testImage {
 	t.Helper()
 	var out []testImage
-	for _, id := range []string{baseID, childID} {
-		dir := filepath.Join("testdata", "v1", id)
-		read := func(name string) []byte {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
-		out = append(out, testImage{
-			id:      id,
-			json:    read("json"),
-			layer:   read("layer"),
-			payload: strings.TrimSpace(string(read("checksum-payload"))),
-		})
+	for _, im := range testutil.V1Chain(t, filepath.Join("testdata", "v1"), baseID, childID) {
+		out = append(out, testImage{id: im.ID, json: im.JSON, layer: im.Layer, payload: im.Payload})
 	}
 	return out
 }

@@ -8,11 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/legacy/tarsum"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -38,19 +38,8 @@ type testImage struct {
 func testChain(t *testing.T) []testImage {
 	t.Helper()
 	var imgs []testImage
-	for _, id := range []string{parentID, childID} {
-		dir := filepath.Join("testdata", "v1", id)
-		read := func(name string) []byte {
-			b, err := os.ReadFile(filepath.Join(dir, name))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return b
-		}
-		img := testImage{id: id, json: read("json"), layer: read("layer"), payload: strings.TrimSpace(string(read("checksum-payload")))}
-		if err := json.Unmarshal(read("ancestry"), &img.ancestry); err != nil {
-			t.Fatal(err)
-		}
+	for _, im := range testutil.V1Chain(t, filepath.Join("testdata", "v1"), parentID, childID) {
+		img := testImage{id: im.ID, json: im.JSON, layer: im.Layer, ancestry: im.Ancestry, payload: im.Payload}
 		ts, err := tarsum.FromReader(bytes.NewReader(img.layer), img.json)
 		if err != nil {
 			t.Fatal(err)
