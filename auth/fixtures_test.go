@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
 
 // hit is one request a registry saw.
@@ -67,25 +69,8 @@ func (w *statusWriter) Flush() {
 	}
 }
 
-// fakeClock is a Clock a test moves by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
+// newFakeClock is a Clock a test moves by hand, starting now.
+func newFakeClock() *testutil.Clock { return testutil.NewClock(time.Now()) }
 
 func digestOf(b []byte) string {
 	s := sha256.Sum256(b)

@@ -6,28 +6,11 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/hoist-dev/hoist/internal/testutil"
 )
-
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func TestParseTokens(t *testing.T) {
 	tests := []struct {
@@ -58,7 +41,7 @@ func TestParseTokens(t *testing.T) {
 // Registry calls on a registry that is not standalone need a token issued
 // by the index for the right repository and access.
 func TestV1TokenRules(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2014, 6, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2014, 6, 1, 0, 0, 0, 0, time.UTC))
 	other := V1Account{Username: "other", Password: "pa55word", Email: "o@example.com", Active: true}
 	sleepy := V1Account{Username: "sleepy", Password: "zzzzzz", Email: "s@example.com"}
 	e := newV1Env(t, WithV1Account(foo42), WithV1Account(other), WithV1Account(sleepy), WithV1Standalone(false),
@@ -143,7 +126,7 @@ func (e *v1Env) announce2(name string, opts ...reqOpt) answer {
 // A registry call that presents a token gets a session cookie, which then
 // works on its own, like the token, until the token's lifetime ends.
 func TestV1SessionCookie(t *testing.T) {
-	clock := &fakeClock{now: time.Date(2014, 6, 1, 0, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2014, 6, 1, 0, 0, 0, 0, time.UTC))
 	e := newV1Env(t, WithV1Account(foo42), WithV1Standalone(false), WithV1Clock(clock.Now), WithV1TokenTTL(time.Hour))
 	img := testChain(t)[0]
 	tok := e.announce("foo42/bar", []testImage{img}, withBasic(foo42.Username, foo42.Password))
