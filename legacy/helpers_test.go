@@ -42,6 +42,23 @@ type testImage struct {
 	json, layer []byte
 }
 
+// readLayer pulls foo42/bar:latest through c and reads the layer of
+// image id whole; the error is the read's.
+func readLayer(t *testing.T, c *Client, id string) ([]byte, error) {
+	t.Helper()
+	ctx := context.Background()
+	rc, err := c.Pull(ctx, "foo42/bar", "latest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := rc.Layer(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return io.ReadAll(l)
+}
+
 // testChain returns the testdata chain, base first.
 func testChain(t testing.TB) []testImage {
 	t.Helper()

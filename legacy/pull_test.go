@@ -176,17 +176,7 @@ func TestPullCorruptLayer(t *testing.T) {
 		Match:  testutil.MatchRequest(http.MethodGet, "/layer"),
 		Action: testutil.CorruptResponseAt(40),
 	})
-	ctx := context.Background()
-	rc, err := newTestClient(t, proxy.Host).Pull(ctx, "foo42/bar", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := rc.Layer(ctx, childID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	if _, err := io.ReadAll(l); !errors.Is(err, errcode.ErrDigestMismatch) {
+	if _, err := readLayer(t, newTestClient(t, proxy.Host), childID); !errors.Is(err, errcode.ErrDigestMismatch) {
 		t.Fatalf("err = %v, want ErrDigestMismatch", err)
 	}
 }

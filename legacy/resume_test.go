@@ -2,9 +2,7 @@ package legacy
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -73,17 +71,7 @@ func TestLayerResumesAfterStall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	rc, err := c.Pull(ctx, "foo42/bar", "latest")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := rc.Layer(ctx, baseID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	got, err := io.ReadAll(l)
+	got, err := readLayer(t, c, baseID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,17 +135,7 @@ func TestLayerResumeLimits(t *testing.T) {
 			proxy := testutil.NewFaultProxy(t, ts.URL, testutil.Fault{
 				Match: testutil.MatchRequest(http.MethodGet, "/layer"), Times: tt.times, Action: action,
 			})
-			ctx := context.Background()
-			rc, err := newTestClient(t, proxy.Host, tt.opts...).Pull(ctx, "foo42/bar", "latest")
-			if err != nil {
-				t.Fatal(err)
-			}
-			l, err := rc.Layer(ctx, baseID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer l.Close()
-			_, err = io.ReadAll(l)
+			_, err := readLayer(t, newTestClient(t, proxy.Host, tt.opts...), baseID)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Fatalf("err = %v, want %q", err, tt.wantErr)
 			}
