@@ -19,7 +19,6 @@ import (
 // certificate's CN is "b", and proxies to a docker-registry. certs.d holds
 // a.cert (refused) and b.cert (accepted).
 func TestNginxClientCertFallback(t *testing.T) {
-	nginx := testutil.NeedBinary(t, "nginx", "apt-get install nginx-light")
 	upstream := testutil.DockerRegistry(t)
 
 	dir := t.TempDir()
@@ -34,40 +33,22 @@ func TestNginxClientCertFallback(t *testing.T) {
 		return p
 	}
 	port := testutil.FreePort(t)
-	for _, d := range []string{"logs", "tmp"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
-	}
-	conf := write("nginx.conf", []byte(fmt.Sprintf(`
-user root;
-worker_processes 1;
-error_log %[1]s/logs/error.log;
-pid %[1]s/nginx.pid;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path %[1]s/tmp/body;
-  proxy_temp_path %[1]s/tmp/proxy;
-  fastcgi_temp_path %[1]s/tmp/fastcgi;
-  uwsgi_temp_path %[1]s/tmp/uwsgi;
-  scgi_temp_path %[1]s/tmp/scgi;
+	startNginx(t, port, fmt.Sprintf(`
   server {
-    listen 127.0.0.1:%[2]d ssl;
-    ssl_certificate %[3]s;
-    ssl_certificate_key %[4]s;
+    listen 127.0.0.1:%[1]d ssl;
+    ssl_certificate %[2]s;
+    ssl_certificate_key %[3]s;
     ssl_verify_client optional_no_ca;
     client_max_body_size 0;
     location / {
       if ($ssl_client_s_dn !~ "CN=b(,|$)") { return 403; }
-      proxy_pass http://%[5]s;
+      proxy_pass http://%[4]s;
       proxy_set_header Host $http_host;
       proxy_set_header X-Forwarded-Proto https;
       proxy_request_buffering off;
       proxy_buffering off;
     }
-  }
-}
-`, dir, port, write("server.crt", srv.CertPEM), write("server.key", srv.KeyPEM), upstream)))
-	testutil.StartProcess(t, port, nginx, "-c", conf, "-p", dir, "-g", "daemon off;")
+  }`, port, write("server.crt", srv.CertPEM), write("server.key", srv.KeyPEM), upstream))
 
 	host := "localhost:" + strconv.Itoa(port)
 	certs := filepath.Join(dir, "certs.d")
