@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -345,6 +346,19 @@ func TestHostileBodies(t *testing.T) {
 }
 
 // indexOf is an OCI index of children, and its descriptor.
+// nestIndexes wraps img's root n times in an index that names the level
+// below it k times; the outermost index becomes the root.
+func nestIndexes(img *testutil.Image, n, k int) {
+	d := img.Root
+	for range n {
+		var raw []byte
+		raw, d = indexOf(slices.Repeat([]ocispec.Descriptor{d}, k)...)
+		img.Blobs[d.Digest] = raw
+		img.Manifests = append(img.Manifests, d)
+	}
+	img.Root = d
+}
+
 func indexOf(children ...ocispec.Descriptor) ([]byte, ocispec.Descriptor) {
 	b, _ := json.Marshal(ocispec.Index{Versioned: specs.Versioned{SchemaVersion: 2}, MediaType: ocispec.MediaTypeImageIndex, Manifests: children})
 	return b, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageIndex, Digest: digest.FromBytes(b), Size: int64(len(b))}
@@ -373,28 +387,14 @@ func TestHostileGraphs(t *testing.T) {
 	t.Run("1000-deep index chain", func(t *testing.T) {
 		t.Parallel()
 		img := hostileImage(t)
-		d := img.Root
-		for range 1000 {
-			var raw []byte
-			raw, d = indexOf(d)
-			img.Blobs[d.Digest] = raw
-			img.Manifests = append(img.Manifests, d)
-		}
-		img.Root = d
+		nestIndexes(img, 1000, 1)
 		h := newHostile(t, img)
 		bounded(t, nil, []string{"indexes are nested more than 32 deep"}, pullArgs(t, h)...)
 	})
 	t.Run("index naming its child twice, 30 levels", func(t *testing.T) {
 		t.Parallel()
 		img := hostileImage(t)
-		d := img.Root
-		for range 30 {
-			var raw []byte
-			raw, d = indexOf(d, d)
-			img.Blobs[d.Digest] = raw
-			img.Manifests = append(img.Manifests, d)
-		}
-		img.Root = d
+		nestIndexes(img, 30, 2)
 		h := newHostile(t, img)
 		bounded(t, nil, []string{"the image graph holds more than 10000 manifests"}, pullArgs(t, h)...)
 	})
