@@ -205,18 +205,20 @@ func (f *sectionFetch) copySection(rc io.Reader, r store.Range, split bool) (int
 	buf := *bp
 	end := r.End()
 	at := r.Offset
-	// The rate is the source connection's: time spent waiting on the
-	// ingest (a spool's reader, the target's upload) is not counted, or
-	// a slow target would pass for a slow connection and split for
-	// nothing.
-	var reading time.Duration
+	// Splitting pays only where the source connection sets the pace:
+	// when the ingest (a spool's reader, the target's upload) keeps the
+	// section waiting half the time or more, more connections to the
+	// source cannot help.
+	var writing time.Duration
+	t0 := time.Now()
 	next := at + checkEvery
 	for at < end {
-		t := time.Now()
 		n, err := rc.Read(buf[:min(int64(len(buf)), end-at)])
-		reading += time.Since(t)
 		if n > 0 {
-			if _, werr := f.in.WriteAt(buf[:n], at); werr != nil {
+			t := time.Now()
+			_, werr := f.in.WriteAt(buf[:n], at)
+			writing += time.Since(t)
+			if werr != nil {
 				return at - r.Offset, werr
 			}
 			at += int64(n)
@@ -232,7 +234,9 @@ func (f *sectionFetch) copySection(rc io.Reader, r store.Range, split bool) (int
 		}
 		if split && at >= next && at < end {
 			next = at + checkEvery
-			end = f.maybeSplit(at, end, float64(at-r.Offset)/max(reading, time.Microsecond).Seconds())
+			if wall := time.Since(t0); 2*writing < wall {
+				end = f.maybeSplit(at, end, float64(at-r.Offset)/wall.Seconds())
+			}
 		}
 	}
 	return at - r.Offset, nil

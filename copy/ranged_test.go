@@ -101,13 +101,18 @@ func openRemote(t *testing.T, ref string) *remote.Repository {
 // capped is the fault proxy's Fault that paces every answer, then does
 // extra (nil: nothing) to the first times matching ones.
 func capped(match func(*http.Request) bool, times int, extra testutil.FaultAction) []testutil.Fault {
+	return cappedAt(capRate, match, times, extra)
+}
+
+// cappedAt is capped at rate bytes per second.
+func cappedAt(rate int64, match func(*http.Request) bool, times int, extra testutil.FaultAction) []testutil.Fault {
 	var fs []testutil.Fault
 	if extra != nil {
 		fs = append(fs, testutil.Fault{Match: match, Times: times, Action: func(w http.ResponseWriter, r *http.Request, fwd http.Handler) {
-			testutil.Throttle(capRate)(w, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { extra(w, r, fwd) }))
+			testutil.Throttle(rate)(w, r, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { extra(w, r, fwd) }))
 		}})
 	}
-	return append(fs, testutil.Fault{Action: testutil.Throttle(capRate)})
+	return append(fs, testutil.Fault{Action: testutil.Throttle(rate)})
 }
 
 // laterSection matches ranged blob GETs that do not start at byte 0.

@@ -7,6 +7,7 @@ import (
 	"hash"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/opencontainers/go-digest"
@@ -26,8 +27,9 @@ import (
 //     a blob that is never split never touches the disk;
 //   - bytes written past the prefix (a section split off because the
 //     measured rate of a connection said the split pays, see maybeSplit)
-//     wait in an unlinked temporary file, which a kill leaves nothing of,
-//     until the prefix reaches them and the reader reads them back.
+//     wait in an unlinked temporary file (spoolDir), which a kill leaves
+//     nothing of, until the prefix reaches them and the reader reads them
+//     back.
 //
 // The reader hashes every byte in order and returns io.EOF only once the
 // blob matched its descriptor; on a mismatch it fails with a
@@ -141,6 +143,9 @@ func (s *spool) WriteAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	n, err := f.WriteAt(p, off)
+	if err != nil {
+		err = fmt.Errorf("spooling %s in %s: %w (TMPDIR chooses the directory)", s.desc.Digest, filepath.Dir(f.Name()), err)
+	}
 	if n > 0 {
 		s.mu.Lock()
 		s.hold(store.Range{Offset: off, Length: int64(n)})
@@ -173,9 +178,9 @@ func (s *spool) openFile() (*os.File, error) {
 	if s.file != nil {
 		return s.file, nil
 	}
-	f, err := os.CreateTemp("", "hoist-spool-*") // $TMPDIR
+	f, err := os.CreateTemp(spoolDir(), "hoist-spool-*")
 	if err != nil {
-		return nil, fmt.Errorf("spooling %s: %w", s.desc.Digest, err)
+		return nil, fmt.Errorf("spooling %s: %w (TMPDIR chooses the directory)", s.desc.Digest, err)
 	}
 	os.Remove(f.Name()) // the open file is all there is: a kill leaves nothing
 	s.file = f
@@ -205,6 +210,19 @@ func (s *spool) hold(r store.Range) {
 		out = append(out, r)
 	}
 	s.held = out
+}
+
+// spoolDir is where spool files go: $TMPDIR when set, else /var/tmp
+// (as containers/image puts big temporary files: /tmp is often a tmpfs,
+// whose pages are memory), else the system's temporary directory.
+func spoolDir() string {
+	if os.Getenv("TMPDIR") != "" {
+		return os.TempDir()
+	}
+	if fi, err := os.Stat("/var/tmp"); err == nil && fi.IsDir() {
+		return "/var/tmp"
+	}
+	return os.TempDir()
 }
 
 // extend moves the prefix over the held ranges it now reaches. s.mu is
