@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"regexp"
 	"strings"
 )
 
@@ -50,9 +52,19 @@ func renderWANTargets(e envInfo, h *harness, all []profileResult) string {
 		}
 		return caseResult{}, false
 	}
+	earlier, from := earlierTargets(h.cfg.out)
 	for _, t := range wanTargets {
 		r, ok := find(t.c, t.prof)
 		if !ok {
+			if row, ok := earlier[string(t.c)+"|"+t.prof]; ok {
+				if !strings.Contains(row, "(from the run of") {
+					f := strings.Split(row, " | ")
+					f[6] += " " + from
+					row = strings.Join(f, " | ")
+				}
+				b.WriteString(row + "\n")
+				continue
+			}
 			fmt.Fprintf(&b, "| %s | %s | | | | ≤ %.2f× | not measured in this run | |\n", t.c, t.prof, t.peer)
 			continue
 		}
@@ -93,4 +105,38 @@ func renderWANTargets(e envInfo, h *harness, all []profileResult) string {
 	}
 	fmt.Fprintf(&b, "| peak RSS, every case (%d measured) | all | | | | ≤ lowest peer + 2 MiB | %s | |\n", checked, verdict)
 	return b.String()
+}
+
+// earlierTargets reads the targets section the results file at path
+// holds, so that a run of some profiles keeps the rows of the others:
+// each measured row keyed "case|profile" (a row an earlier run carried
+// keeps the note it has), and a note naming the run of the section.
+func earlierTargets(path string) (map[string]string, string) {
+	old, err := os.ReadFile(path)
+	if err != nil {
+		return nil, ""
+	}
+	begin, end := sectionMarkers("targets")
+	text := string(old)
+	i, j := strings.Index(text, begin), strings.Index(text, end)
+	if i < 0 || j < i {
+		return nil, ""
+	}
+	text = text[i:j]
+	from := "(an earlier run)"
+	if m := regexp.MustCompile(`built from commit ([0-9a-f]+)`).FindStringSubmatch(text); m != nil {
+		from = "(from the run of commit " + m[1] + ")"
+		if d := regexp.MustCompile(`- Date: ([^\n]+)`).FindStringSubmatch(text); d != nil {
+			from = "(from the run of commit " + m[1] + ", " + d[1] + ")"
+		}
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Split(line, " | ")
+		if len(f) < 8 || !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| case |") || strings.Contains(line, "not measured in this run") {
+			continue
+		}
+		rows[strings.TrimPrefix(f[0], "| ")+"|"+f[1]] = line
+	}
+	return rows, from
 }
