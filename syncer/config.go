@@ -144,7 +144,7 @@ const (
 // Defaults of Config.
 const (
 	DefaultImages          = 16
-	DefaultHostConcurrency = 16
+	DefaultHostConcurrency = 32
 	DefaultMaxPause        = 15 * time.Minute
 )
 

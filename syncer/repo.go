@@ -100,19 +100,23 @@ func (r *run) syncRepo(job repoJob) {
 		r.s.o.state.keepSources(rr.srcKey, listed)
 	}
 	tags := f.apply(listed)
+	// Each tag is resolved as soon as the listing returns, bounded by
+	// the host's limits only: an image slot (Defaults.Images) is taken
+	// for what a copy does, not for the HEAD that finds nothing to do,
+	// so a no-op run keeps the host's whole concurrency busy.
 	var wg sync.WaitGroup
 	for _, tag := range tags {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.image(func() { rr.syncTag(ctx, tag) })
+			rr.syncTag(ctx, tag)
 		}()
 	}
 	for _, p := range f.pins {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.image(func() { rr.syncPin(ctx, p) })
+			rr.syncPin(ctx, p)
 		}()
 	}
 	wg.Wait()

@@ -24,7 +24,7 @@ func (rr *repoRun) syncTag(ctx context.Context, tag string) {
 	known, ok := st.source(rr.srcKey, tag)
 	if !ok && rr.fresh(ctx, tag) {
 		// Nothing to compare with: one GET resolves and fetches it.
-		rr.copyNew(ctx, item, tag)
+		rr.r.image(func() { rr.copyNew(ctx, item, tag) })
 		return
 	}
 	if ok && rr.r.s.o.fast {
@@ -123,6 +123,13 @@ func (rr *repoRun) sync(ctx context.Context, item Item, key, tag string, desc oc
 	if known {
 		item.Reason = "changed"
 	}
+	rr.r.image(func() { rr.update(ctx, item, key, tag, desc, refs, known) })
+}
+
+// update checks the target and copies desc to it, within the run's
+// bound on images at once.
+func (rr *repoRun) update(ctx context.Context, item Item, key, tag string, desc ocispec.Descriptor, refs []digest.Digest, known bool) {
+	st := rr.r.s.o.state
 	dst, err := rr.target(ctx)
 	if err != nil {
 		rr.fail(item, "opening the target", err)
