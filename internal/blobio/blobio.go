@@ -61,6 +61,7 @@ type Counter struct {
 	N int64
 }
 
+// Read reads from the wrapped reader and counts what it returned.
 func (c *Counter) Read(p []byte) (int, error) {
 	n, err := c.R.Read(p)
 	c.N += int64(n)

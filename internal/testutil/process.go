@@ -50,12 +50,14 @@ type LockedBuffer struct {
 	b  bytes.Buffer
 }
 
+// Write appends p under the lock; it never fails.
 func (l *LockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
+// String returns what was written so far.
 func (l *LockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
