@@ -138,11 +138,15 @@ func TestServeS3LoseAnInstance(t *testing.T) {
 	}
 
 	// The kill: the first upload body to pass 22 MiB on its way to an
-	// instance takes that instance down mid-request.
+	// instance takes that instance down mid-request. The proxy holds that
+	// body for a moment first: on a loaded machine the instance can lag
+	// megabytes behind what the proxy forwarded (socket buffers), and the
+	// test needs it to have stored its 10 MiB parts when it dies.
 	killed := atomic.Int32{}
 	killed.Store(-1)
 	rr.OnBody = func(b int, r *http.Request, sent int64) {
 		if sent > bigSize-2<<20 && strings.Contains(r.URL.Path, "/blobs/uploads/") && killed.CompareAndSwap(-1, int32(b)) {
+			time.Sleep(3 * time.Second)
 			syscall.Kill(in[b].cmd.Process.Pid, syscall.SIGKILL)
 		}
 	}
