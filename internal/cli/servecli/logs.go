@@ -1,18 +1,10 @@
 package servecli
 
-import (
-	"sync"
-
-	"github.com/sirupsen/logrus"
-)
-
-var quietOnce sync.Once
+import "github.com/sirupsen/logrus"
 
 // quietDriverLogs raises the level of distribution's logger, which its
 // storage drivers log through, to warnings. At info level it speaks of
 // ordinary events (a path deleted under a walk while uploads finish),
 // in its own format, on the same stream as `hoist serve gc` and the
 // access log; warnings and errors still go to stderr.
-func quietDriverLogs() {
-	quietOnce.Do(func() { logrus.SetLevel(logrus.WarnLevel) })
-}
+func quietDriverLogs() { logrus.SetLevel(logrus.WarnLevel) }
