@@ -57,10 +57,9 @@ func Detect(ctx context.Context, registry string, client *http.Client, v1opts ..
 	if errors.Is(v2err, transport.ErrPlainHTTP) {
 		return "", v2err
 	}
-	if v2err != nil && transport.IsTimeout(v2err) && ctx.Err() == nil {
-		// The host took the connection and then timed out as often as the
-		// transport allows; /v1/_ping would only wait as long again.
-		return "", fmt.Errorf("%s is %w: %w", registry, ErrUnreachable, v2err)
+	if err := timedOut(ctx, registry, v2err); err != nil {
+		// /v1/_ping would only wait as long again.
+		return "", err
 	}
 	c, err := legacy.NewClient(registry, v1opts...)
 	if err != nil {
@@ -78,6 +77,17 @@ func Detect(ctx context.Context, registry string, client *http.Client, v1opts ..
 		return "", fmt.Errorf("%s speaks neither registry protocol: /v2/: %v; /v1/_ping: %v", registry, v2err, v1err)
 	}
 	return "", fmt.Errorf("%s speaks neither registry protocol: /v2/ answered %d; /v1/_ping: %v", registry, p.Status, v1err)
+}
+
+// timedOut returns the ErrUnreachable error for registry when err is a
+// timeout (the host took the connection, then timed out as often as the
+// transport allows) and ctx is still live: asking the host anything more
+// would only wait as long again. Otherwise it returns nil.
+func timedOut(ctx context.Context, registry string, err error) error {
+	if err == nil || !transport.IsTimeout(err) || ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("%s is %w: %w", registry, ErrUnreachable, err)
 }
 
 // answered reports whether err is an HTTP answer (any status), as opposed

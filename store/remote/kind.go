@@ -8,7 +8,6 @@ import (
 	"github.com/hoist-dev/hoist/legacy"
 	"github.com/hoist-dev/hoist/reference"
 	"github.com/hoist-dev/hoist/store"
-	"github.com/hoist-dev/hoist/transport"
 )
 
 // Kind is the registry kind of location: an image reference, plain or as
@@ -161,11 +160,8 @@ func openRef(ctx context.Context, env Env, ref reference.Reference, mode openMod
 				le.LearnProtocol(ref.Registry, V2)
 				return r, nil
 			}
-			if err != nil && transport.IsTimeout(err) && ctx.Err() == nil {
-				// The host took the connection and timed out as often as
-				// the transport allows; detection would only wait as
-				// long again, twice.
-				return nil, fmt.Errorf("%s is %w: %w", ref.Registry, ErrUnreachable, err)
+			if err := timedOut(ctx, ref.Registry, err); err != nil {
+				return nil, err // detection would only wait as long again
 			}
 		}
 	}
