@@ -172,6 +172,18 @@ func (s *Session) RegistryClient(host string) *http.Client {
 	return c
 }
 
+// Scheme returns the scheme host (an API host, see reference.APIHost)
+// has answered on in this session: "https", "http" (the fallback for
+// loopback and insecure hosts) or "" before any answer. See
+// transport.Transport.Scheme.
+func (s *Session) Scheme(host string) string { return s.tr.Scheme(host) }
+
+// AssumePlainHTTP tells the session that host (an API host) speaks plain
+// http, as an earlier process found (Scheme), so that its requests try no
+// https first. Where the host policy does not allow plain http for host,
+// it does nothing. See transport.Transport.AssumePlainHTTP.
+func (s *Session) AssumePlainHTTP(host string) { s.tr.AssumePlainHTTP(host) }
+
 // authOptions are the options of every auth transport: the transport's
 // plain-http rule.
 func (s *Session) authOptions() []auth.Option {

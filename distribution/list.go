@@ -25,7 +25,19 @@ type ListOptions struct {
 	Limit int
 	// Last starts the listing after this name (the spec's last parameter).
 	Last string
+
+	// probe stops the listing after the page that shows how the registry
+	// pages (see ProbePaging).
+	probe bool
 }
+
+// The listings a registry serves; list's field names follow them.
+const (
+	tagsListing = iota
+	catalogListing
+)
+
+var listingFields = [...]string{tagsListing: "tags", catalogListing: "repositories"}
 
 // Tags lists the repository's tags in the registry's order (lexical, per
 // the spec), following pagination:
@@ -37,15 +49,28 @@ type ListOptions struct {
 //     at a page size of their own and say nothing; the listing goes on
 //     while such requests bring new names. A registry seen sending Link
 //     is trusted to mean "no more" by leaving it out (see also
-//     SetLinkPaging), and a page whose names are not in lexical order
-//     comes from a registry that does not page at all.
+//     SetLinkPaging), and so is one that answers last= with its list
+//     from the start (see SetTagsIgnoreLast): it does not page at all, and
+//     neither does a registry whose names are not in lexical order.
 //
 // It stops at the end, at opts.Limit, or with an error after
 // MaxListEntries names, MaxListBytes bytes of names or MaxListPages pages
 // (a pagination that never ends). Each page is read with a 16 MiB cap. A missing repository matches
 // errcode.ErrNotFound.
 func (r *Repository) Tags(ctx context.Context, opts ListOptions) ([]string, error) {
-	return r.reg.list(ctx, r.url("tags", "list"), "tags", opts)
+	return r.reg.list(ctx, r.url("tags", "list"), tagsListing, opts)
+}
+
+// ProbePaging learns how the registry pages tags listings, with one or
+// two requests for this repository's first tags: a Link in the answer to
+// n=1 shows paging by Link (LinkPaging), and an answer to last= that
+// starts again from the first tag shows a registry that does not page
+// tags at all (TagsIgnoreLast). Later listings then need no request to
+// check that a page without Link is the last. An empty repository shows
+// nothing; errors are those of Tags.
+func (r *Repository) ProbePaging(ctx context.Context) error {
+	_, err := r.reg.list(ctx, r.url("tags", "list"), tagsListing, ListOptions{PageSize: 1, probe: true})
+	return err
 }
 
 // Catalog lists the registry's repositories (GET /v2/_catalog), paginated
@@ -54,7 +79,7 @@ func (r *Repository) Tags(ctx context.Context, opts ListOptions) ([]string, erro
 func (r *Registry) Catalog(ctx context.Context, opts ListOptions) ([]string, error) {
 	u := r.base
 	u.Path = "/v2/_catalog"
-	return r.list(ctx, &u, "repositories", opts)
+	return r.list(ctx, &u, catalogListing, opts)
 }
 
 // Bounds of one tags or catalog listing without ListOptions.Limit.
@@ -78,9 +103,10 @@ func takeFirst(err error) error {
 	return &transport.OptionHint{Err: err, Action: "take only the first names", Option: "distribution.ListOptions.Limit"}
 }
 
-// list walks the pages of a tags or catalog listing; field is the JSON
-// member holding the names.
-func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts ListOptions) ([]string, error) {
+// list walks the pages of a tags or catalog listing (tagsListing,
+// catalogListing).
+func (r *Registry) list(ctx context.Context, first *url.URL, listing int, opts ListOptions) ([]string, error) {
+	field := listingFields[listing]
 	page := func(last string) *url.URL {
 		u := *first
 		q := url.Values{}
@@ -109,6 +135,11 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 		if err != nil {
 			return nil, err
 		}
+		if last := u.Query().Get("last"); last != "" && last != opts.Last && len(names) > 0 && names[0] <= last {
+			// Asked for the names after last, the registry sent its list
+			// from the start again.
+			r.ignoresLast[listing].Store(true)
+		}
 		added := 0
 		for _, name := range names {
 			if !have[name] {
@@ -123,6 +154,9 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 		}
 		if opts.Limit > 0 && len(out) >= opts.Limit {
 			return out[:opts.Limit], nil
+		}
+		if opts.probe && (n > 0 || next != nil || len(names) == 0) {
+			return out, nil
 		}
 		if len(out) > MaxListEntries || size > MaxListBytes {
 			return nil, takeFirst(fmt.Errorf("listing %s: the registry lists more names than hoist holds in memory (%d names in %d pages so far, the most is %d names or %d MiB)",
@@ -140,7 +174,7 @@ func (r *Registry) list(ctx context.Context, first *url.URL, field string, opts 
 			// that sends them in another (distribution 2.x, in its
 			// storage's) pages by nothing and has sent them all.
 			u = nil
-		case !r.linkPaging.Load():
+		case !r.linkPaging.Load() && !r.ignoresLast[listing].Load():
 			// Registries from before Link was specified page only by last,
 			// and some cut at a size of their own without saying so.
 			u = page(names[len(names)-1])

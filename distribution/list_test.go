@@ -105,3 +105,67 @@ func TestTagsUnsortedIsWhole(t *testing.T) {
 		t.Fatalf("%v %v after %d requests, want 3 tags after 1", got, err, n.Load())
 	}
 }
+
+// A registry that answers last= with its list from the start (it pages
+// nothing) is asked once, and from then on its listings take one request.
+func TestTagsIgnoreLastLearnt(t *testing.T) {
+	r, n := listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"name":"x","tags":["a","b"]}`)
+	})
+	ctx := context.Background()
+	if _, err := r.Tags(ctx, ListOptions{}); err != nil || n.Load() != 2 || !r.reg.TagsIgnoreLast() {
+		t.Fatalf("first listing: %v after %d requests; learnt %v", err, n.Load(), r.reg.TagsIgnoreLast())
+	}
+	n.Store(0)
+	if got, err := r.Tags(ctx, ListOptions{}); err != nil || !slices.Equal(got, []string{"a", "b"}) || n.Load() != 1 {
+		t.Fatalf("second listing: %v %v after %d requests, want 1", got, err, n.Load())
+	}
+}
+
+// ProbePaging tells the three kinds of registry apart in one or two
+// requests, and what it learns shapes later listings.
+func TestProbePaging(t *testing.T) {
+	all := []string{"a", "b", "c", "d", "e", "f", "g"}
+	for _, c := range []struct {
+		name         string
+		handle       func(w http.ResponseWriter, r *http.Request)
+		probes       int32
+		link, noLast bool
+		listing      int32 // requests of a whole listing after the probe
+	}{
+		{"pages with Link", func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			k, _ := strconv.Atoi(q.Get("n"))
+			if k == 0 {
+				k = 3
+			}
+			page := tagsAfter(all, q.Get("last"), k)
+			if len(page) > 0 && page[len(page)-1] != all[len(all)-1] {
+				w.Header().Set("Link", fmt.Sprintf(`</v2/x/tags/list?n=%d&last=%s>; rel="next"`, k, page[len(page)-1]))
+			}
+			fmt.Fprintf(w, `{"name":"x","tags":%s}`, mustJSON(t, page))
+		}, 1, true, false, 3},
+		{"ignores n and last", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"name":"x","tags":%s}`, mustJSON(t, all))
+		}, 2, false, true, 1},
+		{"cuts at 3 without Link", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"name":"x","tags":%s}`, mustJSON(t, tagsAfter(all, r.URL.Query().Get("last"), 3)))
+		}, 2, false, false, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, n := listServer(t, c.handle)
+			ctx := context.Background()
+			if err := r.ProbePaging(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n.Load() != c.probes || r.reg.LinkPaging() != c.link || r.reg.TagsIgnoreLast() != c.noLast {
+				t.Fatalf("probe: %d requests, Link %v, ignores last %v; want %d, %v, %v", n.Load(), r.reg.LinkPaging(), r.reg.TagsIgnoreLast(), c.probes, c.link, c.noLast)
+			}
+			n.Store(0)
+			got, err := r.Tags(ctx, ListOptions{})
+			if err != nil || !slices.Equal(got, all) || n.Load() != c.listing {
+				t.Fatalf("listing after the probe: %v %v in %d requests, want all in %d", got, err, n.Load(), c.listing)
+			}
+		})
+	}
+}

@@ -28,6 +28,10 @@ type Registry struct {
 	// linkPaging records that the registry paginates lists with Link
 	// headers, so a full page without one is the last.
 	linkPaging atomic.Bool
+	// ignoresLast records, per listing (tagsListing, catalogListing), that
+	// the registry answers last= with its list from the start: it pages
+	// by nothing, so each answer without Link is the whole list.
+	ignoresLast [2]atomic.Bool
 	// learnedChunk is the upload body size a 413 answer taught (see
 	// chunking.go); 0 when none has.
 	learnedChunk atomic.Int64
@@ -67,6 +71,17 @@ func (r *Registry) LinkPaging() bool { return r.linkPaging.Load() }
 // state): a page without Link is then the last from the first listing
 // on, without the last= check.
 func (r *Registry) SetLinkPaging() { r.linkPaging.Store(true) }
+
+// TagsIgnoreLast reports whether the registry has been seen to answer a
+// tags listing's last= with the list from its start: it pages tags by
+// nothing, so a tags answer without Link is the whole list.
+func (r *Registry) TagsIgnoreLast() bool { return r.ignoresLast[tagsListing].Load() }
+
+// SetTagsIgnoreLast tells the client that the registry ignores last= in
+// tags listings (distribution 2.x does), as a caller may know from an
+// earlier session: each tags answer without Link is then taken as the
+// whole list, without the one more request (last=) that checks it.
+func (r *Registry) SetTagsIgnoreLast() { r.ignoresLast[tagsListing].Store(true) }
 
 // Host returns the host the registry was created for.
 func (r *Registry) Host() string { return r.host }

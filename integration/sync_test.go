@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -268,6 +269,54 @@ func TestSyncPagedCatalog(t *testing.T) {
 		if got["copy/"+r+":v1"] != want[r+":v1"] {
 			t.Errorf("copy/%s:v1 = %q, want %s", r, got["copy/"+r+":v1"], want[r+":v1"])
 		}
+	}
+}
+
+// TestSyncNoOpFromDockerRegistry: docker-registry 2.x sends whole tags
+// lists and ignores last=. The first sync learns that once, with a probe
+// of two requests; the re-sync, with nothing changed, sends one listing
+// per repository and one manifest HEAD per tag, and nothing more: no
+// last= request after each listing, no probe, no manifest GET.
+func TestSyncNoOpFromDockerRegistry(t *testing.T) {
+	srcHost := testutil.DockerRegistry(t)
+	dstHost := testutil.DockerRegistry(t)
+	repos := names("team/r", 6)
+	populate(t, srcHost, repos, []string{"1.0", "1.1", "2.0", "latest"})
+	src := testutil.NewFaultProxy(t, "http://"+srcHost)
+	dir := t.TempDir()
+	var images strings.Builder
+	for _, r := range repos {
+		fmt.Fprintf(&images, "        %s: ^1\\.\n", r)
+	}
+	cfg := writeFile(t, filepath.Join(dir, "skopeo.yaml"), fmt.Sprintf("%s:\n    images-by-tag-regex:\n%s    tls-verify: false\n", src.Host, images.String()))
+	env := []string{"XDG_STATE_HOME=" + filepath.Join(dir, "state"), "XDG_CACHE_HOME=" + filepath.Join(dir, "cache")}
+	out, stderr, code := runHoist(t, env, "sync", cfg, dstHost+"/mirror")
+	if code != 0 {
+		t.Fatalf("first sync: exit %d\n%s\n%s", code, out, stderr)
+	}
+	n := requestCounts(src.Requests())
+	t.Logf("first sync, source requests: %v; TLS attempts: %d", n, src.TLSAttempts())
+	if k := src.TLSAttempts(); k != 1 {
+		t.Errorf("first sync: %d TLS attempts at the plain-http source, want 1 (the first request finds the scheme out for all)", k)
+	}
+	if n["tags probe"] != 1 || n["tags"] != len(repos) || n["tags last="] != 0 {
+		t.Errorf("first sync sent the source %v; want the probe (n=1), whose answer is in storage order and so shows a registry that pages nothing, and one listing per repository", n)
+	}
+	if got := len(targetContents(t, dstHost)); got != 2*len(repos) {
+		t.Fatalf("the target holds %d tags, want %d", got, 2*len(repos))
+	}
+	before, tlsBefore := len(src.Requests()), src.TLSAttempts()
+	if out, stderr, code = runHoist(t, env, "sync", cfg, dstHost+"/mirror"); code != 0 {
+		t.Fatalf("re-sync: exit %d\n%s\n%s", code, out, stderr)
+	}
+	n = requestCounts(src.Requests()[before:])
+	t.Logf("re-sync, source requests: %v", n)
+	want := map[string]int{"tags": len(repos), "HEAD manifest": 2 * len(repos)}
+	if !maps.Equal(n, want) {
+		t.Errorf("re-sync sent the source %v, want %v", n, want)
+	}
+	if k := src.TLSAttempts() - tlsBefore; k != 0 {
+		t.Errorf("re-sync: %d TLS attempts at the plain-http source, want none (the state knows it speaks plain http)", k)
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/hoist-dev/hoist/distribution"
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/ocilayout"
 	"github.com/hoist-dev/hoist/store/remote"
@@ -131,14 +130,13 @@ func (r *run) syncRepo(job repoJob) {
 	}
 }
 
-// probePaging asks a registry once per Syncer for the first tag of a
-// repository, one to a page (n=1): a registry that answers with a Link
-// to the next page has shown that it pages as the spec says, and the
-// protocol client then takes a page without Link as the last, where
-// otherwise it checks each listing of sorted names with one more request
-// (last=), for registries that cut lists silently. A registry that
-// ignores n (distribution 2.x, for tags) shows nothing. The state keeps
-// what the probe found, so later runs do not ask again.
+// probePaging asks a registry once per Syncer how it pages tags
+// listings (distribution.Repository.ProbePaging: one or two requests for
+// the first tags of a repository): a registry that pages with Link, or
+// one that ignores last= and so sends whole lists (distribution 2.x),
+// needs no last= request after each listing to check that nothing was
+// cut. The state keeps what the probe found, so later runs do not ask
+// again.
 func (r *run) probePaging(ctx context.Context, src source) {
 	rr, ok := src.(*remote.Repository)
 	if !ok {
@@ -153,16 +151,15 @@ func (r *run) probePaging(ctx context.Context, src source) {
 	}
 	r.s.mu.Unlock()
 	once.Do(func() {
-		dr := rr.Distribution().Registry()
 		st := r.s.o.state
-		if hs, ok := st.host(host); ok {
-			if hs.LinkPaging {
-				dr.SetLinkPaging()
-			}
-			return
+		if hs, _ := st.host(host); hs.Probed {
+			return // applied when the registry was opened
 		}
-		if _, err := rr.Distribution().Tags(ctx, distribution.ListOptions{PageSize: 1, Limit: 1}); err == nil && !r.s.o.dryRun {
-			st.setHost(host, HostState{LinkPaging: dr.LinkPaging()})
+		dr := rr.Distribution().Registry()
+		if err := rr.Distribution().ProbePaging(ctx); err == nil && !r.s.o.dryRun {
+			st.editHost(host, func(hs *HostState) {
+				hs.Probed, hs.LinkPaging, hs.TagsIgnoreLast = true, dr.LinkPaging(), dr.TagsIgnoreLast()
+			})
 		}
 	})
 }

@@ -93,6 +93,7 @@ func (s *Syncer) Run(parent context.Context) (*Result, error) {
 		g.Go(func() error { r.syncRepo(j); return nil })
 	}
 	g.Wait()
+	s.keepSchemes()
 
 	res := r.finish()
 	var err error

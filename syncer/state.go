@@ -36,11 +36,21 @@ type State struct {
 	dirty   bool
 }
 
-// HostState is what a sync learnt of a source registry.
+// HostState is what a sync learnt of a registry, source or target.
 type HostState struct {
 	// LinkPaging: the registry pages listings with Link headers, so a
 	// page without one is the last.
 	LinkPaging bool `json:"linkPaging"`
+	// TagsIgnoreLast: the registry answers a tags listing's last= with
+	// the list from its start, so it sends whole lists (distribution 2.x).
+	TagsIgnoreLast bool `json:"tagsIgnoreLast,omitempty"`
+	// Probed: the paging probe ran, and LinkPaging and TagsIgnoreLast say
+	// what it found.
+	Probed bool `json:"probed,omitempty"`
+	// PlainHTTP: the registry answered over plain http (a loopback or
+	// insecure host without TLS), so the next run sends it no https
+	// attempt first.
+	PlainHTTP bool `json:"plainHTTP,omitempty"`
 }
 
 // SourceTag is a source tag as last resolved.
@@ -193,10 +203,14 @@ func (s *State) host(h string) (HostState, bool) {
 	return hs, ok
 }
 
-func (s *State) setHost(h string, hs HostState) {
+// editHost changes what the state keeps of host h with edit.
+func (s *State) editHost(h string, edit func(*HostState)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if old, ok := s.Hosts[h]; !ok || old != hs {
+	old, ok := s.Hosts[h]
+	hs := old
+	edit(&hs)
+	if !ok || old != hs {
 		s.Hosts[h] = hs
 		s.dirty = true
 	}

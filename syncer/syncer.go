@@ -3,7 +3,9 @@ package syncer
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -147,12 +149,48 @@ func (s *Syncer) registry(ctx context.Context, host string) (*remote.Registry, e
 	if err != nil {
 		return nil, err
 	}
-	if hs, ok := s.o.state.host(host); ok && hs.LinkPaging {
+	if hs, ok := s.o.state.host(host); ok {
+		if se, ok := s.env.(schemeEnv); ok && hs.PlainHTTP {
+			se.AssumePlainHTTP(reference.APIHost(host))
+		}
 		// Before the catalog is listed, which may come first.
-		r.Distribution().SetLinkPaging()
+		if hs.LinkPaging {
+			r.Distribution().SetLinkPaging()
+		}
+		if hs.TagsIgnoreLast {
+			r.Distribution().SetTagsIgnoreLast()
+		}
 	}
 	s.regs[host] = r
 	return r, nil
+}
+
+// schemeEnv is an Env whose transport tells which scheme each host
+// answered on and can be told it (package hoist's Session): the state
+// keeps it, so that a later run sends a plain-http host no https attempt.
+type schemeEnv interface {
+	Scheme(host string) string
+	AssumePlainHTTP(host string)
+}
+
+// keepSchemes records in the state which source and target hosts of the
+// run answered over plain http.
+func (s *Syncer) keepSchemes() {
+	se, ok := s.env.(schemeEnv)
+	if !ok || s.o.dryRun {
+		return
+	}
+	s.mu.Lock()
+	hosts := slices.Collect(maps.Keys(s.regs))
+	s.mu.Unlock()
+	for _, h := range hosts {
+		switch se.Scheme(reference.APIHost(h)) {
+		case "http":
+			s.o.state.editHost(h, func(hs *HostState) { hs.PlainHTTP = true })
+		case "https":
+			s.o.state.editHost(h, func(hs *HostState) { hs.PlainHTTP = false })
+		}
+	}
 }
 
 // explain returns err, a listing's failure on host, or, when host turns

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -113,5 +114,72 @@ func TestRaceWithoutCredentialsOnly(t *testing.T) {
 	resp.Body.Close()
 	if strings.Join(order, ",") != "https,http" {
 		t.Fatalf("attempts %v; want https, then http after the TLS failure", order)
+	}
+}
+
+// Requests that come at once, to a host whose scheme is not known yet,
+// wait for the first to find it out: a plain-http host sees one TLS
+// attempt, not one per request. Scheme then says what was found, and a
+// new Transport told so (AssumePlainHTTP) tries no TLS at all.
+func TestSchemeFoundOutOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.Path)
+	}))
+	defer srv.Close()
+	u, _ := url.Parse(srv.URL)
+	var tlsTries atomic.Int32
+	counting := WithBaseWrapper(func(host string, rt http.RoundTripper) http.RoundTripper {
+		return rtFunc(func(r *http.Request) (*http.Response, error) {
+			if r.URL.Scheme == "https" {
+				tlsTries.Add(1)
+			}
+			return rt.RoundTrip(r)
+		})
+	})
+	tr := New(noRetry(), counting)
+	if s := tr.Scheme(u.Host); s != "" {
+		t.Fatalf("scheme before any request: %q", s)
+	}
+	const n = 20
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			_, body, err := get(t, tr, fmt.Sprintf("https://%s/v2/%d", u.Host, i))
+			if err == nil && body != fmt.Sprintf("/v2/%d", i) {
+				err = fmt.Errorf("body %q", body)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if k := tlsTries.Load(); k != 1 {
+		t.Errorf("%d requests at once: %d TLS attempts, want 1", n, k)
+	}
+	if s := tr.Scheme(u.Host); s != "http" {
+		t.Errorf("scheme after the requests: %q, want http", s)
+	}
+
+	tlsTries.Store(0)
+	next := New(noRetry(), counting)
+	next.AssumePlainHTTP(u.Host)
+	if _, body, err := get(t, next, "https://"+u.Host+"/v2/"); err != nil || body != "/v2/" {
+		t.Fatalf("told plain http: %q %v", body, err)
+	}
+	if k := tlsTries.Load(); k != 0 {
+		t.Errorf("told plain http: %d TLS attempts, want none", k)
+	}
+}
+
+// AssumePlainHTTP does not override the host policy: a host that is not
+// allowed plain http still gets https.
+func TestAssumePlainHTTPKeepsPolicy(t *testing.T) {
+	tr := New(noRetry())
+	tr.AssumePlainHTTP("registry.example.com")
+	if s := tr.Scheme("registry.example.com"); s != "" {
+		t.Errorf("a host not allowed plain http: scheme %q after AssumePlainHTTP, want none", s)
 	}
 }

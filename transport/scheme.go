@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 )
@@ -27,6 +28,12 @@ var ErrPlainHTTP = errors.New("plain http is not allowed")
 // where the sequential fallback would have used it, so a plain-http host
 // costs no failed TLS round trip before its first answer. A host with a
 // certs.d directory (mayRace false) is expected to speak TLS and is not raced.
+//
+// One request finds the scheme out: requests that come while it is on
+// its way wait for its outcome (within their own contexts) and then go
+// the way it found, so a run that opens with many requests at once (a
+// sync's listings) costs a plain-http host one failed TLS attempt, not one
+// per request.
 type schemeSelector struct {
 	host      string
 	allowHTTP bool
@@ -34,6 +41,62 @@ type schemeSelector struct {
 	useHTTP   atomic.Bool
 	useHTTPS  atomic.Bool // an https request got an answer: no race, no fallback needed
 	next      http.RoundTripper
+
+	mu      sync.Mutex
+	probing chan struct{} // closed when the request finding the scheme out has its outcome
+}
+
+// known reports whether a request has shown which scheme the host speaks.
+func (s *schemeSelector) known() bool { return s.useHTTP.Load() || s.useHTTPS.Load() }
+
+// scheme returns the scheme the host has been seen to speak, "" while
+// that is not known.
+func (s *schemeSelector) scheme() string {
+	switch {
+	case s.useHTTP.Load():
+		return "http"
+	case s.useHTTPS.Load():
+		return "https"
+	}
+	return ""
+}
+
+// assumeHTTP makes plain http the host's scheme without a request, where
+// the policy allows it.
+func (s *schemeSelector) assumeHTTP() {
+	if s.allowHTTP && !s.useHTTPS.Load() {
+		s.useHTTP.Store(true)
+	}
+}
+
+// lead returns, for a request while the scheme is not known, a func to
+// call when its outcome is in: it is the one finding the scheme out. A
+// request that comes while another is on that errand waits for it (or
+// for ctx) and gets nil, and so does every request once the scheme is
+// known.
+func (s *schemeSelector) lead(ctx context.Context) (done func()) {
+	s.mu.Lock()
+	if s.known() {
+		s.mu.Unlock()
+		return nil
+	}
+	if ch := s.probing; ch != nil {
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+		return nil
+	}
+	ch := make(chan struct{})
+	s.probing = ch
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		s.probing = nil
+		s.mu.Unlock()
+		close(ch)
+	}
 }
 
 func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -56,6 +119,11 @@ func (s *schemeSelector) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, insecureHint(s.host, fmt.Errorf("%s: %w, and it is not on loopback: %w", s.host, ErrNoTLS, ErrPlainHTTP))
 		}
 		return resp, err
+	}
+	if !s.known() {
+		if done := s.lead(req.Context()); done != nil {
+			defer done()
+		}
 	}
 	if s.useHTTP.Load() {
 		return overHTTP(s.next.RoundTrip(toHTTP(req)))

@@ -27,10 +27,11 @@ type Transport struct {
 }
 
 type hostStack struct {
-	once  sync.Once
-	rt    http.RoundTripper
-	bases []*http.Transport
-	err   error
+	once   sync.Once
+	rt     http.RoundTripper
+	bases  []*http.Transport
+	scheme *schemeSelector
+	err    error
 }
 
 // New returns a Transport with the given options.
@@ -73,7 +74,36 @@ func (t *Transport) PlainHTTPAllowed(host string) bool {
 	return t.opts.hosts.PlainHTTPAllowed(host)
 }
 
+// Scheme returns the scheme host has been seen to answer on, "https" or
+// "http" (the fallback for loopback and insecure hosts), or "" when no
+// request has shown it yet. A caller may keep it for the next process
+// (see AssumePlainHTTP).
+func (t *Transport) Scheme(host string) string {
+	h := t.host(host)
+	if h.scheme == nil {
+		return ""
+	}
+	return h.scheme.scheme()
+}
+
+// AssumePlainHTTP tells the Transport that host speaks plain http, as a
+// caller may know from an earlier process (Scheme), so that no request
+// tries https first. It does nothing where the host policy does not allow
+// plain http (see PlainHTTPAllowed) or a request already got an https
+// answer; a broken certs.d directory for host still fails its requests.
+func (t *Transport) AssumePlainHTTP(host string) {
+	if h := t.host(host); h.scheme != nil {
+		h.scheme.assumeHTTP()
+	}
+}
+
 func (t *Transport) stack(host string) (http.RoundTripper, error) {
+	h := t.host(host)
+	return h.rt, h.err
+}
+
+// host returns the stack of host, built the first time.
+func (t *Transport) host(host string) *hostStack {
 	t.mu.Lock()
 	h, ok := t.hosts[host]
 	if !ok {
@@ -81,15 +111,15 @@ func (t *Transport) stack(host string) (http.RoundTripper, error) {
 		t.hosts[host] = h
 	}
 	t.mu.Unlock()
-	h.once.Do(func() { h.rt, h.bases, h.err = t.build(host) })
-	return h.rt, h.err
+	h.once.Do(func() { h.rt, h.bases, h.scheme, h.err = t.build(host) })
+	return h
 }
 
-func (t *Transport) build(host string) (http.RoundTripper, []*http.Transport, error) {
+func (t *Transport) build(host string) (http.RoundTripper, []*http.Transport, *schemeSelector, error) {
 	o := &t.opts
 	files, err := hosts.LoadTLS(o.hosts.Dirs(), host)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	insecure := o.hosts.IsInsecure(host)
 	base := func(cert *tls.Certificate) *http.Transport {
@@ -141,11 +171,12 @@ func (t *Transport) build(host string) (http.RoundTripper, []*http.Transport, er
 	var rt http.RoundTripper = cf
 	// A certs.d directory for the host says it speaks TLS: no race with
 	// plain http (whose answers would also count in certFallback's choice).
-	rt = &schemeSelector{host: host, allowHTTP: o.hosts.PlainHTTPAllowed(host), mayRace: files.Dir == "", next: rt}
+	sel := &schemeSelector{host: host, allowHTTP: o.hosts.PlainHTTPAllowed(host), mayRace: files.Dir == "", next: rt}
+	rt = sel
 	rt = &stallGuard{host: host, timeout: o.stallTimeout, headerTimeout: o.hdrTimeout, minRate: o.minRate, window: o.rateWindow, next: rt}
 	rt = &retrier{policy: o.retry, clock: o.clock, notify: o.notify, next: rt}
 	rt = &headerSetter{ua: o.userAgent, extra: o.headers, next: rt}
-	return rt, bases, nil
+	return rt, bases, sel, nil
 }
 
 // NewClient returns an http.Client over rt with hoist's redirect policy

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -12,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -67,6 +69,7 @@ type FaultProxy struct {
 	used   []int
 	log    []ProxiedRequest
 	struck []ProxiedRequest
+	tls    atomic.Int32 // connections that opened with a TLS handshake
 }
 
 // NewFaultProxy starts a proxy to target (a base URL such as
@@ -99,7 +102,7 @@ func StartFaultProxy(target string, faults ...Fault) (*FaultProxy, error) {
 		ErrorLog:      log.New(io.Discard, "", 0),
 	}
 	p := &FaultProxy{faults: faults, used: make([]int, len(faults))}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusWriter{ResponseWriter: w}
 		entry := ProxiedRequest{Method: r.Method, Path: r.URL.RequestURI(), Range: r.Header.Get("Range"), Fault: p.pick(r)}
 		if entry.Fault >= 0 && p.faults[entry.Fault].Describe != nil {
@@ -126,6 +129,8 @@ func StartFaultProxy(target string, faults ...Fault) (*FaultProxy, error) {
 		}
 		p.faults[entry.Fault].Action(rec, r, rp)
 	}))
+	srv.Listener = &tlsCounting{Listener: srv.Listener, n: &p.tls}
+	srv.Start()
 	p.srv = srv
 	p.URL = srv.URL
 	p.Host = srv.Listener.Addr().String()
@@ -160,6 +165,41 @@ func (p *FaultProxy) Requests() []ProxiedRequest {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]ProxiedRequest(nil), p.log...)
+}
+
+// TLSAttempts returns how many connections to the proxy, which speaks
+// plain http, opened with a TLS handshake: a client trying https first.
+func (p *FaultProxy) TLSAttempts() int { return int(p.tls.Load()) }
+
+// tlsCounting counts the accepted connections whose first byte opens a
+// TLS handshake record (0x16).
+type tlsCounting struct {
+	net.Listener
+	n *atomic.Int32
+}
+
+func (l *tlsCounting) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return &firstByteConn{Conn: c, n: l.n}, nil
+}
+
+type firstByteConn struct {
+	net.Conn
+	n    *atomic.Int32
+	seen atomic.Bool
+}
+
+func (c *firstByteConn) Read(b []byte) (int, error) {
+	k, err := c.Conn.Read(b)
+	if k > 0 && c.seen.CompareAndSwap(false, true) {
+		if b[0] == 0x16 {
+			c.n.Add(1)
+		}
+	}
+	return k, err
 }
 
 // Struck returns the requests a fault applied to so far, recorded as they
