@@ -29,8 +29,9 @@ type Copier struct {
 	mu       sync.Mutex
 	inflight map[flightKey]*flight
 	empty    map[store.Writer]*emptyCheck
-	unranged map[store.Reader]bool // sources that ignore Range (ranged.go)
-	refs     referrerState         // WithReferrers, WithCosignTags: referrers.go
+	unranged map[store.Reader]bool    // sources that ignore Range (ranged.go)
+	fastest  map[store.Reader]float64 // the best window rate of a source's connections (ranged.go)
+	refs     referrerState            // WithReferrers, WithCosignTags: referrers.go
 }
 
 // emptyCheck is the once-per-target answer to "was it empty?".

@@ -20,19 +20,22 @@ import (
 // (store.SectionReader) into a target that takes them at their offsets
 // (store.SectionIngest), is fetched as bounded ranged requests: one
 // section to start with, split further while the measured rate of a
-// connection says splitting pays (below splitRate) and the Copier's part
-// connections allow. No section is smaller than sectionMin, nor is one
-// started whose transfer would not take startCost times the time the
-// blob's ranged answers took to start.
+// connection says splitting pays (below splitRate), no connection to the
+// source was ever seen moving fastRate (a slow stretch there is a stall,
+// not a cap), and the Copier's part connections allow. No section is
+// smaller than sectionMin, nor is one started whose transfer would not
+// take startCost times the time the blob's ranged answers took to start.
 const (
 	rangedMin     = 16 << 20
 	sectionMin    = 4 << 20
 	maxSections   = 8
 	splitRate     = 50e6 // bytes per second on one connection
+	fastRate      = 2 * splitRate
 	startCost     = 4
 	checkEvery    = 1 << 20 // bytes between two split checks of a section
 	maxSectionErr = 2 * maxSections
 	sectionBuf    = 64 << 10
+	judgeAfter    = 2 // check windows a section moves before its rate is judged
 )
 
 var sectionBuffers = sync.Pool{New: func() any { b := make([]byte, sectionBuf); return &b }}
@@ -212,6 +215,20 @@ func (f *sectionFetch) copySection(rc io.Reader, r store.Range, split bool) (int
 	var writing time.Duration
 	t0 := time.Now()
 	next := at + checkEvery
+	// A source that once served 2*checkEvery bytes at fastRate or faster
+	// on one connection (Copier.notePeak) is not capped below splitRate,
+	// and a slower stretch is a stall (other work on the CPU, a pause of
+	// the source) that more connections would only add to. Two windows,
+	// not one: the bytes that pile up in the socket during a stall come
+	// out in one quick window after it. The first window of a section
+	// holds its connection's ramp, so a section is judged from its
+	// judgeAfter'th window on.
+	var peak float64
+	windows := 0
+	marks := [2]struct { // the two last window ends
+		t  time.Time
+		at int64
+	}{{t0, at}, {t0, at}}
 	for at < end {
 		n, err := rc.Read(buf[:min(int64(len(buf)), end-at)])
 		if n > 0 {
@@ -234,7 +251,14 @@ func (f *sectionFetch) copySection(rc io.Reader, r store.Range, split bool) (int
 		}
 		if split && at >= next && at < end {
 			next = at + checkEvery
-			if wall := time.Since(t0); 2*writing < wall {
+			now := time.Now()
+			wall := now.Sub(t0)
+			if windows++; windows >= 2 {
+				peak = f.c.notePeak(f.src, float64(at-marks[0].at)/now.Sub(marks[0].t).Seconds())
+			}
+			marks[0] = marks[1]
+			marks[1].t, marks[1].at = now, at
+			if 2*writing < wall && windows >= judgeAfter && peak < fastRate {
 				end = f.maybeSplit(at, end, float64(at-r.Offset)/wall.Seconds())
 			}
 		}
@@ -277,6 +301,19 @@ func (f *sectionFetch) maybeSplit(at, end int64, rate float64) int64 {
 		f.g.Go(func() error { return f.worker(s, false, true) })
 	}
 	return keep
+}
+
+// notePeak records rate, one connection's rate over a check window, as
+// the fastest of src when it is, and returns the fastest.
+func (c *Copier) notePeak(src store.Reader, rate float64) float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fastest == nil {
+		c.fastest = map[store.Reader]float64{}
+	}
+	best := max(c.fastest[src], rate)
+	c.fastest[src] = best
+	return best
 }
 
 // started records how long a ranged answer took to start.
