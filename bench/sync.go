@@ -196,6 +196,7 @@ type syncResult struct {
 	prof    profile
 	order   []string
 	samples map[string][]syncSample
+	floor   []sample // curl doing the no-op's source requests, once per run
 }
 
 // runSync times the sync benchmark under every profile of the run.
@@ -235,6 +236,11 @@ func (h *harness) runSync(ctx context.Context) ([]syncResult, error) {
 					src.close(ctx)
 					return append(out, res), ctx.Err()
 				}
+			}
+			if h.cfg.tools == nil || h.cfg.tools[floorName] {
+				f := h.syncFloor(ctx, fx, src, i)
+				res.floor = append(res.floor, f)
+				h.logf("%-9s sync %d/%d %-8s no-op    %8.3fs (%s)", p.name, i+1, h.runs(), syncFloorName, f.wall.Seconds(), status(f))
 			}
 		}
 		src.close(ctx)
@@ -434,8 +440,16 @@ func renderSync(e envInfo, h *harness, r syncResult) string {
 			verdicts = append(verdicts, syncVerdict("first sync", f, peerFirst, 0.5), syncVerdict("no-op re-sync", n, peerNoop, 0.2))
 		}
 	}
+	floorNoop, floorSrc, floorOK := syncFloorMedian(r.floor)
+	if floorOK {
+		fmt.Fprintf(&b, "| floor: curl, the no-op's source requests only, %d at once (see below) | | | %s | %s | %d / %d / %d / %d | 0 | |\n", syncFloorParallel,
+			secs(floorNoop), ratioCell(floorNoop, peerNoop), floorSrc[kindTags], floorSrc[kindManifestHead], floorSrc[kindManifestGet], floorSrc.total())
+	}
 	if len(verdicts) > 0 {
 		b.WriteString("\nTargets (hoist ÷ the faster of skopeo and regsync): " + strings.Join(verdicts, "; ") + ".\n")
+	}
+	if floorOK && peerNoop > 0 {
+		fmt.Fprintf(&b, "\nThe floor is curl sending what a no-op re-sync must ask the source without --fast (each repository's listing, then one manifest HEAD per selected tag) and nothing else: no config, no state, no target. It is %.2f× the faster peer's no-op; a no-op target below that needs fewer requests than one HEAD per tag (as --fast sends) or a faster registry.\n", ratio(floorNoop, peerNoop))
 	}
 	if hf, _, _, _, ok := med("hoist", first); ok {
 		if cf, _, _, _, ok := med(syncRegsyncC16, first); ok {
@@ -453,6 +467,11 @@ func renderSync(e envInfo, h *harness, r syncResult) string {
 					fmt.Fprintf(&b, "\n- %s run %d failed: %s", name, i+1, x.err)
 				}
 			}
+		}
+	}
+	for i, f := range r.floor {
+		if f.err != nil {
+			fmt.Fprintf(&b, "\n- the floor's run %d failed: %s", i+1, f.err)
 		}
 	}
 	return b.String()
@@ -488,6 +507,11 @@ func syncFailures(all []syncResult) []string {
 						out = append(out, fmt.Sprintf("%s sync %s run %d: %v", r.prof.name, name, i+1, x.err))
 					}
 				}
+			}
+		}
+		for i, f := range r.floor {
+			if f.err != nil {
+				out = append(out, fmt.Sprintf("%s sync floor run %d: %v", r.prof.name, i+1, f.err))
 			}
 		}
 	}
