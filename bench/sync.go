@@ -440,6 +440,13 @@ func renderSync(e envInfo, h *harness, r syncResult) string {
 			verdicts = append(verdicts, syncVerdict("first sync", f, peerFirst, 0.5), syncVerdict("no-op re-sync", n, peerNoop, 0.2))
 		}
 	}
+	b.WriteString("\nFirst sync requests (one run each):\n")
+	for _, name := range r.order {
+		if ss := r.samples[name]; len(ss) > 0 && ss[len(ss)-1].first.err == nil {
+			rq := ss[len(ss)-1].first.requests
+			fmt.Fprintf(&b, "- %s: source %s; target %s\n", name, countsLine(rq["source"]), countsLine(rq["target"]))
+		}
+	}
 	floorNoop, floorSrc, floorOK := syncFloorMedian(r.floor)
 	if floorOK {
 		fmt.Fprintf(&b, "| floor: curl, the no-op's source requests only, %d at once (see below) | | | %s | %s | %d / %d / %d / %d | 0 | |\n", syncFloorParallel,
@@ -516,4 +523,15 @@ func syncFailures(all []syncResult) []string {
 		}
 	}
 	return out
+}
+
+// countsLine renders counts as "N (kind n, …)", kinds in table order.
+func countsLine(c requestCounts) string {
+	var parts []string
+	for _, k := range requestKinds {
+		if c[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", k, c[k]))
+		}
+	}
+	return fmt.Sprintf("%d (%s)", c.total(), strings.Join(parts, ", "))
 }
