@@ -74,6 +74,17 @@ func startWriteback(f *os.File) {
 	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
 
+// writebackEvery is how many bytes a blob being written gains before
+// their writeback is started (startWritebackRange): as the data streams,
+// so that the fsync before a tag finds little left to flush, in pieces
+// large enough that the calls cost nothing beside the writes.
+const writebackEvery = 8 << 20
+
+// startWritebackRange is startWriteback for the n bytes of f at off.
+func startWritebackRange(f *os.File, off, n int64) {
+	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
+}
+
 // createIn creates a file in the layout's scratch directory dir, which
 // another process may tidy away meanwhile (see atomicfile.CreateIn).
 func createIn(dir string, create func() (*os.File, error)) (*os.File, error) {

@@ -120,6 +120,9 @@ type ingest struct {
 	sec     *sections
 	secOnce sync.Once
 	secErr  error
+	// hinted is how far the kernel was asked to start writing the file
+	// back (writeback); under sec.mu once sec is set.
+	hinted int64
 }
 
 var errIngestDone = errors.New("the ingest was already committed or aborted")
@@ -154,6 +157,10 @@ func (in *ingest) Write(p []byte) (int, error) {
 	n, err := in.f.Write(p)
 	in.h.Write(p[:n])
 	in.offset += int64(n)
+	if in.offset-in.hinted >= writebackEvery {
+		startWritebackRange(in.f, in.hinted, in.offset-in.hinted)
+		in.hinted = in.offset
+	}
 	return n, err
 }
 

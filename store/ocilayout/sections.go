@@ -130,8 +130,24 @@ func (in *ingest) WriteAt(p []byte, off int64) (int, error) {
 		if herr := in.wrote(p[:n], off); err == nil {
 			err = herr
 		}
+		in.writeback()
 	}
 	return n, err
+}
+
+// writeback starts the writeback of the prefix written since the last
+// time, once that is writebackEvery bytes or more.
+func (in *ingest) writeback() {
+	s := in.sec
+	s.mu.Lock()
+	from, to := in.hinted, in.offset
+	if to-from < writebackEvery {
+		s.mu.Unlock()
+		return
+	}
+	in.hinted = to
+	s.mu.Unlock()
+	startWritebackRange(in.f, from, to-from)
 }
 
 // wrote records that p was written at off, and extends the prefix when
