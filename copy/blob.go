@@ -53,7 +53,7 @@ func (c *Copier) blob(ctx context.Context, src store.Reader, dst store.Writer, d
 	c.inflight[key] = f
 	c.mu.Unlock()
 
-	f.err = c.transfer(ctx, src, dst, desc, st, t)
+	f.err = c.viaSibling(ctx, src, dst, desc, st, t)
 	if f.err != nil {
 		c.mu.Lock()
 		delete(c.inflight, key) // let a later copy retry it

@@ -28,6 +28,7 @@ type Copier struct {
 
 	mu       sync.Mutex
 	inflight map[flightKey]*flight
+	siblings map[siblingKey]*siblingFlight // first transfers into a registry (siblings.go)
 	empty    map[store.Writer]*emptyCheck
 	unranged map[store.Reader]bool    // sources that ignore Range (ranged.go)
 	fastest  map[store.Reader]float64 // the best window rate of a source's connections (ranged.go)
