@@ -283,6 +283,20 @@ func (p *progressReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
 	return ocispec.Descriptor{}, false
 }
 
+// DeferVerification forwards the source's (content.Deferring), counting
+// the deferred bytes as it counts its own.
+func (p *progressReader) DeferVerification() (content.Deferred, bool) {
+	d, ok := p.r.(content.Deferring)
+	if !ok {
+		return content.Deferred{}, false
+	}
+	dv, ok := d.DeferVerification()
+	if ok {
+		dv.R = &progressReader{r: dv.R, desc: p.desc, n: p.n, emit: p.emit, st: p.st}
+	}
+	return dv, ok
+}
+
 func (p *progressReader) Read(b []byte) (int, error) {
 	n, err := p.r.Read(b)
 	if n > 0 {

@@ -24,7 +24,11 @@ import (
 // of that size, or of the registry's OCI-Chunk-Min-Length when larger.
 // The bytes are hashed on the way: content that does not match desc
 // cancels the upload before it is committed, so nothing is left behind,
-// and the error wraps errcode.ErrDigestMismatch or ErrSizeMismatch.
+// and the error wraps errcode.ErrDigestMismatch or ErrSizeMismatch. A src
+// that defers its check (content.Deferring: a blob its store checked when
+// it took it in) is only counted, and the registry's check of the digest
+// at the commit stands for the hash; its refusal then wraps the error
+// src gave for a corrupt copy, and ErrDigestMismatch.
 //
 // When the connection drops (or the registry fails with 5xx or 416) and
 // src is an io.Seeker, PushBlob asks the registry how much it has (GET on
@@ -121,12 +125,23 @@ func (r *Repository) pushTo(ctx context.Context, u *Upload, desc ocispec.Descrip
 }
 
 // send moves the bytes of src (desc's from u.offset on) into u and
-// commits.
+// commits. A refusal of the digest at the commit, of bytes whose source
+// deferred their check to the registry, is reported as the source's
+// corruption.
 func (r *Repository) send(ctx context.Context, u *Upload, desc ocispec.Descriptor, src io.Reader) error {
 	hs, err := newHashedSource(src, desc, u.offset)
 	if err != nil {
 		return err
 	}
+	err = r.sendFrom(ctx, u, desc, hs)
+	if err != nil && hs.corrupt != nil && hs.mismatch == nil && errors.Is(err, errcode.ErrDigestMismatch) {
+		err = fmt.Errorf("%w; the registry refused the bytes: %w", hs.corrupt, err)
+	}
+	return err
+}
+
+func (r *Repository) sendFrom(ctx context.Context, u *Upload, desc ocispec.Descriptor, hs *hashedSource) error {
+	var err error
 	resumes := 0
 	chunk := r.reg.chunkSize()
 	if rest := desc.Size - u.offset; chunk == 0 || rest <= chunk {
@@ -218,14 +233,29 @@ type hashedSource struct {
 	desc     ocispec.Descriptor
 	v        io.Reader // a *content.Verifier, or for a suffix a length cap
 	mismatch error
+	// corrupt, when src deferred its check to the registry
+	// (content.Deferring), names src's copy of the blob as corrupt.
+	corrupt error
 }
 
 // newHashedSource reads desc's bytes from offset on out of src. From the
 // start they are verified; a suffix can only be counted (see lastBytes
 // and send's check after the last chunk).
+//
+// A source that defers its check (content.Deferring: a blob its store
+// checked when it took it in) is not hashed at all: the registry checks
+// the digest at the commit, and only the length is counted here. Such a
+// source is not rewound for a resume.
 func newHashedSource(src io.Reader, desc ocispec.Descriptor, offset int64) (*hashedSource, error) {
 	if offset > 0 {
 		return &hashedSource{src: src, desc: desc, v: src}, nil
+	}
+	if d, ok := src.(content.Deferring); ok {
+		if vd, ok := d.VerifiedAgainst(); ok && vd.Digest == desc.Digest && vd.Size == desc.Size {
+			if dv, ok := d.DeferVerification(); ok {
+				return &hashedSource{src: src, desc: desc, v: content.NewCounted(dv.R, desc), corrupt: dv.Corrupt}, nil
+			}
+		}
 	}
 	v, err := content.NewVerifier(src, desc)
 	if err != nil {

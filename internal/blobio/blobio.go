@@ -39,6 +39,20 @@ func (c ctxReader) VerifiedAgainst() (ocispec.Descriptor, bool) {
 	return ocispec.Descriptor{}, false
 }
 
+// DeferVerification forwards the source's (content.Deferring), the
+// deferred bytes read under the same context.
+func (c ctxReader) DeferVerification() (content.Deferred, bool) {
+	d, ok := c.r.(content.Deferring)
+	if !ok {
+		return content.Deferred{}, false
+	}
+	dv, ok := d.DeferVerification()
+	if ok {
+		dv.R = ctxReader{c.ctx, dv.R}
+	}
+	return dv, ok
+}
+
 // BufferSize is the size of Copy's buffers: larger than io.Copy's 32 KiB,
 // so big blobs take fewer read and write calls.
 const BufferSize = 256 << 10

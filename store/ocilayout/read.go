@@ -7,6 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -182,15 +183,29 @@ func (l *Layout) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadClo
 		f.Close()
 		return nil, err
 	}
-	return &verifiedFile{Verifier: v, f: f}, nil
+	return &verifiedFile{Verifier: v, f: f, l: l, desc: desc}, nil
 }
 
 // verifiedFile is what Fetch returns: the file through a Verifier, whose
 // VerifiedAgainst (content.Verifying) lets a writer downstream skip hashing
-// the bytes again.
+// the bytes again, and whose DeferVerification (content.Deferring) lets a
+// registry's check at the commit of an upload stand for the hash: the
+// layout checked the blob when it took it in.
 type verifiedFile struct {
 	*content.Verifier
-	f *os.File
+	f    *os.File
+	l    *Layout
+	desc ocispec.Descriptor
+}
+
+// DeferVerification returns the file itself, unhashed, and the error for
+// a receiver that finds its bytes do not match (content.Deferring).
+func (v *verifiedFile) DeferVerification() (content.Deferred, bool) {
+	path := filepath.Join(v.l.dir, filepath.FromSlash(blobRel(v.desc.Digest)))
+	return content.Deferred{
+		R:       v.f,
+		Corrupt: fmt.Errorf("OCI layout %s is corrupt: its blob %s does not match its digest (remove %s and copy the image into the layout again)", v.l.dir, v.desc.Digest, path),
+	}, true
 }
 
 func (v *verifiedFile) Close() error { return v.f.Close() }
