@@ -189,28 +189,7 @@ func (s *spool) openFile() (*os.File, error) {
 
 // hold adds r, just written to the file, to the held ranges, keeping
 // them sorted and merging those that touch. s.mu is held.
-func (s *spool) hold(r store.Range) {
-	out := s.held[:0:0]
-	placed := false
-	for _, h := range s.held {
-		switch {
-		case h.End() < r.Offset:
-			out = append(out, h)
-		case r.End() < h.Offset:
-			if !placed {
-				out, placed = append(out, r), true
-			}
-			out = append(out, h)
-		default: // touching or overlapping: r swallows h
-			lo, hi := min(h.Offset, r.Offset), max(h.End(), r.End())
-			r = store.Range{Offset: lo, Length: hi - lo}
-		}
-	}
-	if !placed {
-		out = append(out, r)
-	}
-	s.held = out
-}
+func (s *spool) hold(r store.Range) { s.held = store.AddRange(s.held, r) }
 
 // spoolDir is where spool files go: $TMPDIR when set, else /var/tmp
 // (as containers/image puts big temporary files: /tmp is often a tmpfs,

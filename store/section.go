@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"io"
+	"slices"
+	"sort"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -30,6 +32,22 @@ type Range struct {
 
 // End is the offset just past the range.
 func (r Range) End() int64 { return r.Offset + r.Length }
+
+// AddRange adds r to rs, which is sorted by offset with no two ranges
+// touching, and returns the result in the same form: r merged with every
+// range it touches or overlaps. It reuses rs's array (a ranged fetch adds
+// one range per read, so a copy per call would be most of its garbage);
+// callers must not keep other slices of it.
+func AddRange(rs []Range, r Range) []Range {
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].End() >= r.Offset })
+	j := i
+	for j < len(rs) && rs[j].Offset <= r.End() {
+		lo := min(rs[j].Offset, r.Offset)
+		r = Range{Offset: lo, Length: max(rs[j].End(), r.End()) - lo}
+		j++
+	}
+	return slices.Replace(rs, i, j, r)
+}
 
 // SectionIngest is an Ingest that also takes bytes out of order: the
 // sections of a blob written at their offsets as parallel ranged fetches

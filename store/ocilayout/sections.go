@@ -7,7 +7,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 
@@ -64,7 +63,7 @@ func (in *ingest) openRecord(fileSize int64) (bool, error) {
 		if e := in.expected.Size; e >= 0 && r.End() > e || r.End() > fileSize {
 			continue
 		}
-		rs = addRange(rs, r)
+		rs = store.AddRange(rs, r)
 	}
 	in.sec = &sections{rec: f}
 	in.offset = 0
@@ -156,14 +155,14 @@ func (in *ingest) wrote(p []byte, off int64) error {
 	s := in.sec
 	n := int64(len(p))
 	s.mu.Lock()
-	s.unrec = addRange(s.unrec, store.Range{Offset: off, Length: n})
+	s.unrec = store.AddRange(s.unrec, store.Range{Offset: off, Length: n})
 	s.unrecN += n
 	var err error
 	if s.unrecN >= recordFlush {
 		err = s.flush()
 	}
 	if off != in.offset || s.hashing {
-		s.held = addRange(s.held, store.Range{Offset: off, Length: n})
+		s.held = store.AddRange(s.held, store.Range{Offset: off, Length: n})
 		s.mu.Unlock()
 		return err
 	}
@@ -191,7 +190,7 @@ func (in *ingest) wrote(p []byte, off int64) error {
 		_, herr = blobio.Copy(in.h, blobio.ContextReader(in.ctx, io.NewSectionReader(in.f, from, r.End()-from)))
 		s.mu.Lock()
 		if herr != nil {
-			s.held = addRange(s.held, store.Range{Offset: from, Length: r.End() - from})
+			s.held = store.AddRange(s.held, store.Range{Offset: from, Length: r.End() - from})
 			return fmt.Errorf("ingest %s: reading back bytes %d-%d: %w", in.ref, from, r.End(), herr)
 		}
 		in.offset = r.End()
@@ -262,17 +261,4 @@ func (in *ingest) dropRecord() {
 		os.Remove(in.l.recordPath(in.ref))
 	}
 	in.sec = nil
-}
-
-// addRange inserts r into rs (sorted, merged), merging what touches.
-func addRange(rs []store.Range, r store.Range) []store.Range {
-	i := sort.Search(len(rs), func(i int) bool { return rs[i].End() >= r.Offset })
-	j := i
-	for j < len(rs) && rs[j].Offset <= r.End() {
-		start := min(rs[j].Offset, r.Offset)
-		r = store.Range{Offset: start, Length: max(rs[j].End(), r.End()) - start}
-		j++
-	}
-	out := append(rs[:i:i], r)
-	return append(out, rs[j:]...)
 }
