@@ -50,6 +50,11 @@ type spool struct {
 
 	h       hash.Hash // the reader's, in order
 	verdict error     // the reader's mismatch, once it reached the end
+
+	// wmu serializes the writes to file. The kernel serializes buffered
+	// writes to one file anyway (the inode lock); waiting here parks the
+	// section's goroutine, where waiting there holds an OS thread.
+	wmu sync.Mutex
 }
 
 func newSpool(desc ocispec.Descriptor) (*spool, error) {
@@ -142,7 +147,9 @@ func (s *spool) WriteAt(p []byte, off int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.wmu.Lock() // see wmu
 	n, err := f.WriteAt(p, off)
+	s.wmu.Unlock()
 	if err != nil {
 		err = fmt.Errorf("spooling %s in %s: %w (TMPDIR chooses the directory)", s.desc.Digest, filepath.Dir(f.Name()), err)
 	}

@@ -123,6 +123,10 @@ type ingest struct {
 	// hinted is how far the kernel was asked to start writing the file
 	// back (writeback); under sec.mu once sec is set.
 	hinted int64
+	// wmu serializes WriteAt's writes to f. The kernel serializes
+	// buffered writes to one file anyway (the inode lock); waiting here
+	// parks the goroutine, where waiting there holds an OS thread.
+	wmu sync.Mutex
 }
 
 var errIngestDone = errors.New("the ingest was already committed or aborted")

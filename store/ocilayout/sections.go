@@ -124,7 +124,9 @@ func (in *ingest) WriteAt(p []byte, off int64) (int, error) {
 	if below {
 		return 0, fmt.Errorf("ingest %s: bytes at %d are already held (the prefix reaches %d)", in.ref, off, in.offset)
 	}
+	in.wmu.Lock()
 	n, err := in.f.WriteAt(p, off)
+	in.wmu.Unlock()
 	if n > 0 {
 		if herr := in.wrote(p[:n], off); err == nil {
 			err = herr
