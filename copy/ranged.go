@@ -34,7 +34,7 @@ const (
 	startCost     = 4
 	checkEvery    = 1 << 20 // bytes between two split checks of a section
 	maxSectionErr = 2 * maxSections
-	sectionBuf    = 64 << 10
+	sectionBuf    = 32 << 10
 	judgeAfter    = 2 // check windows a section moves before its rate is judged
 )
 

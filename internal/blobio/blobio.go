@@ -53,19 +53,35 @@ func (c ctxReader) DeferVerification() (content.Deferred, bool) {
 	return dv, ok
 }
 
-// BufferSize is the size of Copy's buffers: larger than io.Copy's 32 KiB,
-// so big blobs take fewer read and write calls.
-const BufferSize = 256 << 10
+// BufferSize is the size of Copy's buffers: twice io.Copy's 32 KiB, so
+// big blobs take fewer read and write calls, and small enough that the
+// client's concurrent transfers (four streams, each reading back
+// sections to hash them) keep their peak memory near io.Copy's.
+const BufferSize = 64 << 10
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, BufferSize); return &b }}
+// LargeBufferSize is the size of CopyLarge's buffers.
+const LargeBufferSize = 256 << 10
+
+var (
+	buffers      = sync.Pool{New: func() any { b := make([]byte, BufferSize); return &b }}
+	largeBuffers = sync.Pool{New: func() any { b := make([]byte, LargeBufferSize); return &b }}
+)
 
 // Copy copies src to w until EOF with a pooled buffer, as io.CopyBuffer
 // does, but never through w's ReadFrom or src's WriteTo (which on a file
 // would fall back to 32 KiB chunks, and on an ingest would hide the
 // buffer size).
-func Copy(w io.Writer, src io.Reader) (int64, error) {
-	bp := buffers.Get().(*[]byte)
-	defer buffers.Put(bp)
+func Copy(w io.Writer, src io.Reader) (int64, error) { return copyPooled(&buffers, w, src) }
+
+// CopyLarge is Copy with LargeBufferSize buffers: for hoist serve's
+// upload bodies, which were measured with them.
+func CopyLarge(w io.Writer, src io.Reader) (int64, error) {
+	return copyPooled(&largeBuffers, w, src)
+}
+
+func copyPooled(pool *sync.Pool, w io.Writer, src io.Reader) (int64, error) {
+	bp := pool.Get().(*[]byte)
+	defer pool.Put(bp)
 	return io.CopyBuffer(struct{ io.Writer }{w}, struct{ io.Reader }{src}, *bp)
 }
 

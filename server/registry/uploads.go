@@ -158,7 +158,7 @@ func (h *Handler) appendBody(c call, in store.Ingest) bool {
 		WriteError(c.w, http.StatusBadRequest, CodeBlobUploadInvalid, fmt.Sprintf("Content-Length %d and Content-Range length %d differ", cl, want))
 		return false
 	}
-	n, err := blobio.Copy(in, body)
+	n, err := blobio.CopyLarge(in, body)
 	if err != nil {
 		h.fail(c.w, c.r, fmt.Errorf("upload %s: after %d bytes: %w", in.Ref(), n, err), CodeBlobUploadUnknown)
 		return false
