@@ -210,14 +210,20 @@ func (r *run) openTarget(ctx context.Context, job repoJob) (target, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &onceEmpty{Repository: repo.(*remote.Repository)}, nil
+	return &onceEmpty{remoteRepository: repo.(*remote.Repository)}, nil
 }
+
+// remoteRepository is remote.Repository under a name that does not hide
+// its Repository method when embedded: a field named Repository would,
+// and the target would then be neither a store.Mounter nor known to the
+// blob-location cache.
+type remoteRepository = remote.Repository
 
 // onceEmpty is a target repository that answers Empty once for the sync
 // and every copy into it (store.EmptyChecker), so the question costs one
 // request per repository, not one per copier and one for the sync.
 type onceEmpty struct {
-	*remote.Repository
+	*remoteRepository
 	once  sync.Once
 	empty bool
 	err   error
@@ -225,7 +231,7 @@ type onceEmpty struct {
 
 // Empty reports whether the repository had no tags when first asked.
 func (o *onceEmpty) Empty(ctx context.Context) (bool, error) {
-	o.once.Do(func() { o.empty, o.err = o.Repository.Empty(ctx) })
+	o.once.Do(func() { o.empty, o.err = o.remoteRepository.Empty(ctx) })
 	return o.empty, o.err
 }
 

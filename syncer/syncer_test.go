@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hoist-dev/hoist/copy"
 	"github.com/hoist-dev/hoist/internal/testutil"
 	"github.com/hoist-dev/hoist/store"
 	"github.com/hoist-dev/hoist/store/ocilayout"
@@ -272,5 +273,52 @@ func TestSyncPausesBeforeTheLimit(t *testing.T) {
 	}
 	if len(waits) == 0 || len(res.Waits) != len(waits) || !strings.Contains(waits[0].Reason, "0 of 8 requests left") {
 		t.Errorf("waits %v: want a pause that says the quota is spent", waits)
+	}
+}
+
+// TestSyncSharedBaseMovesOnce: images of many repositories share a base
+// layer; the first sync fetches it from the source once and mounts it
+// into the other target repositories, and the tags' own blobs move once
+// each.
+func TestSyncSharedBaseMovesOnce(t *testing.T) {
+	src, dst := newCountingRegistry(t), newCountingRegistry(t)
+	const repos = 5
+	tags := []string{"1.0", "1.1"}
+	y := "sync:\n"
+	for r := range repos {
+		repo := fmt.Sprintf("team/svc%d", r)
+		for _, tag := range tags {
+			pushImage(t, src.Host, repo, tag, testutil.NewImage(t, testutil.ImageSpec{Seed: repo + tag, Base: "shared", LayerBytes: 16 << 10}))
+		}
+		y += fmt.Sprintf("  - {source: %s/%s, target: %s/mirror/svc%d}\n", src.Host, repo, dst.Host, r)
+	}
+	src.take()
+	cache, err := copy.OpenBlobCache(filepath.Join(t.TempDir(), "blobs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sy, err := New(newEnv(), mustParse(t, y), WithBlobCache(cache))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sy.Run(context.Background())
+	if err != nil || res.Failed != 0 || res.Copied != repos*len(tags) {
+		t.Fatalf("%v %+v", err, res.Failures())
+	}
+	mounted := 0
+	for _, it := range res.Items {
+		mounted += it.Mounted
+	}
+	// Each image: its config, its own layer, and the base.
+	if n := src.take()[KindBlobGET]; n != 2*repos*len(tags)+1 {
+		t.Errorf("the source served %d blob GETs, want %d: each image's config and layer, and the shared base once", n, 2*repos*len(tags)+1)
+	}
+	if mounted != repos-1 {
+		t.Errorf("%d blobs mounted, want %d (the base, into every repository but the first)", mounted, repos-1)
+	}
+	for r := range repos {
+		if got := tagsOf(t, dst.Host, fmt.Sprintf("mirror/svc%d", r)); !slices.Equal(got, tags) {
+			t.Errorf("mirror/svc%d: %v", r, got)
+		}
 	}
 }
