@@ -382,12 +382,18 @@ func (h *headerHook) Unwrap() http.ResponseWriter { return h.ResponseWriter }
 // Throttle forwards the request and paces the answer's body to about
 // bytesPerSecond, as a per-connection bandwidth cap does: each request
 // gets the rate on its own, so several at once get several times it.
+// Time lost to a pause (a busy machine) is not made up with a burst: no
+// write goes out sooner than its size at the rate after the one before,
+// so a client never sees the connection faster than the cap.
 func Throttle(bytesPerSecond int64) FaultAction {
 	return func(w http.ResponseWriter, r *http.Request, forward http.Handler) {
-		start := time.Now()
+		next := time.Now()
 		forward.ServeHTTP(&bodyWriter{ResponseWriter: w, onWrite: func(off int64, p []byte) []byte {
-			due := start.Add(time.Duration(float64(off+int64(len(p))) / float64(bytesPerSecond) * float64(time.Second)))
-			time.Sleep(time.Until(due))
+			if now := time.Now(); next.Before(now) {
+				next = now
+			}
+			next = next.Add(time.Duration(float64(len(p)) / float64(bytesPerSecond) * float64(time.Second)))
+			time.Sleep(time.Until(next))
 			return p
 		}}, r)
 	}
