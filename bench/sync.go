@@ -440,17 +440,17 @@ func renderSync(e envInfo, h *harness, r syncResult) string {
 			verdicts = append(verdicts, syncVerdict("first sync", f, peerFirst, 0.5), syncVerdict("no-op re-sync", n, peerNoop, 0.2))
 		}
 	}
+	floorNoop, floorSrc, floorOK := syncFloorMedian(r.floor)
+	if floorOK {
+		fmt.Fprintf(&b, "| floor: curl, the no-op's source requests only, %d at once (see below) | | | %s | %s | %d / %d / %d / %d | 0 | |\n", syncFloorParallel,
+			secs(floorNoop), ratioCell(floorNoop, peerNoop), floorSrc[kindTags], floorSrc[kindManifestHead], floorSrc[kindManifestGet], floorSrc.total())
+	}
 	b.WriteString("\nFirst sync requests (one run each):\n")
 	for _, name := range r.order {
 		if ss := r.samples[name]; len(ss) > 0 && ss[len(ss)-1].first.err == nil {
 			rq := ss[len(ss)-1].first.requests
 			fmt.Fprintf(&b, "- %s: source %s; target %s\n", name, countsLine(rq["source"]), countsLine(rq["target"]))
 		}
-	}
-	floorNoop, floorSrc, floorOK := syncFloorMedian(r.floor)
-	if floorOK {
-		fmt.Fprintf(&b, "| floor: curl, the no-op's source requests only, %d at once (see below) | | | %s | %s | %d / %d / %d / %d | 0 | |\n", syncFloorParallel,
-			secs(floorNoop), ratioCell(floorNoop, peerNoop), floorSrc[kindTags], floorSrc[kindManifestHead], floorSrc[kindManifestGet], floorSrc.total())
 	}
 	if len(verdicts) > 0 {
 		b.WriteString("\nTargets (hoist ÷ the faster of skopeo and regsync): " + strings.Join(verdicts, "; ") + ".\n")
