@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,8 @@ type ListOptions struct {
 	// Limit stops the listing after this many names; 0 means no limit.
 	Limit int
 	// Last starts the listing after this name (the spec's last parameter).
+	// From a registry that ignores last= and sends its sorted list from
+	// the start (distribution 2.x), the names up to Last are dropped here.
 	Last string
 
 	// probe stops the listing after the page that shows how the registry
@@ -135,10 +138,12 @@ func (r *Registry) list(ctx context.Context, first *url.URL, listing int, opts L
 		if err != nil {
 			return nil, err
 		}
-		if last := u.Query().Get("last"); last != "" && last != opts.Last && len(names) > 0 && names[0] <= last {
+		if last := u.Query().Get("last"); last != "" && len(names) > 0 && names[0] <= last && slices.IsSorted(names) {
 			// Asked for the names after last, the registry sent its list
-			// from the start again.
+			// from the start again: it ignores last=, and only the names
+			// after last are the answer.
 			r.ignoresLast[listing].Store(true)
+			names = names[sort.SearchStrings(names, last+"\x00"):]
 		}
 		added := 0
 		for _, name := range names {

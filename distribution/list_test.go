@@ -169,3 +169,18 @@ func TestProbePaging(t *testing.T) {
 		})
 	}
 }
+
+// A listing that starts after a name, from a registry that ignores
+// last= and sends its whole sorted list, holds only the names after it.
+func TestTagsLastAppliedWhenIgnored(t *testing.T) {
+	r, n := listServer(t, func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"name":"x","tags":["a","b","c","d"]}`)
+	})
+	got, err := r.Tags(context.Background(), ListOptions{Last: "b"})
+	if err != nil || !slices.Equal(got, []string{"c", "d"}) || n.Load() != 1 {
+		t.Fatalf("after b: %v %v in %d requests; want [c d] in 1", got, err, n.Load())
+	}
+	if !r.reg.TagsIgnoreLast() {
+		t.Error("the registry's answer to last= started from the first name, but it is not known to ignore last=")
+	}
+}
