@@ -47,17 +47,12 @@ func (h *harness) syncFloor(ctx context.Context, fx *syncFixture, src *endpoint,
 		return sample{err: err}
 	}
 	accept := "Accept: application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json"
-	curl := fmt.Sprintf("%s -sSf --parallel --parallel-max %d", shellQuote(h.bins.curl), syncFloorParallel)
-	script := fmt.Sprintf("%s -K %s && %s --head -H %s -K %s", curl, shellQuote(lp), curl, shellQuote(accept), shellQuote(hp))
+	curl := []string{h.bins.curl, "-sSf", "--parallel", "--parallel-max", fmt.Sprint(syncFloorParallel)}
+	script := commandLine(append(curl, "-K", lp)) + " && " + commandLine(append(curl, "--head", "-H", accept, "-K", hp))
 	src.take()
 	s := measure(ctx, proc{argv: []string{"/bin/sh", "-c", script}, env: h.env(""), log: filepath.Join(dir, "floor.log")})
 	s.requests = runCounts{"source": src.take()}
 	return s
-}
-
-// shellQuote quotes s for /bin/sh.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // syncFloorMedian is the floor's median no-op time and one run's source

@@ -70,9 +70,7 @@ func sameFile(f *os.File) bool {
 // startWriteback asks the kernel to start writing f's dirty pages now,
 // without waiting, so that a later fsync finds little left to do. Where
 // the call is not supported it does nothing: the fsync still happens.
-func startWriteback(f *os.File) {
-	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-}
+func startWriteback(f *os.File) { startWritebackRange(f, 0, 0) }
 
 // writebackEvery is how many bytes a blob being written gains before
 // their writeback is started (startWritebackRange): as the data streams,
@@ -80,7 +78,8 @@ func startWriteback(f *os.File) {
 // large enough that the calls cost nothing beside the writes.
 const writebackEvery = 8 << 20
 
-// startWritebackRange is startWriteback for the n bytes of f at off.
+// startWritebackRange is startWriteback for the n bytes of f at off (n 0:
+// to the end of the file).
 func startWritebackRange(f *os.File, off, n int64) {
 	_ = unix.SyncFileRange(int(f.Fd()), off, n, unix.SYNC_FILE_RANGE_WRITE)
 }

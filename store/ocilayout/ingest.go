@@ -161,11 +161,22 @@ func (in *ingest) Write(p []byte) (int, error) {
 	n, err := in.f.Write(p)
 	in.h.Write(p[:n])
 	in.offset += int64(n)
-	if in.offset-in.hinted >= writebackEvery {
-		startWritebackRange(in.f, in.hinted, in.offset-in.hinted)
-		in.hinted = in.offset
+	if from, ok := in.writebackDue(in.offset); ok {
+		startWritebackRange(in.f, from, in.offset-from)
 	}
 	return n, err
+}
+
+// writebackDue reports whether the bytes written since the last
+// writeback, up to to, are writebackEvery or more, and if so records
+// their writeback as started and returns where they begin. The caller
+// holds sec.mu once sec is set.
+func (in *ingest) writebackDue(to int64) (from int64, ok bool) {
+	if to-in.hinted < writebackEvery {
+		return 0, false
+	}
+	from, in.hinted = in.hinted, to
+	return from, true
 }
 
 // ReadFrom appends r to the end. A source that verifies the expected

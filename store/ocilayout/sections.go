@@ -141,14 +141,12 @@ func (in *ingest) WriteAt(p []byte, off int64) (int, error) {
 func (in *ingest) writeback() {
 	s := in.sec
 	s.mu.Lock()
-	from, to := in.hinted, in.offset
-	if to-from < writebackEvery {
-		s.mu.Unlock()
-		return
-	}
-	in.hinted = to
+	to := in.offset
+	from, ok := in.writebackDue(to)
 	s.mu.Unlock()
-	startWritebackRange(in.f, from, to-from)
+	if ok {
+		startWritebackRange(in.f, from, to-from)
+	}
 }
 
 // wrote records that p was written at off, and extends the prefix when
