@@ -79,11 +79,16 @@ func (t *Transport) PlainHTTPAllowed(host string) bool {
 // request has shown it yet. A caller may keep it for the next process
 // (see AssumePlainHTTP).
 func (t *Transport) Scheme(host string) string {
-	h := t.host(host)
-	if h.scheme == nil {
-		return ""
+	t.mu.Lock()
+	_, used := t.hosts[host]
+	t.mu.Unlock()
+	if !used {
+		return "" // no request went there: nothing to build a stack for
 	}
-	return h.scheme.scheme()
+	if h := t.host(host); h.scheme != nil {
+		return h.scheme.scheme()
+	}
+	return ""
 }
 
 // AssumePlainHTTP tells the Transport that host speaks plain http, as a
