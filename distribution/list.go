@@ -53,8 +53,8 @@ var listingFields = [...]string{tagsListing: "tags", catalogListing: "repositori
 //     while such requests bring new names. A registry seen sending Link
 //     is trusted to mean "no more" by leaving it out (see also
 //     SetLinkPaging), and so is one that answers last= with its list
-//     from the start (see SetTagsIgnoreLast): it does not page at all, and
-//     neither does a registry whose names are not in lexical order.
+//     from the start, or sends names out of lexical order (see
+//     SetTagsIgnoreLast): it does not page at all.
 //
 // It stops at the end, at opts.Limit, or with an error after
 // MaxListEntries names, MaxListBytes bytes of names or MaxListPages pages
@@ -66,9 +66,9 @@ func (r *Repository) Tags(ctx context.Context, opts ListOptions) ([]string, erro
 
 // ProbePaging learns how the registry pages tags listings, with one or
 // two requests for this repository's first tags: a Link in the answer to
-// n=1 shows paging by Link (LinkPaging), and an answer to last= that
-// starts again from the first tag shows a registry that does not page
-// tags at all (TagsIgnoreLast). Later listings then need no request to
+// n=1 shows paging by Link (LinkPaging), and names out of lexical order,
+// or an answer to last= that starts again from the first tag, show a
+// registry that does not page tags at all (TagsIgnoreLast). Later listings then need no request to
 // check that a page without Link is the last. An empty repository shows
 // nothing; errors are those of Tags.
 func (r *Repository) ProbePaging(ctx context.Context) error {
@@ -177,7 +177,9 @@ func (r *Registry) list(ctx context.Context, first *url.URL, listing int, opts L
 		case !slices.IsSorted(names):
 			// Paging by last= needs names in lexical order; a registry
 			// that sends them in another (distribution 2.x, in its
-			// storage's) pages by nothing and has sent them all.
+			// storage's) pages by nothing and has sent them all, here
+			// and in its later listings, sorted by chance or not.
+			r.ignoresLast[listing].Store(true)
 			u = nil
 		case !r.linkPaging.Load() && !r.ignoresLast[listing].Load():
 			// Registries from before Link was specified page only by last,

@@ -148,6 +148,14 @@ func TestProbePaging(t *testing.T) {
 		{"ignores n and last", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"name":"x","tags":%s}`, mustJSON(t, all))
 		}, 2, false, true, 1},
+		{"lists in storage order", func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Query().Get("n") != "" {
+				fmt.Fprint(w, `{"name":"x","tags":["g","a","c","b","e","d","f"]}`)
+				return
+			}
+			// Sorted by chance in a later listing: still the whole list.
+			fmt.Fprintf(w, `{"name":"x","tags":%s}`, mustJSON(t, all))
+		}, 1, false, true, 1},
 		{"cuts at 3 without Link", func(w http.ResponseWriter, r *http.Request) {
 			fmt.Fprintf(w, `{"name":"x","tags":%s}`, mustJSON(t, tagsAfter(all, r.URL.Query().Get("last"), 3)))
 		}, 2, false, false, 4},

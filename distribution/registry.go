@@ -29,8 +29,9 @@ type Registry struct {
 	// headers, so a full page without one is the last.
 	linkPaging atomic.Bool
 	// ignoresLast records, per listing (tagsListing, catalogListing), that
-	// the registry answers last= with its list from the start: it pages
-	// by nothing, so each answer without Link is the whole list.
+	// the registry answers last= with its list from the start, or sends
+	// names out of lexical order: it pages by nothing, so each answer
+	// without Link is the whole list.
 	ignoresLast [2]atomic.Bool
 	// learnedChunk is the upload body size a 413 answer taught (see
 	// chunking.go); 0 when none has.
@@ -73,8 +74,9 @@ func (r *Registry) LinkPaging() bool { return r.linkPaging.Load() }
 func (r *Registry) SetLinkPaging() { r.linkPaging.Store(true) }
 
 // TagsIgnoreLast reports whether the registry has been seen to answer a
-// tags listing's last= with the list from its start: it pages tags by
-// nothing, so a tags answer without Link is the whole list.
+// tags listing's last= with the list from its start, or to send tags
+// out of lexical order: it pages tags by nothing, so a tags answer
+// without Link is the whole list.
 func (r *Registry) TagsIgnoreLast() bool { return r.ignoresLast[tagsListing].Load() }
 
 // SetTagsIgnoreLast tells the client that the registry ignores last= in

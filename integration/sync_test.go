@@ -273,10 +273,11 @@ func TestSyncPagedCatalog(t *testing.T) {
 }
 
 // TestSyncNoOpFromDockerRegistry: docker-registry 2.x sends whole tags
-// lists and ignores last=. The first sync learns that once, with a probe
-// of two requests; the re-sync, with nothing changed, sends one listing
-// per repository and one manifest HEAD per tag, and nothing more: no
-// last= request after each listing, no probe, no manifest GET.
+// lists, in storage order, and ignores last=. The first sync learns that
+// once, with a probe of one or two requests; the re-sync, with nothing
+// changed, sends one listing per repository and one manifest HEAD per
+// tag, and nothing more: no last= request after each listing, no probe,
+// no manifest GET.
 func TestSyncNoOpFromDockerRegistry(t *testing.T) {
 	srcHost := testutil.DockerRegistry(t)
 	dstHost := testutil.DockerRegistry(t)
@@ -299,8 +300,11 @@ func TestSyncNoOpFromDockerRegistry(t *testing.T) {
 	if k := src.TLSAttempts(); k != 1 {
 		t.Errorf("first sync: %d TLS attempts at the plain-http source, want 1 (the first request finds the scheme out for all)", k)
 	}
-	if n["tags probe"] != 1 || n["tags"] != len(repos) || n["tags last="] != 0 {
-		t.Errorf("first sync sent the source %v; want the probe (n=1), whose answer is in storage order and so shows a registry that pages nothing, and one listing per repository", n)
+	// The probe's answer to n=1 is the whole list in storage order, which
+	// shows a registry that pages nothing; a list sorted by chance takes
+	// one more request (last=) to show it.
+	if n["tags probe"] != 1 || n["tags"] != len(repos) || n["tags last="] > 1 {
+		t.Errorf("first sync sent the source %v; want the probe (n=1, and at most one last=) and one listing per repository", n)
 	}
 	if got := len(targetContents(t, dstHost)); got != 2*len(repos) {
 		t.Fatalf("the target holds %d tags, want %d", got, 2*len(repos))

@@ -42,7 +42,8 @@ type HostState struct {
 	// page without one is the last.
 	LinkPaging bool `json:"linkPaging"`
 	// TagsIgnoreLast: the registry answers a tags listing's last= with
-	// the list from its start, so it sends whole lists (distribution 2.x).
+	// the list from its start, or sends tags out of lexical order, so it
+	// sends whole lists (distribution 2.x).
 	TagsIgnoreLast bool `json:"tagsIgnoreLast,omitempty"`
 	// Probed: the paging probe ran, and LinkPaging and TagsIgnoreLast say
 	// what it found.
