@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"sync"
 	"time"
@@ -125,6 +126,14 @@ func FromOCI(ctx context.Context, src BlobSource, manifest []byte) (*OCIChain, e
 		return nil, fmt.Errorf("OCI to v1: the config is not an image config: %w", err)
 	}
 	_ = json.Unmarshal(raw, &verbatim) // it is a JSON object: cfg decoded
+	if cc := verbatim.Config; len(cc) > 0 && string(cc) != "null" {
+		// Two spellings of "config" merge into cfg but leave only the
+		// last verbatim: then the v1 JSON carries what cfg holds.
+		var vc ocispec.ImageConfig
+		if json.Unmarshal(cc, &vc) != nil || !reflect.DeepEqual(vc, cfg.Config) {
+			verbatim.Config, _ = json.Marshal(cfg.Config)
+		}
+	}
 	if len(cfg.RootFS.DiffIDs) != len(m.Layers) {
 		return nil, fmt.Errorf("OCI to v1: the config lists %d diff_ids for %d layers", len(cfg.RootFS.DiffIDs), len(m.Layers))
 	}
