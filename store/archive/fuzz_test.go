@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 
 	"github.com/hoist-dev/hoist/content"
+	"github.com/hoist-dev/hoist/errcode"
 	"github.com/hoist-dev/hoist/internal/fuzzcheck"
 	"github.com/hoist-dev/hoist/internal/testutil"
 )
@@ -124,6 +126,13 @@ func checkServed(t *testing.T, r *Reader, tb *fuzzTar) {
 		}
 		for _, c := range content.Children(m) {
 			b, err := readAll(r, c.Descriptor)
+			if c.Role == content.RoleLayer && errors.Is(err, errcode.ErrDigestMismatch) {
+				// An uncompressed layer's digest is its config's diff_id,
+				// as docker save writes it; a layer file that does not
+				// hash to it (the config named as a layer, say) is
+				// refused as it is read, never served.
+				continue
+			}
 			if err != nil {
 				t.Fatalf("%s %s: %v", c.Role, c.Descriptor.Digest, err)
 			}
