@@ -11,7 +11,8 @@
 //     "registry-1.docker.io" are aliases and become "docker.io".
 //   - Repository path components follow the OCI distribution spec,
 //     [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*, joined by '/'; registry and
-//     repository together are at most 255 characters. A tag is
+//     repository together are at most 255 characters (docker's own parser,
+//     since distribution/reference v0.6, counts the repository alone). A tag is
 //     [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. A digest must be valid for
 //     github.com/opencontainers/go-digest (sha256, sha384 or sha512 with the
 //     right number of lowercase hex digits).

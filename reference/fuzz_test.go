@@ -30,7 +30,8 @@ const maxFuzzInput = 1024
 // agrees with docker's own parser (github.com/distribution/reference):
 // what hoist accepts docker accepts and normalises to the same string, and
 // what docker accepts hoist refuses only where it is stricter on purpose
-// (ports outside 1-65535, IPv6 literals that are not addresses).
+// (ports outside 1-65535, IPv6 literals that are not addresses, names over
+// 255 characters counting the registry).
 func FuzzParse(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add(s)
@@ -116,7 +117,10 @@ func stricterOnPurpose(e *Error, docker dref.Named) bool {
 	upperHost := strings.ToLower(domain) != domain && !looksLikeHost(domain)
 	return e.Part == "port" || e.Part == "registry host" && strings.HasPrefix(e.Value, "[") ||
 		e.Reason == "must be lowercase" && upperHost ||
-		domain == ""
+		domain == "" ||
+		// docker's parser (since v0.6) counts the repository path alone
+		// against the 255-character limit; hoist counts the registry too.
+		len(docker.Name()) > NameTotalLengthMax
 }
 
 // checkMessage asserts that an error reads as one line that quotes the
