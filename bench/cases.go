@@ -182,6 +182,7 @@ func (h *harness) once(ctx context.Context, c benchCase, t *tool, label string, 
 	src.take() // drop what setup and earlier checks sent
 
 	var s sample
+	before := loadNow(h.src.pid(), reg.pid())
 	if t.floor != nil {
 		s = h.floorRun(ctx, filepath.Join(dir, "logs"), func(cu *curls) error { return t.floor(ctx, cu, h, c.name, r) })
 	} else {
@@ -192,6 +193,7 @@ func (h *harness) once(ctx context.Context, c benchCase, t *tool, label string, 
 		}
 		s = measure(ctx, p)
 	}
+	s.load = loadNow(h.src.pid(), reg.pid()).since(before)
 	s.requests = runCounts{}
 	srcSide := "source"
 	if c.name == caseMount {

@@ -17,6 +17,9 @@ type sample struct {
 	cpu  time.Duration // user + system time of the child(ren)
 	rss  int64         // peak resident set size in bytes (largest child for a floor)
 	err  error         // the run failed or its result was wrong
+	// load is what the registries and the whole machine spent on the CPU
+	// while the run went on (see load); zero where it was not measured.
+	load load
 	// requests the run sent, by registry side (under a shaped profile).
 	requests runCounts
 }

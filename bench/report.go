@@ -142,8 +142,9 @@ func renderCase(b *strings.Builder, r caseResult) {
 		}
 		fmt.Fprintf(b, " (R = %s: %s).", msText(r.link.rtt), f.how)
 	}
-	b.WriteString("\n\n| tool | median | min – max | peak RSS | CPU (user+sys) | ÷ hoist | ÷ floor | |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---|\n")
+	b.WriteString(" Registries' CPU is the CPU time of the registries the run talked to while it ran; machine busy is the share of all CPUs in use meanwhile (the tool, the registries, toxiproxy, the counting proxies), medians of the runs.")
+	b.WriteString("\n\n| tool | median | min – max | peak RSS | CPU (user+sys) | registries' CPU | machine busy | ÷ hoist | ÷ floor | |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 	stats := r.stats()
 	var hoist, floor stat
 	for _, s := range stats {
@@ -157,14 +158,14 @@ func renderCase(b *strings.Builder, r caseResult) {
 	for _, s := range stats {
 		switch {
 		case s.na != "":
-			fmt.Fprintf(b, "| %s | N/A | | | | | | %s |\n", s.name, s.na)
+			fmt.Fprintf(b, "| %s | N/A | | | | | | | | %s |\n", s.name, s.na)
 			continue
 		case !s.ok():
 			msg := "no runs"
 			if len(s.failed) > 0 {
 				msg = fmt.Sprintf("failed %d of %d runs: %s", len(s.failed), s.runs, oneLine(s.failed[0].Error()))
 			}
-			fmt.Fprintf(b, "| %s | failed | | | | | | %s |\n", s.name, msg)
+			fmt.Fprintf(b, "| %s | failed | | | | | | | | %s |\n", s.name, msg)
 			continue
 		}
 		vsHoist, vsFloor := "–", "–"
@@ -174,8 +175,8 @@ func renderCase(b *strings.Builder, r caseResult) {
 		if floor.name != "" {
 			vsFloor = fmt.Sprintf("%.2f", ratio(s.median, floor.median))
 		}
-		fmt.Fprintf(b, "| %s | %s | %s – %s | %s | %s | %s | %s | |\n",
-			s.name, secs(s.median), secs(s.min), secs(s.max), mibs(s.rss), secs(s.cpu), vsHoist, vsFloor)
+		fmt.Fprintf(b, "| %s | %s | %s – %s | %s | %s | %s | %.0f%% | %s | %s | |\n",
+			s.name, secs(s.median), secs(s.min), secs(s.max), mibs(s.rss), secs(s.cpu), secs(s.servers), 100*s.busy, vsHoist, vsFloor)
 	}
 	renderRequests(b, r)
 }

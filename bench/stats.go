@@ -27,6 +27,8 @@ type stat struct {
 	min, max time.Duration
 	cpu      time.Duration // median
 	rss      int64         // largest peak over the runs
+	servers  time.Duration // median CPU of the registries during a run
+	busy     float64       // median share of the machine's CPU in use during a run
 }
 
 // ok says whether the tool has timings to compare: it ran, and every run
@@ -35,7 +37,8 @@ func (s stat) ok() bool { return s.na == "" && s.runs > 0 && len(s.failed) == 0 
 
 func summarize(name string, samples []sample) stat {
 	st := stat{name: name, runs: len(samples)}
-	var walls, cpus []time.Duration
+	var walls, cpus, servers []time.Duration
+	var busy []float64
 	for _, s := range samples {
 		if s.err != nil {
 			st.failed = append(st.failed, s.err)
@@ -43,11 +46,15 @@ func summarize(name string, samples []sample) stat {
 		}
 		walls = append(walls, s.wall)
 		cpus = append(cpus, s.cpu)
+		servers = append(servers, s.load.servers)
+		busy = append(busy, busyShare(s.load.busy, s.wall))
 		st.rss = max(st.rss, s.rss)
 	}
 	if len(walls) > 0 {
 		st.median, st.min, st.max = median(walls), slices.Min(walls), slices.Max(walls)
-		st.cpu = median(cpus)
+		st.cpu, st.servers = median(cpus), median(servers)
+		slices.Sort(busy)
+		st.busy = busy[len(busy)/2]
 	}
 	return st
 }

@@ -306,7 +306,9 @@ func (h *harness) syncOnce(ctx context.Context, fx *syncFixture, src *endpoint, 
 		src.take()
 		dst.take()
 		p := proc{argv: t.argv(fx, src.addr, dst.addr, dir, fast), env: env, log: filepath.Join(dir, label+".log")}
+		before := loadNow(fx.reg.pid(), reg.pid())
 		r := measure(ctx, p)
+		r.load = loadNow(fx.reg.pid(), reg.pid()).since(before)
 		r.requests = runCounts{"source": src.take(), "target": dst.take()}
 		if r.err == nil {
 			r.err = verifySync(ctx, reg.addr, fx)
@@ -445,6 +447,7 @@ func renderSync(e envInfo, h *harness, r syncResult) string {
 		fmt.Fprintf(&b, "| floor: curl, the no-op's source requests only, %d at once (see below) | | | %s | %s | %d / %d / %d / %d | 0 | |\n", syncFloorParallel,
 			secs(floorNoop), ratioCell(floorNoop, peerNoop), floorSrc[kindTags], floorSrc[kindManifestHead], floorSrc[kindManifestGet], floorSrc.total())
 	}
+	renderSyncLoad(&b, r)
 	b.WriteString("\nFirst sync requests (one run each):\n")
 	for _, name := range r.order {
 		if ss := r.samples[name]; len(ss) > 0 && ss[len(ss)-1].first.err == nil {
@@ -482,6 +485,31 @@ func renderSync(e envInfo, h *harness, r syncResult) string {
 		}
 	}
 	return b.String()
+}
+
+// renderSyncLoad says where the CPU went in each tool's runs: its own,
+// the two registries', and how busy the whole machine was, so a reader
+// sees when the registries, not the tool, set the time.
+func renderSyncLoad(b *strings.Builder, r syncResult) {
+	b.WriteString("\nWhere the CPU went (medians): the tool's own CPU, the source and target registries' CPU during the run, and the share of all CPUs in use meanwhile (the tool, the registries, toxiproxy, the counting proxies).\n\n")
+	b.WriteString("| tool | first sync: tool CPU | registries' CPU | machine busy | no-op: tool CPU | registries' CPU | machine busy |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	cell := func(ss []syncSample, pick func(syncSample) sample) string {
+		var st []sample
+		for _, s := range ss {
+			if x := pick(s); x.err == nil && x.wall > 0 {
+				st = append(st, x)
+			}
+		}
+		if len(st) == 0 {
+			return "| | |"
+		}
+		x := summarize("", st)
+		return fmt.Sprintf("%s | %s | %.0f%%", secs(x.cpu), secs(x.servers), 100*x.busy)
+	}
+	for _, name := range r.order {
+		ss := r.samples[name]
+		fmt.Fprintf(b, "| %s | %s | %s |\n", name, cell(ss, func(s syncSample) sample { return s.first }), cell(ss, func(s syncSample) sample { return s.noop }))
+	}
 }
 
 func ratioCell(d, peer time.Duration) string {
