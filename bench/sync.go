@@ -501,7 +501,7 @@ func renderSyncLoad(b *strings.Builder, r syncResult) {
 			}
 		}
 		if len(st) == 0 {
-			return "| | |"
+			return "– | – | –"
 		}
 		x := summarize("", st)
 		return fmt.Sprintf("%s | %s | %.0f%%", secs(x.cpu), secs(x.servers), 100*x.busy)
