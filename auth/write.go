@@ -15,6 +15,17 @@ import (
 // other member (such as "email") is kept when an entry is rewritten.
 var credentialFields = []string{"auth", "username", "password", "identitytoken", "registrytoken"}
 
+// isCredentialField reports whether key names one of credentialFields
+// when decoded as encoding/json decodes it, ignoring case.
+func isCredentialField(key string) bool {
+	for _, f := range credentialFields {
+		if strings.EqualFold(key, f) {
+			return true
+		}
+	}
+	return false
+}
+
 // Put saves c for host: to the helper that config.json assigns to host
 // (credHelpers, then credsStore), else into config.json's "auths" under
 // host's key ("https://index.docker.io/v1/" for Docker Hub). Entries for the
@@ -127,8 +138,13 @@ func putEntry(cfg *configFile, host string, c Credential) {
 		}
 	}
 	removeEntries(cfg, host, key)
-	for _, f := range credentialFields {
-		entry.del(f)
+	// docker and hoist decode an entry with encoding/json, which matches
+	// member names without regard to case: an "Auth" left beside the new
+	// fields would be read as the entry's auth.
+	for _, m := range append([]member(nil), entry.members...) {
+		if isCredentialField(m.key) {
+			entry.del(m.key)
+		}
 	}
 	switch {
 	case c.RegistryToken != "":
