@@ -190,3 +190,26 @@ func TestSpawnerReportsExitAndRSS(t *testing.T) {
 		t.Errorf("peak RSS %d, %v; want a positive size", rss, err)
 	}
 }
+
+// loadNow reads the machine's busy time and its processors from
+// /proc/stat, and this process's CPU by PID, and a run's share of the
+// machine stays within [0, 1] for a run that kept one processor busy.
+func TestLoadNow(t *testing.T) {
+	before := loadNow(os.Getpid())
+	for end := time.Now().Add(50 * time.Millisecond); time.Now().Before(end); {
+	}
+	after := loadNow(os.Getpid())
+	if after.cpus < 1 || after.busy <= 0 || after.servers <= 0 {
+		t.Fatalf("loadNow read %+v", after)
+	}
+	d := after.since(before)
+	if d.busy < 0 || d.servers < 0 {
+		t.Fatalf("since went backwards: %+v", d)
+	}
+	if s := d.busyShare(50 * time.Millisecond); s < 0 || s > 1.5 {
+		t.Fatalf("busy share %.2f", s)
+	}
+	if got := ticksToDuration(1 << 39); got <= 0 {
+		t.Fatalf("ticksToDuration overflowed: %v", got)
+	}
+}

@@ -260,7 +260,7 @@ func cpuOf(pid int) time.Duration {
 	}
 	u, _ := strconv.ParseInt(f[11], 10, 64)
 	st, _ := strconv.ParseInt(f[12], 10, 64)
-	return time.Duration(u+st) * time.Second / clockTicks
+	return ticksToDuration(u + st)
 }
 
 // clockTicks is USER_HZ, the unit of /proc's CPU times (100 on Linux).

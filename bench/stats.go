@@ -47,20 +47,23 @@ func summarize(name string, samples []sample) stat {
 		walls = append(walls, s.wall)
 		cpus = append(cpus, s.cpu)
 		servers = append(servers, s.load.servers)
-		busy = append(busy, busyShare(s.load.busy, s.wall))
+		busy = append(busy, s.load.busyShare(s.wall))
 		st.rss = max(st.rss, s.rss)
 	}
 	if len(walls) > 0 {
 		st.median, st.min, st.max = median(walls), slices.Min(walls), slices.Max(walls)
 		st.cpu, st.servers = median(cpus), median(servers)
-		slices.Sort(busy)
-		st.busy = busy[len(busy)/2]
+		st.busy = medianOf(busy)
 	}
 	return st
 }
 
 // median of durations; the mean of the middle two for an even count.
-func median(d []time.Duration) time.Duration {
+func median(d []time.Duration) time.Duration { return medianOf(d) }
+
+// medianOf is the median of any numbers: the mean of the middle two for
+// an even count, 0 for none.
+func medianOf[T time.Duration | float64](d []T) T {
 	if len(d) == 0 {
 		return 0
 	}
