@@ -54,22 +54,76 @@ func parseConfig(path string, data []byte) (*configFile, error) {
 		return nil, bad(err)
 	}
 	c := &configFile{path: path, exists: true, obj: obj}
-	if raw := obj.get("auths"); !isNull(raw) {
-		if c.auths, err = parseObject(raw); err != nil {
-			return nil, bad(fmt.Errorf(`"auths": %w`, err))
+	// docker decodes these members with encoding/json, which takes a
+	// name in any letter case and applies every spelling in file order:
+	// maps merge (a later entry wins), null empties a map and leaves a
+	// string as it was.
+	for _, m := range foldMembers(obj, "auths") {
+		if isNull(m.raw) {
+			c.auths = nil
+			continue
+		}
+		a, err := parseObject(m.raw)
+		if err != nil {
+			return nil, bad(fmt.Errorf("%q: %w", m.key, err))
+		}
+		if c.auths == nil {
+			c.auths = a
+			continue
+		}
+		for _, e := range a.members {
+			c.auths.set(e.key, e.raw)
 		}
 	}
-	if raw := obj.get("credsStore"); !isNull(raw) {
-		if err := json.Unmarshal(raw, &c.credsStore); err != nil {
-			return nil, bad(fmt.Errorf(`"credsStore" must be a string: %w`, err))
+	for _, m := range foldMembers(obj, "credsStore") {
+		if err := json.Unmarshal(m.raw, &c.credsStore); err != nil {
+			return nil, bad(fmt.Errorf("%q must be a string: %w", m.key, err))
 		}
 	}
-	if raw := obj.get("credHelpers"); !isNull(raw) {
-		if err := json.Unmarshal(raw, &c.credHelpers); err != nil {
-			return nil, bad(fmt.Errorf(`"credHelpers" must map hosts to helper names: %w`, err))
+	for _, m := range foldMembers(obj, "credHelpers") {
+		if err := json.Unmarshal(m.raw, &c.credHelpers); err != nil {
+			return nil, bad(fmt.Errorf("%q must map hosts to helper names: %w", m.key, err))
 		}
 	}
 	return c, nil
+}
+
+// foldMembers returns the members of obj named name in any letter case,
+// in file order, as encoding/json matches them to a field.
+func foldMembers(obj *object, name string) []member {
+	var out []member
+	for _, m := range obj.members {
+		if strings.EqualFold(m.key, name) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// encode renders c as ConfigStore.update writes it: every member as it
+// was, except that all spellings of "auths" become one "auths" holding
+// c.auths, where the first of them stood (at the end if there was none).
+// With c.auths nil the members are left as they are.
+func (c *configFile) encode() []byte {
+	members := c.obj.members
+	if c.auths != nil {
+		members = nil
+		placed := false
+		for _, m := range c.obj.members {
+			if strings.EqualFold(m.key, "auths") {
+				if !placed {
+					members = append(members, member{"auths", c.auths.encode(1)})
+					placed = true
+				}
+				continue
+			}
+			members = append(members, m)
+		}
+		if !placed {
+			members = append(members, member{"auths", c.auths.encode(1)})
+		}
+	}
+	return append((&object{members: members}).encode(0), '\n')
 }
 
 func isNull(raw json.RawMessage) bool {

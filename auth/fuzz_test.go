@@ -93,6 +93,9 @@ func FuzzConfigFile(f *testing.F) {
 		`{"auths":{"r":{"username":"only"}}}`,
 		`{"auths":{"r":{"auth":5}}}`,
 		`{"auths":[]}`, `{"credsStore":1}`, `{"a":1,"a":2}`, `{"auths":{}} trailing`,
+		`{"Auths":{"r":{"auth":"dXNlcjpwYXNz"}},"CredsStore":"desktop"}`,
+		`{"auths":{"a":{"auth":"YTpi"}},"x":1,"AUTHS":{"b":{"auth":"YTpi"}},"Auths":null}`,
+		`{"credHelpers":{"a.io":"one"},"CREDHELPERS":{"b.io":"two"},"credhelpers":null}`,
 		"{\"proxies\":{\"default\":{\"httpProxy\":\"http://p:3128\"}},\n\t\"auths\": {\n\t\t\"x.io\": {}\n\t}\n}",
 	} {
 		f.Add([]byte(s), "reg:5000", "user", "s3cret", uint8(0))
@@ -132,7 +135,7 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("stored %q for %q, read back %q, %v", []string{c.Username, c.Password, c.IdentityToken, c.RegistryToken}, host, []string{got.Username, got.Password, got.IdentityToken, got.RegistryToken}, err)
 		}
 		for _, m := range before.obj.members {
-			if m.key != "auths" && !bytes.Equal(after.obj.get(m.key), m.raw) {
+			if !strings.EqualFold(m.key, "auths") && !bytes.Equal(after.obj.get(m.key), m.raw) {
 				t.Fatalf("storing a credential changed member %q", m.key)
 			}
 		}
@@ -161,11 +164,7 @@ func fuzzCredential(user, secret string, kind uint8) Credential {
 // result again, failing t if it does not parse.
 func reparse(t *testing.T, cfg *configFile) *configFile {
 	t.Helper()
-	obj := &object{members: append([]member(nil), cfg.obj.members...)}
-	if cfg.auths != nil {
-		obj.set("auths", cfg.auths.encode(1))
-	}
-	data := append(obj.encode(0), '\n')
+	data := cfg.encode()
 	again, err := parseConfig(fuzzConfigPath, data)
 	if err != nil {
 		t.Fatalf("hoist would write a config.json it cannot read back: %v\n%s", err, data)
@@ -175,14 +174,25 @@ func reparse(t *testing.T, cfg *configFile) *configFile {
 
 // sameConfig reports whether a and b have the same members in the same
 // order, with the same bytes, and the same auths entries: "auths" itself
-// is compared entry by entry, since hoist re-indents it when it writes.
+// (in any spelling, which hoist writes as one "auths") is compared entry
+// by entry, since hoist re-indents it when it writes.
 func sameConfig(a, b *configFile) bool {
-	if len(a.obj.members) != len(b.obj.members) || (a.auths == nil) != (b.auths == nil) {
+	others := func(c *configFile) []member {
+		var out []member
+		for _, m := range c.obj.members {
+			if !strings.EqualFold(m.key, "auths") || c.auths == nil {
+				out = append(out, m)
+			}
+		}
+		return out
+	}
+	am, bm := others(a), others(b)
+	if len(am) != len(bm) || (a.auths == nil) != (b.auths == nil) {
 		return false
 	}
-	for i, m := range a.obj.members {
-		n := b.obj.members[i]
-		if m.key != n.key || m.key != "auths" && !bytes.Equal(m.raw, n.raw) {
+	for i, m := range am {
+		n := bm[i]
+		if m.key != n.key || !strings.EqualFold(m.key, "auths") && !bytes.Equal(m.raw, n.raw) {
 			return false
 		}
 	}

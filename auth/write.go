@@ -117,11 +117,7 @@ func (s *ConfigStore) update(ctx context.Context, fn func(*configFile) (bool, er
 	if err != nil || !changed {
 		return err
 	}
-	if cfg.auths != nil {
-		cfg.obj.set("auths", cfg.auths.encode(1))
-	}
-	data := append(cfg.obj.encode(0), '\n')
-	return writeAtomic(target, data, s.beforeRename)
+	return writeAtomic(target, cfg.encode(), s.beforeRename)
 }
 
 // putEntry writes c into auths under host's key, keeping the entry's

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -266,4 +267,43 @@ func TestChildLogin(t *testing.T) {
 // credFor is a distinct credential per host; a username cannot hold ':'.
 func credFor(host string) Credential {
 	return Credential{Username: "user-" + strings.ReplaceAll(host, ":", "-"), Password: "pw:" + host}
+}
+
+// docker reads config.json's auths, credsStore and credHelpers in any
+// letter case, merging repeated maps in file order (encoding/json);
+// hoist reads them the same way, and writes one "auths" in place of all
+// its spellings, leaving every other member as it was.
+func TestConfigMembersInAnyCase(t *testing.T) {
+	data := `{"Auths":{"a":{"auth":"YTpi"}},"psFormat":"x","AUTHS":{"b":{"auth":"YzpE"}},"CredsStore":"desktop","credHelpers":{"x.io":"one"},"CREDHELPERS":{"y.io":"two"}}`
+	cfg, err := parseConfig("config.json", []byte(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.auths == nil || cfg.auths.get("a") == nil || cfg.auths.get("b") == nil {
+		t.Fatalf("auths in two spellings read as %+v", cfg.auths)
+	}
+	if cfg.credsStore != "desktop" || cfg.credHelpers["x.io"] != "one" || cfg.credHelpers["y.io"] != "two" {
+		t.Fatalf("credsStore %q, credHelpers %v", cfg.credsStore, cfg.credHelpers)
+	}
+	if name, _ := cfg.helperFor("z.io"); name != "desktop" {
+		t.Fatalf("a host with no credHelpers entry goes to %q, want desktop", name)
+	}
+	again, err := parseConfig("config.json", cfg.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, m := range again.obj.members {
+		keys = append(keys, m.key)
+	}
+	if want := []string{"auths", "psFormat", "CredsStore", "credHelpers", "CREDHELPERS"}; !slices.Equal(keys, want) {
+		t.Fatalf("written members %q, want %q", keys, want)
+	}
+	if again.auths.get("a") == nil || again.auths.get("b") == nil {
+		t.Fatalf("the written auths lost an entry: %s", cfg.encode())
+	}
+	// null empties a map, as encoding/json does.
+	if cfg, err := parseConfig("config.json", []byte(`{"auths":{"a":{}},"Auths":null}`)); err != nil || cfg.auths != nil {
+		t.Fatalf("auths then null: %v, %+v", err, cfg)
+	}
 }
