@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	hoisttransport "github.com/hoist-dev/hoist/transport"
@@ -137,11 +138,7 @@ func putEntry(cfg *configFile, host string, c Credential) {
 	// docker and hoist decode an entry with encoding/json, which matches
 	// member names without regard to case: an "Auth" left beside the new
 	// fields would be read as the entry's auth.
-	for _, m := range append([]member(nil), entry.members...) {
-		if isCredentialField(m.key) {
-			entry.del(m.key)
-		}
-	}
+	entry.members = slices.DeleteFunc(entry.members, func(m member) bool { return isCredentialField(m.key) })
 	switch {
 	case c.RegistryToken != "":
 		entry.setString("registrytoken", c.RegistryToken)

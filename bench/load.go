@@ -71,11 +71,3 @@ func (l load) busyShare(wall time.Duration) float64 {
 func ticksToDuration(ticks int64) time.Duration {
 	return time.Duration(ticks) * (time.Second / clockTicks)
 }
-
-// pid is the PID of a registry's process; 0 for none.
-func (r *registry) pid() int {
-	if r == nil || r.proc == nil || r.proc.cmd.Process == nil {
-		return 0
-	}
-	return r.proc.cmd.Process.Pid
-}

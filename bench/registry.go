@@ -101,6 +101,14 @@ func (r *registry) stop() {
 	}
 }
 
+// pid is the PID of a registry's process; 0 for none.
+func (r *registry) pid() int {
+	if r == nil || r.proc == nil || r.proc.cmd.Process == nil {
+		return 0
+	}
+	return r.proc.cmd.Process.Pid
+}
+
 // stopAndRemove stops the registry and deletes its directory.
 func (r *registry) stopAndRemove() error {
 	r.stop()

@@ -53,17 +53,14 @@ func summarize(name string, samples []sample) stat {
 	if len(walls) > 0 {
 		st.median, st.min, st.max = median(walls), slices.Min(walls), slices.Max(walls)
 		st.cpu, st.servers = median(cpus), median(servers)
-		st.busy = medianOf(busy)
+		st.busy = median(busy)
 	}
 	return st
 }
 
-// median of durations; the mean of the middle two for an even count.
-func median(d []time.Duration) time.Duration { return medianOf(d) }
-
-// medianOf is the median of any numbers: the mean of the middle two for
-// an even count, 0 for none.
-func medianOf[T time.Duration | float64](d []T) T {
+// median of durations or shares: the mean of the middle two for an even
+// count, 0 for none.
+func median[T time.Duration | float64](d []T) T {
 	if len(d) == 0 {
 		return 0
 	}

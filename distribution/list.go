@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -143,7 +142,11 @@ func (r *Registry) list(ctx context.Context, first *url.URL, listing int, opts L
 			// from the start again: it ignores last=, and only the names
 			// after last are the answer.
 			r.ignoresLast[listing].Store(true)
-			names = names[sort.SearchStrings(names, last+"\x00"):]
+			i, found := slices.BinarySearch(names, last)
+			if found {
+				i++
+			}
+			names = names[i:]
 		}
 		added := 0
 		for _, name := range names {
